@@ -1,0 +1,147 @@
+# Callbacks: built-in ones are specs the Rust core builds; R callbacks (callback_lambda(),
+# custom ones) are lists of guarded R hooks called from the Rust loop.
+
+new_callback <- function(type, ...) structure(list(type = type, ...), class = "rkeras_callback")
+
+# At fit time: guard R hooks so that errors and interrupts come back as values.
+prepare_callback <- function(cb) {
+  if (identical(cb$type, "r")) cb$hooks <- lapply(cb$hooks, guard_closure)
+  if (identical(cb$type, "learning_rate_scheduler")) cb$schedule <- guard_closure(cb$schedule)
+  unclass(cb)
+}
+
+#' Stream epoch results to a CSV file
+#'
+#' Keras' `CSVLogger`: a header `epoch` then the sorted log keys, one row per epoch (epoch
+#' 0-based), `\r\n` line endings, `NA` for missing values, flushed after every epoch.
+#' Missing parent folders are created.
+#'
+#' @param filename Path of the CSV file.
+#' @param separator Field separator.
+#' @param append Append to an existing file instead of overwriting it.
+#' @returns A callback for `fit(callbacks = )`.
+#' @family callbacks
+#' @export
+#' @examples
+#' cb <- callback_csv_logger(tempfile(fileext = ".csv"))
+callback_csv_logger <- function(filename, separator = ",", append = FALSE) {
+  new_callback("csv_logger", filename = path.expand(check_string(filename, "filename")),
+               separator = check_string(separator, "separator"), append = check_flag(append, "append"))
+}
+
+#' Stop training when a monitored quantity has stopped improving
+#'
+#' Keras 3 semantics: an epoch improves when it beats the best by more than `min_delta`;
+#' training stops after `patience` epochs without improvement (never on the first epoch).
+#'
+#' @param monitor Quantity to monitor (a log key such as `"val_loss"`).
+#' @param min_delta Minimum change that counts as an improvement.
+#' @param patience Epochs without improvement before stopping.
+#' @param verbose 1 prints `Epoch N: early stopping`.
+#' @param mode `"auto"`, `"min"` or `"max"`.
+#' @param baseline Value the monitor must beat for training to go on.
+#' @param restore_best_weights Restore the weights of the best epoch at the end.
+#' @param start_from_epoch Epochs to wait before monitoring.
+#' @returns A callback.
+#' @family callbacks
+#' @export
+#' @examples
+#' cb <- callback_early_stopping(patience = 5)
+callback_early_stopping <- function(monitor = "val_loss", min_delta = 0, patience = 0, verbose = 0,
+                                    mode = c("auto", "min", "max"), baseline = NULL,
+                                    restore_best_weights = FALSE, start_from_epoch = 0) {
+  new_callback("early_stopping", monitor = check_string(monitor, "monitor"),
+               min_delta = check_number(min_delta, "min_delta"), patience = check_count(patience, "patience", 0),
+               verbose = check_count(verbose, "verbose", 0), mode = check_choice(match.arg(mode), "mode", c("auto", "min", "max")),
+               baseline = check_number(baseline, "baseline", null_ok = TRUE),
+               restore_best_weights = check_flag(restore_best_weights, "restore_best_weights"),
+               start_from_epoch = check_count(start_from_epoch, "start_from_epoch", 0))
+}
+
+#' Reduce the learning rate when a metric has stopped improving
+#'
+#' @inheritParams callback_early_stopping
+#' @param factor Factor by which the learning rate is reduced (`< 1`).
+#' @param cooldown Epochs to wait after a reduction.
+#' @param min_lr Lower bound on the learning rate.
+#' @param ... Unused.
+#' @returns A callback.
+#' @family callbacks
+#' @export
+#' @examples
+#' cb <- callback_reduce_lr_on_plateau(factor = 0.5, patience = 2)
+callback_reduce_lr_on_plateau <- function(monitor = "val_loss", factor = 0.1, patience = 10, verbose = 0,
+                                          mode = c("auto", "min", "max"), min_delta = 1e-04, cooldown = 0,
+                                          min_lr = 0, ...) {
+  factor <- check_number(factor, "factor")
+  if (factor >= 1) stop_arg("ReduceLROnPlateau does not support a factor >= 1.0, got factor = ", factor)
+  new_callback("reduce_lr_on_plateau", monitor = check_string(monitor, "monitor"), factor = factor,
+               patience = check_count(patience, "patience", 0), verbose = check_count(verbose, "verbose", 0),
+               mode = match.arg(mode), min_delta = check_number(min_delta, "min_delta"),
+               cooldown = check_count(cooldown, "cooldown", 0), min_lr = check_number(min_lr, "min_lr"))
+}
+
+#' Learning-rate schedule
+#'
+#' @param schedule A function `(epoch, lr)` returning the new learning rate; `epoch` is
+#'   0-based, as in keras.
+#' @param verbose 1 prints the learning rate set at each epoch.
+#' @returns A callback.
+#' @family callbacks
+#' @export
+#' @examples
+#' cb <- callback_learning_rate_scheduler(function(epoch, lr) lr * 0.9)
+callback_learning_rate_scheduler <- function(schedule, verbose = 0) {
+  if (!is.function(schedule)) stop_arg("`schedule` must be a function(epoch, lr), got ", describe_value(schedule))
+  new_callback("learning_rate_scheduler", schedule = schedule, verbose = check_count(verbose, "verbose", 0))
+}
+
+#' Stop training when the loss becomes NaN or infinite
+#'
+#' @returns A callback.
+#' @family callbacks
+#' @export
+#' @examples
+#' cb <- callback_terminate_on_naan()
+callback_terminate_on_naan <- function() new_callback("terminate_on_nan")
+
+#' Callbacks from R functions
+#'
+#' Each hook gets a 1-based `epoch` or `batch` and the `logs` as a named list; a named list
+#' it returns is merged into the logs (seen by later callbacks and the history).
+#'
+#' @param on_epoch_begin,on_epoch_end `function(epoch, logs)`.
+#' @param on_batch_begin,on_batch_end,on_train_batch_begin,on_train_batch_end `function(batch, logs)`.
+#' @param on_train_begin,on_train_end `function(logs)`.
+#' @param on_predict_batch_begin,on_predict_batch_end,on_test_batch_begin,on_test_batch_end `function(batch, logs)`.
+#' @param on_predict_begin,on_predict_end,on_test_begin,on_test_end `function(logs)`.
+#' @returns A callback.
+#' @family callbacks
+#' @export
+#' @examples
+#' cb <- callback_lambda(on_epoch_end = function(epoch, logs) cat("epoch", epoch, "\n"))
+callback_lambda <- function(on_epoch_begin = NULL, on_epoch_end = NULL, on_batch_begin = NULL,
+                            on_batch_end = NULL, on_train_batch_begin = NULL, on_train_batch_end = NULL,
+                            on_train_begin = NULL, on_train_end = NULL, on_predict_batch_begin = NULL,
+                            on_predict_batch_end = NULL, on_predict_begin = NULL, on_predict_end = NULL,
+                            on_test_batch_begin = NULL, on_test_batch_end = NULL, on_test_begin = NULL,
+                            on_test_end = NULL) {
+  hooks <- list(on_epoch_begin = on_epoch_begin, on_epoch_end = on_epoch_end,
+                on_train_batch_begin = on_train_batch_begin %||% on_batch_begin,
+                on_train_batch_end = on_train_batch_end %||% on_batch_end,
+                on_train_begin = on_train_begin, on_train_end = on_train_end,
+                on_predict_batch_begin = on_predict_batch_begin, on_predict_batch_end = on_predict_batch_end,
+                on_predict_begin = on_predict_begin, on_predict_end = on_predict_end,
+                on_test_batch_begin = on_test_batch_begin, on_test_batch_end = on_test_batch_end,
+                on_test_begin = on_test_begin, on_test_end = on_test_end)
+  hooks <- Filter(Negate(is.null), hooks)
+  for (h in names(hooks))
+    if (!is.function(hooks[[h]])) stop_arg("`", h, "` must be a function, got ", describe_value(hooks[[h]]))
+  new_callback("r", hooks = hooks)
+}
+
+#' @export
+print.rkeras_callback <- function(x, ...) {
+  cat(sprintf("<callback %s>\n", x$type))
+  invisible(x)
+}

@@ -1,0 +1,112 @@
+# Losses: loss_*() used uncalled in compile(loss = loss_mean_squared_error), called without
+# targets (loss_mean_squared_error()), or called on (y_true, y_pred) for per-sample values.
+
+loss_fn <- function(name) {
+  f <- function(y_true, y_pred, ...) {
+    if (missing(y_true) && missing(y_pred)) return(f)
+    rk_loss_values(name, as_input_array(y_true, "y_true"), as_input_array(y_pred, "y_pred"))
+  }
+  attr(f, "rkeras_name") <- name
+  class(f) <- c("rkeras_loss", "function")
+  f
+}
+
+#' Losses
+#'
+#' Pass one to `compile(loss = )` (called or not), or call it on `(y_true, y_pred)` to get
+#' the per-sample loss values (reduced over the last axis as keras does).
+#'
+#' @param y_true Targets (a matrix; integer class labels for the sparse loss).
+#' @param y_pred Predictions (a matrix).
+#' @param ... Ignored (compatibility).
+#' @returns Without arguments, the loss for [compile()]; with them, a numeric vector with
+#'   one value per sample.
+#' @family losses
+#' @name losses
+#' @usage loss_categorical_crossentropy(y_true, y_pred, ...)
+#' @examples
+#' loss_mean_squared_error(matrix(c(1, 2), 1), matrix(c(1, 4), 1))   # 2
+NULL
+
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_categorical_crossentropy <- loss_fn("categorical_crossentropy")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_sparse_categorical_crossentropy <- loss_fn("sparse_categorical_crossentropy")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_binary_crossentropy <- loss_fn("binary_crossentropy")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_mean_squared_error <- loss_fn("mean_squared_error")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_mean_absolute_error <- loss_fn("mean_absolute_error")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_mean_absolute_percentage_error <- loss_fn("mean_absolute_percentage_error")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_mean_squared_logarithmic_error <- loss_fn("mean_squared_logarithmic_error")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_hinge <- loss_fn("hinge")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_squared_hinge <- loss_fn("squared_hinge")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_categorical_hinge <- loss_fn("categorical_hinge")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_kullback_leibler_divergence <- loss_fn("kullback_leibler_divergence")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_kl_divergence <- loss_kullback_leibler_divergence
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_poisson <- loss_fn("poisson")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_logcosh <- loss_fn("logcosh")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_cosine_similarity <- loss_fn("cosine_similarity")
+#' @rdname losses
+#' @usage NULL
+#' @export
+loss_huber <- loss_fn("huber")
+
+#' @export
+print.rkeras_loss <- function(x, ...) {
+  cat(sprintf("<loss %s>\n", attr(x, "rkeras_name")))
+  invisible(x)
+}
+
+resolve_loss <- function(loss) {
+  if (is.null(loss)) stop_arg("compile() needs a `loss`, e.g. loss = \"categorical_crossentropy\"")
+  if (is.function(loss)) {
+    name <- attr(loss, "rkeras_name")
+    if (is.null(name))
+      stop_arg("custom R loss functions are not supported (rkeras differentiates its built-in losses in Rust); ",
+               "use a loss name such as \"mse\" or a loss_*() function")
+    return(name)
+  }
+  rk_loss_name(check_string(loss, "loss"))
+}

@@ -1,0 +1,269 @@
+# compile(), fit(), evaluate(), predict() and the batch-level verbs. Each checks its
+# arguments, builds a spec and makes one call into Rust.
+
+#' Configure a model for training
+#'
+#' @param object A model.
+#' @param optimizer An optimizer name (`"rmsprop"`, `"adam"`, `"sgd"`, ...) or an
+#'   `optimizer_*()` object.
+#' @param loss A loss name (`"categorical_crossentropy"`, `"mse"`, ...) or a `loss_*()` function.
+#' @param metrics Metric names (`c("accuracy")`) or `metric_*()` objects.
+#' @param ... Other keras arguments (`loss_weights`, `weighted_metrics`, ...) are not used.
+#' @returns The model, invisibly (changed in place).
+#' @family training
+#' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(3, activation = "softmax")
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "rmsprop", metrics = "accuracy")
+compile.rkeras_model <- function(object, optimizer = "rmsprop", loss = NULL, metrics = NULL, ...) {
+  args <- list(optimizer = resolve_optimizer(optimizer), loss = resolve_loss(loss),
+               metrics = resolve_metrics(metrics))
+  rk_model_compile(model_ptr(object), args)
+  object$compile_args <- args
+  invisible(object)
+}
+
+ensure_compiled <- function(model) {
+  if (is.null(model$compile_args))
+    stop_arg("You must compile your model before training/testing. Use `compile(model, optimizer, loss)`.")
+  model_ptr(model)
+}
+
+resolve_verbose <- function(verbose) {
+  if (identical(verbose, "auto")) {
+    if (isTRUE(getOption("knitr.in.progress"))) return(2L)
+    if (identical(Sys.getenv("TESTTHAT"), "true")) return(0L)
+    return(1L)
+  }
+  v <- check_count(verbose, "verbose", min = 0)
+  if (v > 2) stop_arg("`verbose` must be 0, 1, 2 or \"auto\", got ", v)
+  v
+}
+
+array_data <- function(x, y, sample_weight = NULL, prefix = "") {
+  list(type = "arrays", x = as_input_array(x, paste0(prefix, "x")),
+       y = if (!is.null(y)) as_input_array(y, paste0(prefix, "y")), w = sample_weight)
+}
+
+generator_data <- function(generator, steps, steps_name) {
+  if (is.null(steps) || missing(steps))
+    stop_arg("`", steps_name, "` is required when the data is a generator function")
+  list(type = "generator", fn = guard_closure(generator), steps = check_count(steps, steps_name))
+}
+
+validation_arg <- function(validation_data, validation_steps) {
+  if (is.null(validation_data)) return(NULL)
+  if (is.function(validation_data)) return(generator_data(validation_data, validation_steps, "validation_steps"))
+  if (!is.list(validation_data) || !length(validation_data) %in% 2:3)
+    stop_arg("`validation_data` must be list(x, y), list(x, y, sample_weight) or a generator function, got ",
+             describe_value(validation_data))
+  array_data(validation_data[[1]], validation_data[[2]],
+             if (length(validation_data) == 3) validation_data[[3]], prefix = "validation_data: ")
+}
+
+class_weight_arg <- function(class_weight) {
+  if (is.null(class_weight)) return(NULL)
+  if (!is.list(class_weight) && !is.numeric(class_weight) || is.null(names(class_weight)))
+    stop_arg("`class_weight` must be a named list of weights, e.g. list(\"0\" = 1, \"1\" = 10)")
+  idx <- suppressWarnings(as.integer(names(class_weight)))
+  if (anyNA(idx) || any(idx < 0))
+    stop_arg("`class_weight` names must be class indices 0, 1, ..., got: ", paste(names(class_weight), collapse = ", "))
+  w <- rep(1, max(idx) + 1)
+  w[idx + 1] <- vapply(class_weight, function(v) check_number(v, "class_weight"), 0)
+  as.list(w)
+}
+
+normalize_callbacks <- function(callbacks) {
+  if (is.null(callbacks)) return(list())
+  if (inherits(callbacks, "rkeras_callback")) callbacks <- list(callbacks)
+  lapply(callbacks, function(cb) {
+    if (!inherits(cb, "rkeras_callback"))
+      stop_arg("`callbacks` must be a list of callback_*() objects, got ", describe_value(cb))
+    prepare_callback(cb)
+  })
+}
+
+#' Train a model
+#'
+#' Trains for `epochs` epochs on arrays, or on a generator function (`x = function()` that
+#' returns `list(x, y)` per call, with `steps_per_epoch`). Esc/Ctrl-C stops after the current
+#' batch, keeps the weights trained so far and returns the history with a warning.
+#'
+#' @param object A compiled model.
+#' @param x Inputs: a matrix or array (samples first), or a generator function.
+#' @param y Targets.
+#' @param batch_size Samples per step (default 32).
+#' @param epochs Number of the final epoch (`initial_epoch` counts as already run).
+#' @param verbose 0 (silent), 1 (progress bar), 2 (a line per epoch) or `"auto"` (1; 2 in knitr).
+#' @param callbacks A list of `callback_*()` objects.
+#' @param view_metrics Accepted for compatibility.
+#' @param validation_split Fraction of the data (the last rows, before shuffling) to validate on.
+#' @param validation_data `list(x, y)`, `list(x, y, sample_weight)` or a generator function.
+#' @param shuffle Whether to shuffle the training rows each epoch.
+#' @param class_weight Named list mapping class indices (`"0"`, `"1"`, ...) to weights.
+#' @param sample_weight Per-sample weights.
+#' @param initial_epoch Epoch to start at (0-based count of epochs already run).
+#' @param steps_per_epoch Steps per epoch for a generator.
+#' @param validation_steps Steps of a validation generator per epoch.
+#' @param ... Unused.
+#' @returns A `keras_training_history`, invisibly.
+#' @family training
+#' @export
+#' @examples
+#' x <- matrix(runif(200), 50); y <- to_categorical(sample(0:1, 50, TRUE), 2)
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(2, activation = "softmax")
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "adam", metrics = "accuracy")
+#' history <- model %>% fit(x, y, epochs = 2, verbose = 0)
+#' history
+fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epochs = 10,
+                             verbose = getOption("keras.fit_verbose", default = "auto"), callbacks = NULL,
+                             view_metrics = getOption("keras.view_metrics", default = "auto"),
+                             validation_split = 0, validation_data = NULL, shuffle = TRUE, class_weight = NULL,
+                             sample_weight = NULL, initial_epoch = 0, steps_per_epoch = NULL,
+                             validation_steps = NULL, ...) {
+  ensure_compiled(object)
+  train <- if (is.function(x)) generator_data(x, steps_per_epoch, "steps_per_epoch")
+           else array_data(x, y, sample_weight)
+  validation_split <- check_number(validation_split, "validation_split")
+  if (validation_split < 0 || validation_split >= 1)
+    stop_arg("`validation_split` must be in [0, 1), got ", validation_split)
+  if (is.function(x) && validation_split > 0)
+    stop_arg("`validation_split` is not supported with a generator; pass `validation_data`")
+  cfg <- list(epochs = check_count(epochs, "epochs", min = 0),
+              initial_epoch = check_count(initial_epoch, "initial_epoch", min = 0),
+              verbose = resolve_verbose(verbose), class_weight = class_weight_arg(class_weight),
+              batch_size = check_count(batch_size %||% 32L, "batch_size"),
+              shuffle = !isFALSE(shuffle), validation_split = validation_split)
+  run_fit(object, train, validation_arg(validation_data, validation_steps), cfg, callbacks)
+}
+
+run_fit <- function(object, train, val, cfg, callbacks) {
+  cbs <- normalize_callbacks(callbacks)
+  res <- rk_fit(model_ptr(object), train, val, cfg, cbs)
+  history <- new_history(res, cfg, object)
+  object$history <- history
+  raise_outcome(res, history)
+  invisible(history)
+}
+
+# Turns a non-"ok" status from Rust into what the user sees: the original R condition
+# (error in user code), an rkeras error, or a warning after an interrupt.
+raise_outcome <- function(res, history = NULL) {
+  switch(res$status,
+    ok = invisible(NULL),
+    interrupted = warning(structure(class = c("rkeras_interrupted", "warning", "condition"), list(
+      message = sprintf(paste0("training interrupted by the user at epoch %d, step %d: the weights are kept ",
+                               "as trained so far and the history covers the finished epochs"),
+                        as.integer(res$epoch), as.integer(res$step)),
+      call = NULL, history = history))),
+    rerror = {
+      cond <- res$condition
+      if (inherits(cond, "condition")) {
+        cond$rkeras_history <- history
+        stop(cond)
+      }
+      stop_arg(res$message)
+    },
+    error = stop(structure(class = c("rkeras_error", "error", "condition"),
+                           list(message = res$message, call = NULL, rkeras_history = history))))
+}
+
+eval_data <- function(x, y, sample_weight, steps) {
+  if (is.function(x)) generator_data(x, steps, "steps") else array_data(x, y, sample_weight)
+}
+
+#' Evaluate a model
+#'
+#' @inheritParams fit.rkeras_model
+#' @param steps Steps for a generator.
+#' @returns A named numeric vector: `loss` and the metrics (use `score[["loss"]]` or `score[[1]]`).
+#' @family training
+#' @export
+evaluate <- function(object, ...) UseMethod("evaluate")
+
+#' @rdname evaluate
+#' @export
+evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = "auto",
+                                  sample_weight = NULL, steps = NULL, callbacks = NULL, ...) {
+  ensure_compiled(object)
+  res <- rk_evaluate(model_ptr(object), eval_data(x, y, sample_weight, steps),
+                     check_count(batch_size %||% 32L, "batch_size"), resolve_verbose(verbose),
+                     normalize_callbacks(callbacks))
+  raise_outcome(res)
+  logs <- unlist(res$logs)
+  c(logs["loss"], logs[setdiff(names(logs), "loss")])
+}
+
+#' Predict with a model
+#'
+#' @inheritParams fit.rkeras_model
+#' @param object A model.
+#' @param steps Steps for a generator.
+#' @returns A numeric matrix (samples x outputs), or an array for N-d outputs.
+#' @family training
+#' @export
+predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL, callbacks = NULL, ...) {
+  data <- if (is.function(x)) generator_data(x, steps, "steps") else list(type = "arrays", x = as_input_array(x, "x"))
+  res <- rk_predict(model_ptr(object), data, check_count(batch_size %||% 32L, "batch_size"),
+                    resolve_verbose(verbose), normalize_callbacks(callbacks))
+  raise_outcome(res)
+  res$value
+}
+
+#' Single-batch training, testing and prediction
+#'
+#' @param object A model.
+#' @param x,y A batch of inputs and targets.
+#' @param class_weight Named list of class weights.
+#' @param sample_weight Per-sample weights.
+#' @returns `train_on_batch()`/`test_on_batch()`: the loss (and metrics) on the batch, named
+#'   by `model$metrics_names`; `predict_on_batch()`: predictions.
+#' @family training
+#' @export
+train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NULL) {
+  ensure_compiled(object)
+  logs <- rk_train_on_batch(model_ptr(object), as_input_array(x, "x"), as_input_array(y, "y"), sample_weight,
+                            unlist(class_weight_arg(class_weight)))
+  batch_result(logs)
+}
+
+#' @rdname train_on_batch
+#' @export
+test_on_batch <- function(object, x, y, sample_weight = NULL) {
+  ensure_compiled(object)
+  batch_result(rk_test_on_batch(model_ptr(object), as_input_array(x, "x"), as_input_array(y, "y"), sample_weight))
+}
+
+#' @rdname train_on_batch
+#' @export
+predict_on_batch <- function(object, x) {
+  predict(object, x, batch_size = max(1L, NROW(x)))
+}
+
+batch_result <- function(logs) {
+  v <- unlist(logs)
+  v <- c(v["loss"], v[setdiff(names(v), "loss")])
+  if (length(v) == 1) unname(v) else v
+}
+
+#' Class predictions (deprecated)
+#'
+#' Kept for old tutorials; keras removed them in TF 2.6. Use
+#' `predict(model, x) %>% max.col() - 1` (or `> 0.5` for one output unit).
+#'
+#' @inheritParams predict.rkeras_model
+#' @returns `predict_classes()`: 0-based class ids; `predict_proba()`: probabilities.
+#' @family training
+#' @export
+predict_classes <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL) {
+  warning("`predict_classes()` is deprecated: use `predict(model, x) %>% max.col() - 1` instead", call. = FALSE)
+  p <- predict(object, x, batch_size = batch_size, verbose = verbose, steps = steps)
+  if (ncol(p) == 1) as.integer(p > 0.5) else max.col(p, ties.method = "first") - 1L
+}
+
+#' @rdname predict_classes
+#' @export
+predict_proba <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL) {
+  warning("`predict_proba()` is deprecated: use `predict(model, x)` instead", call. = FALSE)
+  predict(object, x, batch_size = batch_size, verbose = verbose, steps = steps)
+}

@@ -1,0 +1,122 @@
+# Optimizers: specs for the Rust core, with classic keras-for-R (<= 2.10) signatures and
+# defaults; `lr =` and `decay =` (applied as classic keras did: lr / (1 + decay * iterations))
+# still work.
+
+optimizer_spec <- function(name, learning_rate, lr, decay, clipnorm, clipvalue, ...) {
+  if (!is.null(lr)) {
+    if (!missing(learning_rate) && !identical(learning_rate, lr) && !is.null(learning_rate))
+      stop_arg("You can't supply both `lr` and `learning_rate`")
+    learning_rate <- lr
+  }
+  spec <- list(name = name, learning_rate = check_number(learning_rate, "learning_rate"),
+               decay = check_number(decay, "decay"),
+               clipnorm = check_number(clipnorm, "clipnorm", null_ok = TRUE),
+               clipvalue = check_number(clipvalue, "clipvalue", null_ok = TRUE), ...)
+  if (spec$learning_rate < 0) stop_arg("`learning_rate` must be >= 0, got ", spec$learning_rate)
+  if (spec$decay < 0) stop_arg("`decay` must be >= 0, got ", spec$decay)
+  structure(Filter(Negate(is.null), spec), class = "rkeras_optimizer")
+}
+
+epsilon_arg <- function(epsilon) if (is.null(epsilon)) 1e-7 else check_number(epsilon, "epsilon")
+
+#' Optimizers
+#'
+#' Keras' update rules (Keras 3 equations), with the classic keras-for-R signatures.
+#'
+#' @param learning_rate Learning rate.
+#' @param lr Old name of `learning_rate` (still accepted).
+#' @param momentum Momentum (SGD, RMSprop).
+#' @param nesterov Whether to use Nesterov momentum.
+#' @param rho Discounting factor (RMSprop, Adadelta).
+#' @param centered Centred RMSprop.
+#' @param beta_1,beta_2 Exponential decay rates of the moment estimates.
+#' @param amsgrad Whether to use the AMSGrad variant of Adam.
+#' @param initial_accumulator_value Starting value of Adagrad's accumulators.
+#' @param epsilon Fuzz factor (default 1e-7).
+#' @param decay Classic learning-rate decay: `lr / (1 + decay * iterations)`.
+#' @param clipnorm Clip each gradient to this L2 norm.
+#' @param clipvalue Clip each gradient element to `[-clipvalue, clipvalue]`.
+#' @param schedule_decay Accepted for compatibility (Nadam).
+#' @param ... Ignored (compatibility).
+#' @returns An optimizer spec for [compile()].
+#' @family optimizers
+#' @name optimizers
+#' @examples
+#' opt <- optimizer_rmsprop(learning_rate = 0.001)
+NULL
+
+#' @rdname optimizers
+#' @export
+optimizer_sgd <- function(learning_rate = 0.01, momentum = 0, decay = 0, nesterov = FALSE, clipnorm = NULL,
+                          clipvalue = NULL, ..., lr = NULL) {
+  optimizer_spec("sgd", learning_rate, lr, decay, clipnorm, clipvalue,
+                 momentum = check_number(momentum, "momentum"), nesterov = check_flag(nesterov, "nesterov"))
+}
+
+#' @rdname optimizers
+#' @export
+optimizer_rmsprop <- function(learning_rate = 0.001, rho = 0.9, epsilon = NULL, decay = 0, clipnorm = NULL,
+                              clipvalue = NULL, momentum = 0, centered = FALSE, ..., lr = NULL) {
+  optimizer_spec("rmsprop", learning_rate, lr, decay, clipnorm, clipvalue, rho = check_number(rho, "rho"),
+                 momentum = check_number(momentum, "momentum"), epsilon = epsilon_arg(epsilon),
+                 centered = check_flag(centered, "centered"))
+}
+
+#' @rdname optimizers
+#' @export
+optimizer_adam <- function(learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL, decay = 0,
+                           amsgrad = FALSE, clipnorm = NULL, clipvalue = NULL, ..., lr = NULL) {
+  optimizer_spec("adam", learning_rate, lr, decay, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
+                 beta_2 = check_number(beta_2, "beta_2"), epsilon = epsilon_arg(epsilon),
+                 amsgrad = check_flag(amsgrad, "amsgrad"))
+}
+
+#' @rdname optimizers
+#' @export
+optimizer_adagrad <- function(learning_rate = 0.01, epsilon = NULL, decay = 0, clipnorm = NULL, clipvalue = NULL,
+                              initial_accumulator_value = 0.1, ..., lr = NULL) {
+  optimizer_spec("adagrad", learning_rate, lr, decay, clipnorm, clipvalue, epsilon = epsilon_arg(epsilon),
+                 initial_accumulator_value = check_number(initial_accumulator_value, "initial_accumulator_value"))
+}
+
+#' @rdname optimizers
+#' @export
+optimizer_adadelta <- function(learning_rate = 1.0, rho = 0.95, epsilon = NULL, decay = 0, clipnorm = NULL,
+                               clipvalue = NULL, ..., lr = NULL) {
+  optimizer_spec("adadelta", learning_rate, lr, decay, clipnorm, clipvalue, rho = check_number(rho, "rho"),
+                 epsilon = epsilon_arg(epsilon))
+}
+
+#' @rdname optimizers
+#' @export
+optimizer_adamax <- function(learning_rate = 0.002, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL, decay = 0,
+                             clipnorm = NULL, clipvalue = NULL, ..., lr = NULL) {
+  optimizer_spec("adamax", learning_rate, lr, decay, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
+                 beta_2 = check_number(beta_2, "beta_2"), epsilon = epsilon_arg(epsilon))
+}
+
+#' @rdname optimizers
+#' @export
+optimizer_nadam <- function(learning_rate = 0.002, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL,
+                            schedule_decay = 0.004, clipnorm = NULL, clipvalue = NULL, ..., lr = NULL) {
+  optimizer_spec("nadam", learning_rate, lr, 0, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
+                 beta_2 = check_number(beta_2, "beta_2"), epsilon = epsilon_arg(epsilon))
+}
+
+optimizer_names <- c("sgd", "rmsprop", "adam", "adagrad", "adadelta", "adamax", "nadam")
+
+# An optimizer argument (string or optimizer_*()) as a spec.
+resolve_optimizer <- function(optimizer) {
+  if (inherits(optimizer, "rkeras_optimizer")) return(unclass(optimizer))
+  name <- tolower(check_string(optimizer, "optimizer"))
+  if (!name %in% optimizer_names)
+    stop_arg("unknown optimizer \"", optimizer, "\"; valid names are: ", paste(optimizer_names, collapse = ", "))
+  unclass(get(paste0("optimizer_", name))())
+}
+
+#' @export
+print.rkeras_optimizer <- function(x, ...) {
+  cat(sprintf("<optimizer %s: %s>\n", x$name,
+              paste(names(x)[-1], vapply(x[-1], format, ""), sep = " = ", collapse = ", ")))
+  invisible(x)
+}

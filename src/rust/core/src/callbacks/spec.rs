@@ -1,0 +1,30 @@
+//! Built-in callbacks from the specs R builds (`callback_*()` return `list(type = ..., ...)`).
+
+use super::csv::{CsvCallback, CsvLoggerSpec};
+use super::early_stopping::EarlyStoppingSpec;
+use super::reduce_lr::ReduceLrSpec;
+use super::{Callback, EarlyStopping, ReduceLrOnPlateau, TerminateOnNan};
+use crate::Real;
+use serde::Deserialize;
+
+/// A built-in callback as R describes it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CallbackSpec {
+    CsvLogger(CsvLoggerSpec),
+    EarlyStopping(EarlyStoppingSpec),
+    ReduceLrOnPlateau(ReduceLrSpec),
+    TerminateOnNan {},
+}
+
+impl CallbackSpec {
+    /// Builds the callback; errors name the bad argument.
+    pub fn build<T: Real>(self) -> Result<Box<dyn Callback<T>>, String> {
+        Ok(match self {
+            CallbackSpec::CsvLogger(s) => Box::new(CsvCallback::new(s)?),
+            CallbackSpec::EarlyStopping(s) => Box::new(EarlyStopping::<T>::new(s)),
+            CallbackSpec::ReduceLrOnPlateau(s) => Box::new(ReduceLrOnPlateau::new(s)?),
+            CallbackSpec::TerminateOnNan {} => Box::new(TerminateOnNan),
+        })
+    }
+}

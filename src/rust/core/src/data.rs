@@ -1,0 +1,99 @@
+//! Checks on training data that give errors in the user's terms (rows, columns, classes).
+
+use crate::layers::fmt_shape;
+use crate::losses::Loss;
+use crate::tensor::Tensor;
+use crate::Real;
+
+/// Where `validation_split` cuts: training rows `0..split`, validation rows `split..n`
+/// (Keras takes the last rows, before any shuffling).
+pub fn split_point(n: usize, validation_split: f64) -> Result<usize, String> {
+    if !(0.0..1.0).contains(&validation_split) {
+        return Err(format!("`validation_split` must be in [0, 1), got {validation_split}"));
+    }
+    let split = ((n as f64) * (1.0 - validation_split)).floor() as usize;
+    if validation_split > 0.0 && (split == 0 || split == n) {
+        return Err(format!(
+            "Training data contains {n} samples, which is not sufficient to split it into a validation and training set as specified by `validation_split={validation_split}`. Either provide more data, or a different value for the `validation_split` argument."
+        ));
+    }
+    Ok(split)
+}
+
+fn describe(shape: &[usize]) -> String {
+    if shape.len() == 1 {
+        format!("{} columns", shape[0])
+    } else {
+        format!("per-sample shape ({})", fmt_shape(shape))
+    }
+}
+
+/// Checks that `x` fits the model input and, when given, that `y` fits the output and loss.
+pub fn check_xy<T: Real>(
+    x: &Tensor<T>, y: Option<&Tensor<T>>, input_shape: &[usize], output_shape: &[usize], loss: Option<Loss>,
+) -> Result<(), String> {
+    let xs = &x.shape[1..];
+    let flat_ok = xs.iter().product::<usize>() == input_shape.iter().product::<usize>() && input_shape.len() == 1;
+    if xs != input_shape && !(flat_ok && xs.len() == 1) {
+        return Err(format!("x has {}, the model expects {}", describe(xs), describe(input_shape)));
+    }
+    let Some(y) = y else { return Ok(()) };
+    if y.rows() != x.rows() {
+        return Err(format!("x has {} rows but y has {} rows; they must match", x.rows(), y.rows()));
+    }
+    let k = output_shape.last().copied().unwrap_or(1);
+    let want_cols = loss.map_or(k, |l| l.y_columns(k));
+    let ycols = y.row_len();
+    if ycols != want_cols {
+        let sparse = loss == Some(Loss::SparseCategoricalCrossentropy);
+        return Err(if sparse {
+            format!("y has {ycols} columns; sparse_categorical_crossentropy expects one integer label per row (0..{})", k - 1)
+        } else if ycols > want_cols && want_cols > 1 {
+            format!("y has {ycols} columns (classes), more than the model's {k} output units")
+        } else {
+            format!("y has {ycols} columns, the model's output has {want_cols} units")
+        });
+    }
+    if loss == Some(Loss::SparseCategoricalCrossentropy) {
+        for (i, v) in y.data.iter().enumerate() {
+            let v = v.to_f64().unwrap_or(f64::NAN);
+            if v < 0.0 || v.fract() != 0.0 || v >= k as f64 {
+                return Err(format!(
+                    "y[{}] is {v}: sparse_categorical_crossentropy needs integer class labels 0..{} (the model has {k} output units)",
+                    i + 1,
+                    k - 1
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_takes_the_last_rows() {
+        assert_eq!(split_point(60000, 0.2).unwrap(), 48000);
+        assert_eq!(split_point(10, 0.0).unwrap(), 10);
+        assert!(split_point(1, 0.5).unwrap_err().contains("not sufficient"));
+        assert!(split_point(10, 1.0).is_err());
+        assert!(split_point(10, -0.1).is_err());
+    }
+
+    #[test]
+    fn shape_errors_say_what_was_given() {
+        let x = Tensor::<f32>::zeros(&[4, 783]);
+        let e = check_xy(&x, None, &[784], &[10], None).unwrap_err();
+        assert_eq!(e, "x has 783 columns, the model expects 784 columns");
+        let x = Tensor::<f32>::zeros(&[4, 784]);
+        let y = Tensor::<f32>::zeros(&[3, 10]);
+        assert!(check_xy(&x, Some(&y), &[784], &[10], Some(Loss::CategoricalCrossentropy)).unwrap_err().contains("4 rows but y has 3"));
+        let y = Tensor::<f32>::zeros(&[4, 11]);
+        assert!(check_xy(&x, Some(&y), &[784], &[10], Some(Loss::CategoricalCrossentropy)).unwrap_err().contains("more than the model's 10"));
+        let y = Tensor::<f32>::from_vec(&[4, 1], vec![0.0, 1.0, 10.0, 2.0]);
+        let e = check_xy(&x, Some(&y), &[784], &[10], Some(Loss::SparseCategoricalCrossentropy)).unwrap_err();
+        assert!(e.contains("y[3] is 10"), "{e}");
+    }
+}

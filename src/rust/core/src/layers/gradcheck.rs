@@ -1,0 +1,156 @@
+//! Finite-difference gradient checks (f64) through whole models: every layer kind, every
+//! activation inside a dense layer, and the fused softmax/sigmoid + cross-entropy paths.
+
+use crate::activations::Activation;
+use crate::init::Initializer;
+use crate::layers::{LayerKind, LayerSpec};
+use crate::losses::Loss;
+use crate::model::{CompileSpec, Model, ModelSpec};
+use crate::optimizers::OptimizerConfig;
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+
+fn layer(name: &str, kind: LayerKind) -> LayerSpec {
+    LayerSpec { name: name.into(), trainable: true, kind }
+}
+
+fn dense(name: &str, units: usize, activation: Activation) -> LayerSpec {
+    layer(
+        name,
+        LayerKind::Dense {
+            units,
+            activation,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::RandomUniform { minval: -0.1, maxval: 0.1 },
+        },
+    )
+}
+
+fn model(input_shape: Vec<usize>, layers: Vec<LayerSpec>, loss: Loss) -> Model<f64> {
+    let spec = ModelSpec { name: "m".into(), class_name: "Sequential".into(), input_shape, input_name: None, layers };
+    let mut m = Model::<f64>::build(spec, &mut Rng::seed_from(7)).unwrap();
+    let opt = OptimizerConfig::defaults("sgd").unwrap();
+    m.compile(CompileSpec { optimizer: opt, loss, metrics: vec![] }).unwrap();
+    m
+}
+
+fn data(rows: usize, cols: usize, seed: u64) -> Tensor<f64> {
+    let mut r = Rng::seed_from(seed);
+    let shape = [rows, cols];
+    Tensor::from_vec(&shape, (0..rows * cols).map(|_| r.uniform() * 2.0 - 1.0).collect())
+}
+
+fn one_hot(rows: usize, k: usize, seed: u64) -> Tensor<f64> {
+    let mut r = Rng::seed_from(seed);
+    let mut t = Tensor::zeros(&[rows, k]);
+    for i in 0..rows {
+        t.data[i * k + r.below(k)] = 1.0;
+    }
+    t
+}
+
+/// Loss with the given dropout stream, so that masks repeat between evaluations.
+fn loss_at(m: &mut Model<f64>, x: &Tensor<f64>, y: &Tensor<f64>, w: Option<&[f64]>, rng: &Rng) -> f64 {
+    m.rng = rng.clone();
+    let mut run = m.new_running(y.row_len()).unwrap();
+    m.backprop(x, y, w, &mut run)
+}
+
+/// Compares every analytic parameter gradient with central differences.
+fn check(mut m: Model<f64>, x: Tensor<f64>, y: Tensor<f64>, w: Option<Vec<f64>>) {
+    let rng = Rng::seed_from(99);
+    loss_at(&mut m, &x, &y, w.as_deref(), &rng);
+    let analytic: Vec<Vec<f64>> =
+        m.layers_mut().iter_mut().flat_map(|l| l.params_and_grads().into_iter().map(|(_, g)| g.to_vec())).collect();
+    let h = 1e-6;
+    let mut idx = 0;
+    let n_layers = m.layers().len();
+    for li in 0..n_layers {
+        let n_params = m.layers_mut()[li].params_and_grads().len();
+        for pi in 0..n_params {
+            let len = m.layers_mut()[li].params_and_grads()[pi].0.len();
+            for e in 0..len {
+                let orig = m.layers_mut()[li].params_and_grads()[pi].0[e];
+                m.layers_mut()[li].params_and_grads()[pi].0[e] = orig + h;
+                let up = loss_at(&mut m, &x, &y, w.as_deref(), &rng);
+                m.layers_mut()[li].params_and_grads()[pi].0[e] = orig - h;
+                let down = loss_at(&mut m, &x, &y, w.as_deref(), &rng);
+                m.layers_mut()[li].params_and_grads()[pi].0[e] = orig;
+                let numeric = (up - down) / (2.0 * h);
+                let a = analytic[idx][e];
+                let err = (a - numeric).abs() / a.abs().max(numeric.abs()).max(1e-4);
+                assert!(err < 1e-5, "layer {li} param {pi}[{e}]: analytic {a} numeric {numeric}");
+            }
+            idx += 1;
+        }
+    }
+}
+
+#[test]
+fn dense_with_every_activation() {
+    for act in Activation::all() {
+        let layers = vec![dense("d1", 4, *act), dense("d2", 3, Activation::Linear)];
+        check(model(vec![5], layers, Loss::MeanSquaredError), data(6, 5, 1), data(6, 3, 2), None);
+    }
+}
+
+#[test]
+fn the_tutorial_stack_with_dropout_and_fused_softmax_crossentropy() {
+    let layers = vec![
+        dense("d1", 8, Activation::Relu),
+        layer("do1", LayerKind::Dropout { rate: 0.4 }),
+        dense("d2", 6, Activation::Relu),
+        layer("do2", LayerKind::Dropout { rate: 0.3 }),
+        dense("d3", 4, Activation::Softmax),
+    ];
+    let m = model(vec![7], layers, Loss::CategoricalCrossentropy);
+    check(m, data(5, 7, 3), one_hot(5, 4, 4), Some(vec![1.0, 0.5, 2.0, 1.0, 0.0]));
+}
+
+#[test]
+fn sparse_crossentropy_and_sigmoid_binary_crossentropy_paths() {
+    let m = model(vec![3], vec![dense("d", 4, Activation::Softmax)], Loss::SparseCategoricalCrossentropy);
+    let y = Tensor::from_vec(&[4, 1], vec![0.0, 3.0, 1.0, 2.0]);
+    check(m, data(4, 3, 5), y, None);
+    let m = model(vec![3], vec![dense("d", 2, Activation::Sigmoid)], Loss::BinaryCrossentropy);
+    let y = Tensor::from_vec(&[4, 2], vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
+    check(m, data(4, 3, 6), y, None);
+}
+
+#[test]
+fn flatten_and_activation_layers_on_3d_input() {
+    let layers = vec![
+        layer("f", LayerKind::Flatten {}),
+        dense("d", 3, Activation::Linear),
+        layer("a", LayerKind::Activation { activation: Activation::Softmax }),
+    ];
+    let m = model(vec![2, 3], layers, Loss::KullbackLeiblerDivergence);
+    let mut x = data(4, 6, 7);
+    x.shape = vec![4, 2, 3];
+    let mut y = data(4, 3, 8);
+    y.data.iter_mut().for_each(|v| *v = v.abs() + 0.1);
+    check(m, x, y, None);
+}
+
+#[test]
+fn every_loss_through_a_dense_layer() {
+    for loss in Loss::all() {
+        let (act, k) = match loss {
+            Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy => (Activation::Softmax, 3),
+            Loss::BinaryCrossentropy | Loss::Poisson | Loss::KullbackLeiblerDivergence => (Activation::Sigmoid, 3),
+            Loss::MeanSquaredLogarithmicError => (Activation::Softplus, 3),
+            _ => (Activation::Tanh, 3),
+        };
+        let y = match loss {
+            Loss::SparseCategoricalCrossentropy => Tensor::from_vec(&[4, 1], vec![2.0, 0.0, 1.0, 1.0]),
+            Loss::CategoricalCrossentropy | Loss::CategoricalHinge => one_hot(4, k, 9),
+            _ => {
+                let mut y = data(4, k, 10);
+                y.data.iter_mut().for_each(|v| *v = (*v + 1.0) / 2.0 + 0.05);
+                y
+            }
+        };
+        check(model(vec![3], vec![dense("d", k, act)], *loss), data(4, 3, 11), y, None);
+    }
+}

@@ -1,0 +1,32 @@
+//! `rkeras-core`: the pure-Rust engine behind the rkeras R package.
+//!
+//! Tensors are row-major and batch first; the layers compute forward and backward
+//! explicitly; optimizers follow the Keras 3 update equations; the training loop calls
+//! callbacks in Keras order. Nothing here knows about R: the binding crate converts R
+//! values and wraps R closures behind the traits in [`train`] and [`callbacks`].
+
+pub mod activations;
+pub mod callbacks;
+pub mod csv_log;
+pub mod data;
+pub mod init;
+pub mod layers;
+pub mod linalg;
+pub mod losses;
+pub mod metrics;
+pub mod model;
+pub mod optimizers;
+pub mod progress;
+pub mod real;
+pub mod rng;
+pub mod tensor;
+pub mod tfevents;
+pub mod train;
+
+pub use real::Real;
+
+/// Keras' backend epsilon (fuzz factor for clipping).
+pub const EPSILON: f64 = 1e-7;
+
+#[cfg(test)]
+pub(crate) mod testutil;

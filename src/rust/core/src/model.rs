@@ -1,0 +1,387 @@
+//! A model: a chain of built layers with its activations and gradient buffers, plus the
+//! compile configuration (optimizer, loss, metrics). Sequential models and functional
+//! chains (`layer_input()` + `keras_model()`) share this representation.
+
+use crate::activations::Activation;
+use crate::layers::{self, fmt_shape, Layer, LayerSpec};
+use crate::losses::{self, Loss};
+use crate::metrics::{resolve_metric, Metric};
+use crate::optimizers::{Optimizer, OptimizerConfig};
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+use crate::Real;
+use serde::{Deserialize, Serialize};
+
+/// The architecture as R describes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub name: String,
+    /// "Sequential" or "Functional".
+    #[serde(default = "sequential")]
+    pub class_name: String,
+    /// Per-sample input shape (no batch axis).
+    pub input_shape: Vec<usize>,
+    /// Name of the input layer (functional models).
+    #[serde(default)]
+    pub input_name: Option<String>,
+    pub layers: Vec<LayerSpec>,
+}
+
+/// Accepts every Keras name and alias of a loss (`"mse"`, `"kld"`, ...).
+fn loss_by_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Loss, D::Error> {
+    let name = String::deserialize(d)?;
+    Loss::from_name(&name).map_err(serde::de::Error::custom)
+}
+
+fn sequential() -> String {
+    "Sequential".into()
+}
+
+/// What `compile()` sets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompileSpec {
+    pub optimizer: OptimizerConfig,
+    #[serde(deserialize_with = "loss_by_name")]
+    pub loss: Loss,
+    /// Metric names as the user gave them; they are the log keys.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+}
+
+/// How the loss gradient reaches the last layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fusion {
+    None,
+    SoftmaxCrossentropy { sparse: bool },
+    SigmoidBinaryCrossentropy,
+}
+
+/// The compiled state: optimizer with its moments, loss, and the resolved metrics.
+pub struct Compiled<T: Real> {
+    pub spec: CompileSpec,
+    pub optimizer: Optimizer<T>,
+    fusion: Fusion,
+}
+
+/// Per-step scratch reused across steps.
+#[derive(Default)]
+struct Scratch<T> {
+    acts: Vec<Tensor<T>>,
+    g: Tensor<T>,
+    dx: Tensor<T>,
+    per_sample: Vec<T>,
+    metric_tmp: Vec<T>,
+}
+
+pub struct Model<T: Real> {
+    pub spec: ModelSpec,
+    layers: Vec<Box<dyn Layer<T>>>,
+    pub compiled: Option<Compiled<T>>,
+    /// Stream for dropout masks (and anything random during training).
+    pub rng: Rng,
+    scratch: Scratch<T>,
+}
+
+/// Running, sample-weighted means of the loss and metrics over an epoch (Keras 3 semantics).
+#[derive(Clone, Debug, Default)]
+pub struct Running {
+    pub names: Vec<String>,
+    metrics: Vec<Metric>,
+    sums: Vec<f64>,
+    weights: Vec<f64>,
+}
+
+impl Running {
+    pub fn reset(&mut self) {
+        self.sums.iter_mut().for_each(|v| *v = 0.0);
+        self.weights.iter_mut().for_each(|v| *v = 0.0);
+    }
+
+    /// Current values, keyed by name (`loss` first in `names`).
+    pub fn values(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.names.iter().enumerate().map(move |(i, n)| {
+            let mean = if self.weights[i] > 0.0 { self.sums[i] / self.weights[i] } else { f64::NAN };
+            let v = if i == 0 { mean } else { self.metrics[i - 1].finalize(mean) };
+            (n.as_str(), v)
+        })
+    }
+}
+
+impl<T: Real> Model<T> {
+    /// Builds every layer in order, checking shapes and name uniqueness.
+    pub fn build(spec: ModelSpec, rng: &mut Rng) -> Result<Self, String> {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(n) = &spec.input_name {
+            seen.insert(n.clone());
+        }
+        let mut layers = Vec::with_capacity(spec.layers.len());
+        let mut shape = spec.input_shape.clone();
+        for ls in &spec.layers {
+            if !seen.insert(ls.name.clone()) {
+                return Err(format!(
+                    "All layer names should be unique: the name \"{}\" is used more than once in model \"{}\"",
+                    ls.name, spec.name
+                ));
+            }
+            let layer = layers::build::<T>(ls, &shape, rng)?;
+            shape = layer.output_shape().to_vec();
+            layers.push(layer);
+        }
+        let train_rng = rng.fork();
+        Ok(Model { spec, layers, compiled: None, rng: train_rng, scratch: Scratch::default() })
+    }
+
+    pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
+        &self.layers
+    }
+
+    /// Mutable access to the built layers (weights and gradients).
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer<T>>] {
+        &mut self.layers
+    }
+
+    /// Per-sample output shape.
+    pub fn output_shape(&self) -> Vec<usize> {
+        self.layers.last().map(|l| l.output_shape().to_vec()).unwrap_or_else(|| self.spec.input_shape.clone())
+    }
+
+    /// Per-sample input shape.
+    pub fn input_shape(&self) -> &[usize] {
+        &self.spec.input_shape
+    }
+
+    /// Total number of weights, and how many of them are trainable.
+    pub fn count_params(&self) -> (usize, usize) {
+        let mut total = 0;
+        let mut trainable = 0;
+        for l in &self.layers {
+            let n: usize = l.weights().iter().map(|w| w.values.len()).sum();
+            total += n;
+            if l.spec().trainable {
+                trainable += n;
+            }
+        }
+        (total, trainable)
+    }
+
+    /// Sets up the optimizer (fresh state, like Keras' recompile), loss and metrics.
+    pub fn compile(&mut self, spec: CompileSpec) -> Result<(), String> {
+        let sizes: Vec<usize> = self.trainable_sizes();
+        let out_act = self.layers.last().and_then(|l| l.output_activation());
+        let fusion = match (out_act, spec.loss) {
+            (Some(Activation::Softmax), Loss::CategoricalCrossentropy) => Fusion::SoftmaxCrossentropy { sparse: false },
+            (Some(Activation::Softmax), Loss::SparseCategoricalCrossentropy) => {
+                Fusion::SoftmaxCrossentropy { sparse: true }
+            }
+            (Some(Activation::Sigmoid), Loss::BinaryCrossentropy) => Fusion::SigmoidBinaryCrossentropy,
+            _ => Fusion::None,
+        };
+        let optimizer = Optimizer::new(spec.optimizer.clone(), &sizes);
+        self.compiled = Some(Compiled { spec, optimizer, fusion });
+        Ok(())
+    }
+
+    fn trainable_sizes(&self) -> Vec<usize> {
+        self.layers
+            .iter()
+            .filter(|l| l.spec().trainable)
+            .flat_map(|l| l.weights().into_iter().map(|w| w.values.len()))
+            .collect()
+    }
+
+    /// Resolves the compiled metrics for targets with `y_cols` columns into a fresh tracker.
+    pub fn new_running(&self, y_cols: usize) -> Result<Running, String> {
+        let c = self.compiled.as_ref().ok_or_else(not_compiled)?;
+        let k = self.output_shape().last().copied().unwrap_or(1);
+        let mut r = Running { names: vec!["loss".into()], ..Default::default() };
+        for name in &c.spec.metrics {
+            r.metrics.push(resolve_metric(name, k, y_cols)?);
+            r.names.push(name.clone());
+        }
+        r.sums = vec![0.0; r.names.len()];
+        r.weights = vec![0.0; r.names.len()];
+        Ok(r)
+    }
+
+    /// Forward pass; the output is in the last activation buffer.
+    fn forward(&mut self, x: &Tensor<T>, training: bool) {
+        let n = self.layers.len();
+        let acts = &mut self.scratch.acts;
+        if acts.len() != n {
+            acts.resize_with(n, Tensor::default);
+        }
+        for i in 0..n {
+            let (done, rest) = acts.split_at_mut(i);
+            let input = if i == 0 { x } else { &done[i - 1] };
+            self.layers[i].forward(input, &mut rest[0], training, &mut self.rng);
+        }
+    }
+
+    /// Predictions for a batch (inference mode), copied into `out`.
+    pub fn predict_batch(&mut self, x: &Tensor<T>, out: &mut Tensor<T>) {
+        if self.layers.is_empty() {
+            out.clone_from(x);
+            return;
+        }
+        self.forward(x, false);
+        let last = self.scratch.acts.last().unwrap();
+        out.resize(&last.shape);
+        out.data.copy_from_slice(&last.data);
+    }
+
+    /// Loss of the last forward pass against `y`; writes the loss gradient into scratch `g`
+    /// when `with_grad`. Updates the running means. Returns the batch loss.
+    fn loss_and_metrics(&mut self, y: &Tensor<T>, w: Option<&[T]>, with_grad: bool, run: &mut Running) -> f64 {
+        let c = self.compiled.as_ref().expect("compiled");
+        let Scratch { acts, g, per_sample, metric_tmp, .. } = &mut self.scratch;
+        let pred = acts.last().unwrap();
+        let n = pred.rows();
+        let k = pred.row_len();
+        per_sample.resize(n, T::zero());
+        g.resize(&pred.shape);
+        let loss = match (c.fusion, with_grad) {
+            (Fusion::SoftmaxCrossentropy { sparse }, true) => losses::softmax_crossentropy_fused(
+                sparse, &y.data, &pred.data, n, k, w, per_sample, &mut g.data,
+            ),
+            (Fusion::SigmoidBinaryCrossentropy, true) => losses::sigmoid_binary_crossentropy_fused(
+                &y.data, &pred.data, n, k, w, per_sample, &mut g.data,
+            ),
+            (_, true) => c.spec.loss.compute(&y.data, &pred.data, n, k, w, per_sample, Some(&mut g.data)),
+            (_, false) => c.spec.loss.compute(&y.data, &pred.data, n, k, w, per_sample, None),
+        };
+        // Keras 3: the loss tracker is a mean weighted by batch size.
+        run.sums[0] += loss * n as f64;
+        run.weights[0] += n as f64;
+        metric_tmp.resize(n, T::zero());
+        for (j, m) in run.metrics.iter().enumerate() {
+            m.per_sample(&y.data, &pred.data, n, k, metric_tmp);
+            let (mut sum, mut wsum) = (0.0, 0.0);
+            for i in 0..n {
+                let wi = w.map_or(1.0, |w| w[i].to_f64().unwrap());
+                sum += wi * metric_tmp[i].to_f64().unwrap();
+                wsum += wi;
+            }
+            run.sums[j + 1] += sum;
+            run.weights[j + 1] += wsum;
+        }
+        loss
+    }
+
+    /// Forward (training mode), loss, and backward: fills every layer's parameter gradients.
+    /// Returns the batch loss.
+    pub fn backprop(&mut self, x: &Tensor<T>, y: &Tensor<T>, w: Option<&[T]>, run: &mut Running) -> f64 {
+        self.forward(x, true);
+        let loss = self.loss_and_metrics(y, w, true, run);
+        let fused = self.compiled.as_ref().unwrap().fusion != Fusion::None;
+        let n = self.layers.len();
+        // the lowest layer whose gradients are needed: the first one with trainable weights
+        let Some(stop) = self.layers.iter().position(|l| l.spec().trainable && !l.weights().is_empty()) else {
+            return loss;
+        };
+        let s = &mut self.scratch;
+        for i in (stop..n).rev() {
+            let input = if i == 0 { x } else { &s.acts[i - 1] };
+            let dx = if i > stop { Some(&mut s.dx) } else { None };
+            self.layers[i].backward(input, &s.acts[i], &mut s.g, dx, fused && i == n - 1);
+            if i > stop {
+                std::mem::swap(&mut s.g, &mut s.dx);
+            }
+        }
+        loss
+    }
+
+    /// One optimizer step on a batch. Returns the batch loss (before the update).
+    pub fn train_step(&mut self, x: &Tensor<T>, y: &Tensor<T>, w: Option<&[T]>, run: &mut Running) -> f64 {
+        let loss = self.backprop(x, y, w, run);
+        let c = self.compiled.as_mut().unwrap();
+        let (mut params, mut grads): (Vec<&mut [T]>, Vec<&mut [T]>) = self
+            .layers
+            .iter_mut()
+            .filter(|l| l.spec().trainable)
+            .flat_map(|l| l.params_and_grads())
+            .unzip();
+        c.optimizer.apply(&mut params, &mut grads);
+        loss
+    }
+
+    /// Loss and metrics on a batch in inference mode (no update).
+    pub fn test_step(&mut self, x: &Tensor<T>, y: &Tensor<T>, w: Option<&[T]>, run: &mut Running) -> f64 {
+        self.forward(x, false);
+        self.loss_and_metrics(y, w, false, run)
+    }
+
+    /// All weights as `(layer name, weight name, shape, values)` in Keras order.
+    pub fn get_weights(&self) -> Vec<(String, &'static str, Vec<usize>, Vec<T>)> {
+        self.layers
+            .iter()
+            .flat_map(|l| {
+                let name = l.spec().name.clone();
+                l.weights().into_iter().map(move |w| (name.clone(), w.name, w.shape, w.values.to_vec()))
+            })
+            .collect()
+    }
+
+    /// Replaces all weights, checking count and every shape first (nothing changes on error).
+    pub fn set_weights(&mut self, values: &[(Vec<usize>, Vec<T>)]) -> Result<(), String> {
+        let expected: Vec<(String, Vec<usize>)> = self
+            .layers
+            .iter()
+            .flat_map(|l| {
+                let ln = l.spec().name.clone();
+                l.weights().into_iter().map(move |w| (format!("{}/{}", ln, w.name), w.shape))
+            })
+            .collect();
+        if expected.len() != values.len() {
+            return Err(format!(
+                "the model has {} weight arrays, {} were given",
+                expected.len(),
+                values.len()
+            ));
+        }
+        for (i, ((name, shape), (vs, data))) in expected.iter().zip(values).enumerate() {
+            let want: usize = shape.iter().product();
+            if data.len() != want || (vs != shape && vs.iter().product::<usize>() != want) {
+                return Err(format!(
+                    "weight {} ({}) must have shape ({}), got shape ({})",
+                    i + 1,
+                    name,
+                    fmt_shape(shape),
+                    fmt_shape(vs)
+                ));
+            }
+        }
+        let mut it = values.iter();
+        for l in self.layers.iter_mut() {
+            for (p, _) in l.params_and_grads() {
+                p.copy_from_slice(&it.next().unwrap().1);
+            }
+        }
+        Ok(())
+    }
+
+    /// The model's output for the whole of `x` in batches of `batch_size`.
+    pub fn predict(&mut self, x: &Tensor<T>, batch_size: usize) -> Tensor<T> {
+        let n = x.rows();
+        let rl = x.row_len();
+        let mut out_shape = vec![n];
+        out_shape.extend(self.output_shape());
+        let mut out = Tensor::zeros(&out_shape);
+        let ol = out.row_len();
+        let mut xb = Tensor::default();
+        let mut ob = Tensor::default();
+        let mut start = 0;
+        while start < n {
+            let end = (start + batch_size).min(n);
+            xb.resize_batch(end - start, &x.shape[1..]);
+            xb.data.copy_from_slice(&x.data[start * rl..end * rl]);
+            self.predict_batch(&xb, &mut ob);
+            out.data[start * ol..end * ol].copy_from_slice(&ob.data);
+            start = end;
+        }
+        out
+    }
+}
+
+pub fn not_compiled() -> String {
+    "You must compile your model before training/testing. Use `compile(model, optimizer, loss)`.".into()
+}

@@ -1,0 +1,17 @@
+//! The rkeras binding crate: the only code that touches R. It converts R values to core
+//! types and back, and wraps R closures (generators, R callbacks) behind the core's traits.
+
+mod r_api;
+mod r_callbacks;
+mod r_console;
+mod r_convert;
+mod r_data;
+mod r_generator;
+mod r_interrupt;
+
+use extendr_api::prelude::*;
+
+extendr_module! {
+    mod rkeras;
+    use r_api;
+}

@@ -1,0 +1,319 @@
+//! Every `.Call` entry point. Each converts its arguments, calls the core, converts back.
+// Internal functions: R/extendr-wrappers.R is generated from these (no roxygen here).
+
+use crate::r_callbacks::build_callbacks;
+use crate::r_console::RHost;
+use crate::r_convert::{from_spec, from_tensor, logs_to_r, to_tensor};
+use crate::r_data::{generator, read_data, Arrays, Data};
+use crate::r_generator::CondSlot;
+use extendr_api::prelude::*;
+use rkeras_core::callbacks::{Halt, Logs};
+use rkeras_core::data::split_point;
+use rkeras_core::model::{CompileSpec, Model, ModelSpec};
+use rkeras_core::rng::Rng;
+use rkeras_core::train::{self, ArraySource, BatchSource, FitConfig, FitOutcome};
+
+type R<T> = std::result::Result<T, String>;
+
+/// The Rust side of an R model. `None` while a fit holds the model.
+pub struct ModelHandle {
+    model: Option<Model<f32>>,
+}
+
+/// Runs `f` on the model behind `h`, taking it out meanwhile (an R callback that reaches
+/// for the model during fit gets an error, never an aliased model).
+fn with_model<T>(h: Robj, f: impl FnOnce(&mut Model<f32>) -> R<T>) -> R<T> {
+    let mut p: ExternalPtr<ModelHandle> = h.try_into().map_err(|_| "not an rkeras model handle".to_string())?;
+    let hd = p.try_addr_mut().map_err(|_| "the model handle is empty".to_string())?;
+    let mut m = hd.model.take().ok_or("the model is busy: it cannot be used from inside its own fit()")?;
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut m)));
+    hd.model = Some(m);
+    r.unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+#[extendr]
+fn rk_handle_alive(h: Robj) -> bool {
+    let p: std::result::Result<ExternalPtr<ModelHandle>, _> = h.try_into();
+    p.map(|p| p.try_addr().is_ok()).unwrap_or(false)
+}
+
+#[extendr]
+fn rk_model_build(spec: Robj, seed: f64) -> R<Robj> {
+    let spec: ModelSpec = from_spec(&spec, "model")?;
+    let model = Model::build(spec, &mut Rng::seed_from(seed as u64))?;
+    Ok(ExternalPtr::new(ModelHandle { model: Some(model) }).into())
+}
+
+#[extendr]
+fn rk_model_compile(h: Robj, spec: Robj) -> R<()> {
+    let spec: CompileSpec = from_spec(&spec, "compile() arguments")?;
+    with_model(h, |m| m.compile(spec))
+}
+
+#[extendr]
+fn rk_model_layers(h: Robj) -> R<Robj> {
+    with_model(h, |m| {
+        let rows: Vec<Robj> = m
+            .layers()
+            .iter()
+            .map(|l| {
+                let n: usize = l.weights().iter().map(|w| w.values.len()).sum();
+                let shape: Vec<i32> = l.output_shape().iter().map(|d| *d as i32).collect();
+                list!(name = l.spec().name.clone(), output_shape = shape, params = n as f64).into()
+            })
+            .collect();
+        Ok(List::from_values(rows).into())
+    })
+}
+
+fn outcome_to_r(o: &FitOutcome, slot: &CondSlot) -> Robj {
+    let (status, message) = match &o.halt {
+        None => ("ok", String::new()),
+        Some(Halt::Interrupt) => ("interrupted", String::new()),
+        Some(Halt::Error(m)) => ("error", m.clone()),
+        Some(Halt::RCondition(m)) => ("rerror", m.clone()),
+    };
+    let names: Vec<&str> = o.history.metrics.iter().map(|(k, _)| k.as_str()).collect();
+    let values: Vec<Robj> = o.history.metrics.iter().map(|(_, v)| Robj::from(v.clone())).collect();
+    let metrics: Robj = List::from_names_and_values(names, values).map(Robj::from).unwrap_or(().into());
+    let p = &o.params;
+    let opt = |v: Option<usize>| v.map_or(Robj::from(()), |v| Robj::from(v as f64));
+    let params = list!(
+        epochs = p.epochs as f64, steps = opt(p.steps), verbose = p.verbose as i32, samples = opt(p.samples),
+        batch_size = opt(p.batch_size), validation_samples = opt(p.validation_samples),
+        do_validation = p.do_validation
+    );
+    let cond = slot.borrow().clone().unwrap_or_else(|| ().into());
+    list!(
+        status = status, message = message, condition = cond, epoch = o.epoch as f64 + 1.0,
+        step = o.step as f64 + 1.0, metrics = metrics, params = params
+    )
+    .into()
+}
+
+fn array_source<'a>(a: &'a Arrays, rows: std::ops::Range<usize>, bs: usize, shuffle: bool) -> ArraySource<'a, f32> {
+    ArraySource::new(&a.x, &a.y, a.w.as_deref(), rows, bs, shuffle)
+}
+
+#[extendr]
+fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Robj> {
+    let cfg: FitConfig = from_spec(&spec, "fit() arguments")?;
+    let slot = CondSlot::default();
+    with_model(h, |m| {
+        if m.compiled.is_none() {
+            return Err(rkeras_core::model::not_compiled());
+        }
+        let tdata = read_data(&train, m, true, "")?;
+        let vdata = if val.is_null() { None } else { Some(read_data(&val, m, true, "validation_data: ")?) };
+        let cbs = build_callbacks(&callbacks, &slot)?;
+        let bs = cfg.batch_size.unwrap_or(32);
+        let mut host = RHost::new();
+        let outcome = match (&tdata, &vdata) {
+            (Data::Arrays(a), v) => {
+                let split = split_point(a.x.rows(), cfg.validation_split)?;
+                let mut src = array_source(a, 0..split, bs, cfg.shuffle);
+                let mut vsrc: Option<Box<dyn BatchSource<f32> + '_>> = match v {
+                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), bs, false))),
+                    Some(Data::Generator(f, s)) => Some(Box::new(generator(m, f.clone(), *s, true, &slot, false))),
+                    None if split < a.x.rows() => Some(Box::new(array_source(a, split..a.x.rows(), bs, false))),
+                    None => None,
+                };
+                train::fit(m, &mut src, vsrc.as_deref_mut(), cbs, &mut host, &cfg)
+            }
+            (Data::Generator(f, steps), v) => {
+                let mut src = generator(m, f.clone(), *steps, true, &slot, true);
+                let mut vsrc: Option<Box<dyn BatchSource<f32> + '_>> = match v {
+                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), bs, false))),
+                    Some(Data::Generator(f, s)) => Some(Box::new(generator(m, f.clone(), *s, true, &slot, false))),
+                    None => None,
+                };
+                train::fit(m, &mut src, vsrc.as_deref_mut(), cbs, &mut host, &cfg)
+            }
+        };
+        Ok(outcome_to_r(&outcome, &slot))
+    })
+}
+
+fn halt_to_r(h: Halt, slot: &CondSlot) -> Robj {
+    let outcome = FitOutcome { halt: Some(h), ..Default::default() };
+    outcome_to_r(&outcome, slot)
+}
+
+#[extendr]
+fn rk_evaluate(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: List) -> R<Robj> {
+    let slot = CondSlot::default();
+    with_model(h, |m| {
+        if m.compiled.is_none() {
+            return Err(rkeras_core::model::not_compiled());
+        }
+        let d = read_data(&data, m, true, "")?;
+        let cbs = build_callbacks(&callbacks, &slot)?;
+        let mut host = RHost::new();
+        let r = match &d {
+            Data::Arrays(a) => {
+                let mut src = array_source(a, 0..a.x.rows(), batch_size as usize, false);
+                train::evaluate(m, &mut src, cbs, &mut host, verbose as u8)
+            }
+            Data::Generator(f, steps) => {
+                let mut src = generator(m, f.clone(), *steps, true, &slot, false);
+                train::evaluate(m, &mut src, cbs, &mut host, verbose as u8)
+            }
+        };
+        Ok(match r {
+            Ok(logs) => list!(status = "ok", logs = logs_to_r(&logs)).into(),
+            Err(h) => halt_to_r(h, &slot),
+        })
+    })
+}
+
+#[extendr]
+fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: List) -> R<Robj> {
+    let slot = CondSlot::default();
+    with_model(h, |m| {
+        let d = read_data(&data, m, false, "")?;
+        let mut host = RHost::new();
+        let r = match &d {
+            Data::Arrays(a) if callbacks.len() == 0 && verbose == 0 => Ok(m.predict(&a.x, batch_size as usize)),
+            Data::Arrays(a) => {
+                let cbs = build_callbacks(&callbacks, &slot)?;
+                let mut src = array_source(a, 0..a.x.rows(), batch_size as usize, false);
+                train::predict_source(m, &mut src, cbs, &mut host, verbose as u8)
+            }
+            Data::Generator(f, steps) => {
+                let cbs = build_callbacks(&callbacks, &slot)?;
+                let mut src = generator(m, f.clone(), *steps, false, &slot, false);
+                train::predict_source(m, &mut src, cbs, &mut host, verbose as u8)
+            }
+        };
+        Ok(match r {
+            Ok(t) => list!(status = "ok", value = from_tensor(&t)).into(),
+            Err(h) => halt_to_r(h, &slot),
+        })
+    })
+}
+
+fn batch_logs(m: &mut Model<f32>, x: Robj, y: Robj, w: Robj, train: bool, cw: Robj) -> R<Robj> {
+    if m.compiled.is_none() {
+        return Err(rkeras_core::model::not_compiled());
+    }
+    let d = List::from_names_and_values(["type", "x", "y", "w"], [Robj::from("arrays"), x, y, w])
+        .map_err(|e| e.to_string())?;
+    let Data::Arrays(a) = read_data(&d.into(), m, true, "")? else { unreachable!() };
+    let mut run = m.new_running(a.y.row_len())?;
+    let mut b = train::Batch { x: a.x, y: a.y, w: a.w };
+    if train {
+        if let Some(cw) = cw.as_real_vector() {
+            train::apply_class_weight(&cw, &mut b);
+        }
+        m.train_step(&b.x, &b.y, b.w.as_deref(), &mut run);
+    } else {
+        m.test_step(&b.x, &b.y, b.w.as_deref(), &mut run);
+    }
+    let logs = Logs::sorted(run.values().map(|(k, v)| (k.to_string(), v)));
+    Ok(logs_to_r(&logs))
+}
+
+#[extendr]
+fn rk_train_on_batch(h: Robj, x: Robj, y: Robj, w: Robj, class_weight: Robj) -> R<Robj> {
+    with_model(h, |m| batch_logs(m, x, y, w, true, class_weight))
+}
+
+#[extendr]
+fn rk_test_on_batch(h: Robj, x: Robj, y: Robj, w: Robj) -> R<Robj> {
+    with_model(h, |m| batch_logs(m, x, y, w, false, ().into()))
+}
+
+#[extendr]
+fn rk_get_weights(h: Robj) -> R<Robj> {
+    with_model(h, |m| {
+        let arrays: Vec<Robj> = m
+            .get_weights()
+            .into_iter()
+            .map(|(_, _, shape, values)| {
+                let t = rkeras_core::tensor::Tensor::from_vec(&shape, values);
+                if shape.len() == 1 {
+                    let mut r: Robj = t.data.iter().map(|v| *v as f64).collect::<Vec<f64>>().into();
+                    let _ = r.set_attrib("dim", vec![shape[0] as i32]);
+                    r
+                } else {
+                    from_tensor(&t)
+                }
+            })
+            .collect();
+        Ok(List::from_values(arrays).into())
+    })
+}
+
+#[extendr]
+fn rk_set_weights(h: Robj, weights: List) -> R<()> {
+    with_model(h, |m| {
+        let mut vals = Vec::new();
+        for (i, w) in weights.values().enumerate() {
+            let dims: Vec<usize> = match w.dim() {
+                Some(d) => d.iter().map(|v| Option::<i32>::from(v).unwrap_or(0) as usize).collect(),
+                None => vec![w.len()],
+            };
+            let t = to_tensor(&w, &format!("weights[[{}]]", i + 1))?;
+            vals.push((dims, t.data));
+        }
+        m.set_weights(&vals)
+    })
+}
+
+#[extendr]
+fn rk_loss_values(name: &str, y_true: Robj, y_pred: Robj) -> R<Vec<f64>> {
+    let loss = rkeras_core::losses::Loss::from_name(name)?;
+    let yt = to_tensor(&y_true, "y_true")?;
+    let yp = to_tensor(&y_pred, "y_pred")?;
+    let (n, k) = (yp.rows(), yp.row_len());
+    if yt.rows() != n || yt.row_len() != loss.y_columns(k) {
+        return Err(format!("y_true has shape ({}, {}), y_pred ({n}, {k})", yt.rows(), yt.row_len()));
+    }
+    let mut per = vec![0f32; n];
+    loss.compute(&yt.data, &yp.data, n, k, None, &mut per, None);
+    Ok(per.iter().map(|v| *v as f64).collect())
+}
+
+/// Canonical Keras name of a loss name or alias; errors list the valid names.
+#[extendr]
+fn rk_loss_name(name: &str) -> R<String> {
+    rkeras_core::losses::Loss::from_name(name).map(|l| l.name().to_string())
+}
+
+/// Checks a metric name; errors list the valid names.
+#[extendr]
+fn rk_check_metric(name: &str) -> R<bool> {
+    rkeras_core::metrics::resolve_metric(name, 2, 2).map(|_| true)
+}
+
+#[extendr]
+fn rk_read_scalars(log_dir: &str) -> R<Robj> {
+    let recs = rkeras_core::tfevents::read_scalars(std::path::Path::new(log_dir))?;
+    Ok(list!(
+        run = recs.iter().map(|r| r.run.clone()).collect::<Vec<_>>(),
+        tag = recs.iter().map(|r| r.tag.clone()).collect::<Vec<_>>(),
+        step = recs.iter().map(|r| r.step as f64).collect::<Vec<_>>(),
+        value = recs.iter().map(|r| r.value).collect::<Vec<_>>(),
+        wall_time = recs.iter().map(|r| r.wall_time).collect::<Vec<_>>()
+    )
+    .into())
+}
+
+extendr_module! {
+    mod r_api;
+    fn rk_handle_alive;
+    fn rk_model_build;
+    fn rk_model_compile;
+    fn rk_model_layers;
+    fn rk_fit;
+    fn rk_evaluate;
+    fn rk_predict;
+    fn rk_train_on_batch;
+    fn rk_test_on_batch;
+    fn rk_get_weights;
+    fn rk_set_weights;
+    fn rk_loss_values;
+    fn rk_loss_name;
+    fn rk_check_metric;
+    fn rk_read_scalars;
+}

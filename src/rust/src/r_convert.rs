@@ -1,0 +1,158 @@
+//! R values <-> core values: spec lists to JSON for serde, numeric arrays to row-major
+//! tensors (R is column-major), tensors and logs back to R.
+
+use extendr_api::prelude::*;
+use rkeras_core::callbacks::Logs;
+use rkeras_core::tensor::{from_col_major, to_col_major, Tensor};
+use serde_json::{Map, Number, Value};
+
+/// An R spec (named list -> object, unnamed list -> array, length-1 atomic -> scalar,
+/// longer atomic -> array, NULL/NA -> null) as JSON, for serde.
+pub fn to_json(x: &Robj) -> Value {
+    let scalar = |v: Value, len: usize, items: Vec<Value>| if len == 1 { v } else { Value::Array(items) };
+    match x.rtype() {
+        Rtype::Null => Value::Null,
+        Rtype::List => {
+            let list = x.as_list().unwrap();
+            let has_names = x.names().is_some();
+            if has_names {
+                let mut m = Map::new();
+                for (k, v) in list.iter() {
+                    m.insert(k.to_string(), to_json(&v));
+                }
+                Value::Object(m)
+            } else {
+                Value::Array(list.values().map(|v| to_json(&v)).collect())
+            }
+        }
+        Rtype::Strings => {
+            let items: Vec<Value> = x
+                .as_str_iter()
+                .map(|it| it.map(|s| if s.is_na() { Value::Null } else { Value::String(s.to_string()) }).collect())
+                .unwrap_or_default();
+            let first = items.first().cloned().unwrap_or(Value::Null);
+            scalar(first, items.len(), items)
+        }
+        Rtype::Doubles => {
+            let s = x.as_real_slice().unwrap_or(&[]);
+            let items: Vec<Value> = s.iter().map(|v| Number::from_f64(*v).map_or(Value::Null, Value::Number)).collect();
+            let first = items.first().cloned().unwrap_or(Value::Null);
+            scalar(first, items.len(), items)
+        }
+        Rtype::Integers => {
+            let s = x.as_integer_slice().unwrap_or(&[]);
+            let items: Vec<Value> =
+                s.iter().map(|v| if *v == i32::MIN { Value::Null } else { Value::from(*v) }).collect();
+            let first = items.first().cloned().unwrap_or(Value::Null);
+            scalar(first, items.len(), items)
+        }
+        Rtype::Logicals => {
+            let s = x.as_logical_slice().unwrap_or(&[]);
+            let items: Vec<Value> =
+                s.iter().map(|v| if v.is_na() { Value::Null } else { Value::Bool(v.is_true()) }).collect();
+            let first = items.first().cloned().unwrap_or(Value::Null);
+            scalar(first, items.len(), items)
+        }
+        _ => Value::Null,
+    }
+}
+
+/// Deserializes an R spec into a core type; errors keep serde's message (it lists valid names).
+pub fn from_spec<T: serde::de::DeserializeOwned>(x: &Robj, what: &str) -> std::result::Result<T, String> {
+    serde_json::from_value(to_json(x)).map_err(|e| format!("invalid {what}: {e}"))
+}
+
+fn dims_of(x: &Robj) -> Vec<usize> {
+    match x.dim() {
+        Some(d) => d.iter().map(|v| Option::<i32>::from(v).unwrap_or(0) as usize).collect(),
+        None => vec![x.len()],
+    }
+}
+
+fn bad_value(what: &str, dims: &[usize], idx: usize) -> String {
+    let n = dims[0].max(1);
+    let (row, col) = (idx % n + 1, idx / n + 1);
+    if dims.len() == 1 {
+        format!("{what} contains NA, NaN or Inf values (first at element {row}); remove or impute them first")
+    } else {
+        format!("{what} contains NA, NaN or Inf values (first at row {row}, column {col}); remove or impute them first")
+    }
+}
+
+/// An R numeric/integer/logical vector, matrix or array as a row-major f32 tensor, batch
+/// first (a plain vector is one column). NA/NaN/Inf and non-numeric input are errors that
+/// name `what`.
+pub fn to_tensor(x: &Robj, what: &str) -> std::result::Result<Tensor<f32>, String> {
+    let mut dims = dims_of(x);
+    if dims.len() == 1 {
+        dims.push(1);
+    }
+    let r = match x.rtype() {
+        Rtype::Doubles => from_col_major(&dims, x.as_real_slice().unwrap(), |v| v.is_finite().then_some(v as f32)),
+        Rtype::Integers => {
+            from_col_major(&dims, x.as_integer_slice().unwrap(), |v| (v != i32::MIN).then_some(v as f32))
+        }
+        Rtype::Logicals => {
+            let s: Vec<i32> = x.as_logical_slice().unwrap().iter().map(|v| if v.is_na() { i32::MIN } else { v.is_true() as i32 }).collect();
+            from_col_major(&dims, &s, |v| (v != i32::MIN).then_some(v as f32))
+        }
+        Rtype::Null => return Err(format!("{what} is NULL; a numeric matrix or array is needed")),
+        other => {
+            return Err(format!(
+                "{what} must be a numeric matrix or array, got {} ({:?}); for a data frame use as.matrix()",
+                x.class().map(|c| c.collect::<Vec<_>>().join("/")).unwrap_or_default(),
+                other
+            ))
+        }
+    };
+    r.map_err(|idx| bad_value(what, &dims, idx))
+}
+
+/// A tensor as an R double array with `dim` (a matrix for 2-D).
+pub fn from_tensor(t: &Tensor<f32>) -> Robj {
+    let data = to_col_major(t);
+    let mut r: Robj = data.into();
+    let dims: Vec<i32> = t.shape.iter().map(|d| *d as i32).collect();
+    if dims.len() > 1 && dims.iter().product::<i32>() as usize == r.len() {
+        let _ = r.set_attrib("dim", dims);
+    }
+    r
+}
+
+/// Logs as a named R list of doubles, in their order.
+pub fn logs_to_r(logs: &Logs) -> Robj {
+    let names: Vec<&str> = logs.keys().collect();
+    let values: Vec<Robj> = logs.iter().map(|(_, v)| Robj::from(v)).collect();
+    List::from_names_and_values(names, values).map(Robj::from).unwrap_or_else(|_| List::new(0).into())
+}
+
+/// Merges a named list of numbers an R hook returned into the logs; anything else is ignored.
+pub fn merge_into_logs(x: &Robj, logs: &mut Logs) {
+    if let (Some(list), Some(_)) = (x.as_list(), x.names()) {
+        for (k, v) in list.iter() {
+            if k.is_empty() {
+                continue;
+            }
+            let val = match v.rtype() {
+                Rtype::Doubles if v.len() == 1 => v.as_real_slice().map(|s| s[0]),
+                Rtype::Integers if v.len() == 1 => v.as_integer_slice().map(|s| s[0] as f64),
+                _ => None,
+            };
+            if let Some(val) = val {
+                logs.insert(k, val);
+            }
+        }
+    }
+}
+
+/// A per-sample weight vector (`sample_weight`), checked for length and finiteness.
+pub fn to_weights(x: &Robj, n: usize, what: &str) -> std::result::Result<Option<Vec<f32>>, String> {
+    if x.is_null() {
+        return Ok(None);
+    }
+    let t = to_tensor(x, what)?;
+    if t.data.len() != n {
+        return Err(format!("{what} has length {}, but there are {n} samples", t.data.len()));
+    }
+    Ok(Some(t.data))
+}

@@ -1,0 +1,54 @@
+//! Batch sources from R's data descriptions: `list(type = "arrays", x, y, w)` or
+//! `list(type = "generator", fn, steps)`.
+
+use crate::r_convert::{to_tensor, to_weights};
+use crate::r_generator::{CondSlot, Expect, RGenerator};
+use extendr_api::prelude::*;
+use rkeras_core::data::check_xy;
+use rkeras_core::model::Model;
+use rkeras_core::tensor::Tensor;
+
+/// In-memory data converted once to row-major f32.
+pub struct Arrays {
+    pub x: Tensor<f32>,
+    pub y: Tensor<f32>,
+    pub w: Option<Vec<f32>>,
+}
+
+/// What R described.
+pub enum Data {
+    Arrays(Arrays),
+    Generator(Function, usize),
+}
+
+fn field(d: &Robj, name: &str) -> Robj {
+    d.dollar(name).unwrap_or_else(|_| ().into())
+}
+
+/// Converts and checks R's data description against the model (`needs_y`: targets required).
+pub fn read_data(d: &Robj, model: &Model<f32>, needs_y: bool, prefix: &str) -> std::result::Result<Data, String> {
+    let ty = field(d, "type").as_str().unwrap_or("").to_string();
+    if ty == "generator" {
+        let f = field(d, "fn").as_function().ok_or("generator must be a function")?;
+        let steps = field(d, "steps").as_real().unwrap_or(0.0) as usize;
+        return Ok(Data::Generator(f, steps));
+    }
+    let x = to_tensor(&field(d, "x"), &format!("{prefix}x"))?;
+    let y = if needs_y { to_tensor(&field(d, "y"), &format!("{prefix}y"))? } else { Tensor::default() };
+    let loss = model.compiled.as_ref().map(|c| c.spec.loss);
+    let out = model.output_shape();
+    check_xy(&x, needs_y.then_some(&y), model.input_shape(), &out, loss).map_err(|e| format!("{prefix}{e}"))?;
+    let w = to_weights(&field(d, "w"), x.rows(), &format!("{prefix}sample_weight"))?;
+    Ok(Data::Arrays(Arrays { x, y, w }))
+}
+
+/// A generator source for this model.
+pub fn generator(model: &Model<f32>, f: Function, steps: usize, needs_y: bool, slot: &CondSlot, overlap: bool) -> RGenerator {
+    let expect = Expect {
+        input_shape: model.input_shape().to_vec(),
+        output_shape: model.output_shape(),
+        loss: model.compiled.as_ref().map(|c| c.spec.loss),
+        needs_y,
+    };
+    RGenerator::new(f, steps, expect, slot.clone(), overlap)
+}
