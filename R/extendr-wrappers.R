@@ -29,6 +29,8 @@ rk_loss_name <- function(name) .Call(wrap__rk_loss_name, name)
 
 rk_check_metric <- function(name) .Call(wrap__rk_check_metric, name)
 
+rk_activation_name <- function(name) .Call(wrap__rk_activation_name, name)
+
 rk_read_scalars <- function(log_dir) .Call(wrap__rk_read_scalars, log_dir)
 
 # nolint end

@@ -7,7 +7,7 @@ activation_name <- function(activation) {
   if (is.null(activation)) return("linear")
   if (is.function(activation) && !is.null(attr(activation, "rkeras_name")))
     return(attr(activation, "rkeras_name"))
-  check_string(activation, "activation")
+  rk_activation_name(check_string(activation, "activation"))
 }
 
 make_layer <- function(object, class_name, prefix, args, name, trainable, input_shape) {

@@ -2,12 +2,14 @@
 # defaults; `lr =` and `decay =` (applied as classic keras did: lr / (1 + decay * iterations))
 # still work.
 
-optimizer_spec <- function(name, learning_rate, lr, decay, clipnorm, clipvalue, ...) {
-  if (!is.null(lr)) {
-    if (!missing(learning_rate) && !identical(learning_rate, lr) && !is.null(learning_rate))
-      stop_arg("You can't supply both `lr` and `learning_rate`")
-    learning_rate <- lr
-  }
+# `lr =` is the old name of `learning_rate =`: either may be given, not both.
+pick_lr <- function(learning_rate, lr, default_used) {
+  if (is.null(lr)) return(learning_rate)
+  if (!default_used) stop_arg("You can't supply both `lr` and `learning_rate`")
+  lr
+}
+
+optimizer_spec <- function(name, learning_rate, decay, clipnorm, clipvalue, ...) {
   spec <- list(name = name, learning_rate = check_number(learning_rate, "learning_rate"),
                decay = check_number(decay, "decay"),
                clipnorm = check_number(clipnorm, "clipnorm", null_ok = TRUE),
@@ -49,7 +51,7 @@ NULL
 #' @export
 optimizer_sgd <- function(learning_rate = 0.01, momentum = 0, decay = 0, nesterov = FALSE, clipnorm = NULL,
                           clipvalue = NULL, ..., lr = NULL) {
-  optimizer_spec("sgd", learning_rate, lr, decay, clipnorm, clipvalue,
+  optimizer_spec("sgd", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue,
                  momentum = check_number(momentum, "momentum"), nesterov = check_flag(nesterov, "nesterov"))
 }
 
@@ -57,7 +59,7 @@ optimizer_sgd <- function(learning_rate = 0.01, momentum = 0, decay = 0, nestero
 #' @export
 optimizer_rmsprop <- function(learning_rate = 0.001, rho = 0.9, epsilon = NULL, decay = 0, clipnorm = NULL,
                               clipvalue = NULL, momentum = 0, centered = FALSE, ..., lr = NULL) {
-  optimizer_spec("rmsprop", learning_rate, lr, decay, clipnorm, clipvalue, rho = check_number(rho, "rho"),
+  optimizer_spec("rmsprop", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue, rho = check_number(rho, "rho"),
                  momentum = check_number(momentum, "momentum"), epsilon = epsilon_arg(epsilon),
                  centered = check_flag(centered, "centered"))
 }
@@ -66,7 +68,7 @@ optimizer_rmsprop <- function(learning_rate = 0.001, rho = 0.9, epsilon = NULL, 
 #' @export
 optimizer_adam <- function(learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL, decay = 0,
                            amsgrad = FALSE, clipnorm = NULL, clipvalue = NULL, ..., lr = NULL) {
-  optimizer_spec("adam", learning_rate, lr, decay, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
+  optimizer_spec("adam", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
                  beta_2 = check_number(beta_2, "beta_2"), epsilon = epsilon_arg(epsilon),
                  amsgrad = check_flag(amsgrad, "amsgrad"))
 }
@@ -75,7 +77,7 @@ optimizer_adam <- function(learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, 
 #' @export
 optimizer_adagrad <- function(learning_rate = 0.01, epsilon = NULL, decay = 0, clipnorm = NULL, clipvalue = NULL,
                               initial_accumulator_value = 0.1, ..., lr = NULL) {
-  optimizer_spec("adagrad", learning_rate, lr, decay, clipnorm, clipvalue, epsilon = epsilon_arg(epsilon),
+  optimizer_spec("adagrad", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue, epsilon = epsilon_arg(epsilon),
                  initial_accumulator_value = check_number(initial_accumulator_value, "initial_accumulator_value"))
 }
 
@@ -83,7 +85,7 @@ optimizer_adagrad <- function(learning_rate = 0.01, epsilon = NULL, decay = 0, c
 #' @export
 optimizer_adadelta <- function(learning_rate = 1.0, rho = 0.95, epsilon = NULL, decay = 0, clipnorm = NULL,
                                clipvalue = NULL, ..., lr = NULL) {
-  optimizer_spec("adadelta", learning_rate, lr, decay, clipnorm, clipvalue, rho = check_number(rho, "rho"),
+  optimizer_spec("adadelta", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue, rho = check_number(rho, "rho"),
                  epsilon = epsilon_arg(epsilon))
 }
 
@@ -91,7 +93,7 @@ optimizer_adadelta <- function(learning_rate = 1.0, rho = 0.95, epsilon = NULL, 
 #' @export
 optimizer_adamax <- function(learning_rate = 0.002, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL, decay = 0,
                              clipnorm = NULL, clipvalue = NULL, ..., lr = NULL) {
-  optimizer_spec("adamax", learning_rate, lr, decay, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
+  optimizer_spec("adamax", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
                  beta_2 = check_number(beta_2, "beta_2"), epsilon = epsilon_arg(epsilon))
 }
 
@@ -99,7 +101,7 @@ optimizer_adamax <- function(learning_rate = 0.002, beta_1 = 0.9, beta_2 = 0.999
 #' @export
 optimizer_nadam <- function(learning_rate = 0.002, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL,
                             schedule_decay = 0.004, clipnorm = NULL, clipvalue = NULL, ..., lr = NULL) {
-  optimizer_spec("nadam", learning_rate, lr, 0, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
+  optimizer_spec("nadam", pick_lr(learning_rate, lr, missing(learning_rate)), 0, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
                  beta_2 = check_number(beta_2, "beta_2"), epsilon = epsilon_arg(epsilon))
 }
 

@@ -280,6 +280,12 @@ fn rk_loss_name(name: &str) -> R<String> {
     rkeras_core::losses::Loss::from_name(name).map(|l| l.name().to_string())
 }
 
+/// Canonical Keras name of an activation; errors list the valid names.
+#[extendr]
+fn rk_activation_name(name: &str) -> R<String> {
+    rkeras_core::activations::Activation::from_name(name).map(|a| a.name().to_string())
+}
+
 /// Checks a metric name; errors list the valid names.
 #[extendr]
 fn rk_check_metric(name: &str) -> R<bool> {
@@ -315,5 +321,6 @@ extendr_module! {
     fn rk_loss_values;
     fn rk_loss_name;
     fn rk_check_metric;
+    fn rk_activation_name;
     fn rk_read_scalars;
 }

@@ -51,7 +51,7 @@ fn schedule_closure(f: Function, slot: CondSlot) -> impl FnMut(usize, f64) -> Re
     move |epoch, lr| {
         let v = call_guarded(&f, pairlist!(epoch as i32, lr), &slot, "learning rate schedule")?;
         match v.rtype() {
-            Rtype::Doubles | Rtype::Integers if v.len() == 1 => Ok(v.as_real().unwrap_or(f64::NAN)),
+            Rtype::Doubles | Rtype::Integers if v.len() == 1 => Ok(crate::r_data::number(&v).unwrap_or(f64::NAN)),
             _ => Err(Halt::Error(format!(
                 "callback_learning_rate_scheduler(): the schedule must return a single number, got a {:?} of length {}",
                 v.rtype(),
@@ -78,7 +78,7 @@ pub fn build_callbacks(list: &List, slot: &CondSlot) -> std::result::Result<Vec<
             }
             "learning_rate_scheduler" => {
                 let f = cb.dollar("schedule").ok().and_then(|f| f.as_function()).ok_or("schedule must be a function")?;
-                let verbose = cb.dollar("verbose").ok().and_then(|v| v.as_real()).unwrap_or(0.0) as u8;
+                let verbose = cb.dollar("verbose").ok().and_then(|v| crate::r_data::number(&v)).unwrap_or(0.0) as u8;
                 out.push(Box::new(LearningRateScheduler::new(schedule_closure(f, slot.clone()), verbose)));
             }
             _ => out.push(from_spec::<CallbackSpec>(&cb, "callback")?.build()?),

@@ -21,6 +21,11 @@ pub enum Data {
     Generator(Function, usize),
 }
 
+/// A length-1 double or integer as f64.
+pub fn number(x: &Robj) -> Option<f64> {
+    x.as_real().or_else(|| x.as_integer().map(|v| v as f64))
+}
+
 fn field(d: &Robj, name: &str) -> Robj {
     d.dollar(name).unwrap_or_else(|_| ().into())
 }
@@ -30,7 +35,7 @@ pub fn read_data(d: &Robj, model: &Model<f32>, needs_y: bool, prefix: &str) -> s
     let ty = field(d, "type").as_str().unwrap_or("").to_string();
     if ty == "generator" {
         let f = field(d, "fn").as_function().ok_or("generator must be a function")?;
-        let steps = field(d, "steps").as_real().unwrap_or(0.0) as usize;
+        let steps = number(&field(d, "steps")).unwrap_or(0.0) as usize;
         return Ok(Data::Generator(f, steps));
     }
     let x = to_tensor(&field(d, "x"), &format!("{prefix}x"))?;
