@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
-cargo test --release --manifest-path src/rust/Cargo.toml -p rkeras-core 2>&1 | grep -E "^(test result|running|error|failures|---- )|panicked|FAILED" || true
-cargo test --release --manifest-path src/rust/Cargo.toml -p rkeras-core --quiet >/dev/null 2>&1 || { echo "cargo test failed"; exit 1; }
+log=$(mktemp)
+if ! cargo test --release --manifest-path src/rust/Cargo.toml -p rkeras-core >"$log" 2>&1; then
+  cat "$log"; echo "cargo test failed" >&2; exit 1
+fi
+grep -E "^test result" "$log"
 R CMD INSTALL . >/dev/null
 Rscript tools/run-tests.R
