@@ -249,6 +249,8 @@ impl<T: Real> Model<T> {
             (_, true) => c.spec.loss.compute(&y.data, &pred.data, n, k, w, per_sample, Some(&mut g.data)),
             (_, false) => c.spec.loss.compute(&y.data, &pred.data, n, k, w, per_sample, None),
         };
+        // NaN predictions make a NaN loss, as in Keras (clipping must not hide them).
+        let loss = if pred.data.iter().any(|v| v.is_nan()) { f64::NAN } else { loss };
         // Keras 3: the loss tracker is a mean weighted by batch size.
         run.sums[0] += loss * n as f64;
         run.weights[0] += n as f64;

@@ -12,6 +12,8 @@ mod progbar;
 mod reduce_lr;
 mod spec;
 mod terminate_nan;
+#[cfg(test)]
+mod tests;
 
 pub use early_stopping::EarlyStopping;
 pub use history::History;
