@@ -3,11 +3,61 @@
 
 new_callback <- function(type, ...) structure(list(type = type, ...), class = "rkeras_callback")
 
-# At fit time: guard R hooks so that errors and interrupts come back as values.
-prepare_callback <- function(cb) {
-  if (identical(cb$type, "r")) cb$hooks <- lapply(cb$hooks, guard_closure)
+# At fit time: R hooks return list(result, stop_training) (a hook stops training by
+# setting `model$stop_training <- TRUE`), guarded so errors and interrupts come back as values.
+prepare_callback <- function(cb, model) {
+  if (identical(cb$type, "r")) {
+    if (!is.null(cb$self)) cb$self$model <- model
+    cb$hooks <- lapply(cb$hooks, function(fn) {
+      force(fn)
+      guard_closure(function(...) {
+        res <- fn(...)
+        list(if (is.list(res)) res, isTRUE(model$stop_training))
+      })
+    })
+  }
   if (identical(cb$type, "learning_rate_scheduler")) cb$schedule <- guard_closure(cb$schedule)
-  unclass(cb)
+  unclass(cb)[setdiff(names(cb), "self")]
+}
+
+#' Send each epoch's logs to a server
+#'
+#' POSTs `{"epoch": <0-based>, <log keys>: values}` to `root + path` at every epoch end:
+#' form-encoded as field `field` (default) or as a JSON body. Only `http://` URLs are
+#' supported; an unreachable server gives a warning and training goes on.
+#'
+#' @param root Server URL.
+#' @param path Path on the server.
+#' @param field Form field holding the JSON (when `send_as_json = FALSE`).
+#' @param headers Named list of extra HTTP headers.
+#' @param send_as_json Send the JSON itself as the body.
+#' @returns A callback.
+#' @family callbacks
+#' @export
+#' @examples
+#' cb <- callback_remote_monitor("http://localhost:9000")
+callback_remote_monitor <- function(root = "http://localhost:9000", path = "/publish/epoch/end/", field = "data",
+                                    headers = NULL, send_as_json = FALSE) {
+  if (!is.null(headers) && (is.null(names(headers)) || !all(vapply(headers, is.character, TRUE))))
+    stop_arg("`headers` must be a named list of strings")
+  new_callback("remote_monitor", root = check_string(root, "root"), path = check_string(path, "path"),
+               field = check_string(field, "field"), headers = if (!is.null(headers)) as.list(headers),
+               send_as_json = check_flag(send_as_json, "send_as_json"))
+}
+
+#' Progress bar logger
+#'
+#' The progress bar is added to every `fit()` with `verbose > 0`; this explicit callback is
+#' accepted for old code and adds nothing more.
+#'
+#' @param count_mode,stateful_metrics Accepted for compatibility.
+#' @returns A callback.
+#' @family callbacks
+#' @export
+#' @examples
+#' cb <- callback_progbar_logger()
+callback_progbar_logger <- function(count_mode = "samples", stateful_metrics = NULL) {
+  new_callback("r", hooks = list())
 }
 
 #' Stream epoch results to a CSV file

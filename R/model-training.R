@@ -73,13 +73,13 @@ class_weight_arg <- function(class_weight) {
   as.list(w)
 }
 
-normalize_callbacks <- function(callbacks) {
+normalize_callbacks <- function(callbacks, model) {
   if (is.null(callbacks)) return(list())
   if (inherits(callbacks, "rkeras_callback")) callbacks <- list(callbacks)
   lapply(callbacks, function(cb) {
     if (!inherits(cb, "rkeras_callback"))
       stop_arg("`callbacks` must be a list of callback_*() objects, got ", describe_value(cb))
-    prepare_callback(cb)
+    prepare_callback(cb, model)
   })
 }
 
@@ -138,7 +138,8 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
 }
 
 run_fit <- function(object, train, val, cfg, callbacks) {
-  cbs <- normalize_callbacks(callbacks)
+  object$stop_training <- FALSE
+  cbs <- normalize_callbacks(callbacks, object)
   res <- rk_fit(model_ptr(object), train, val, cfg, cbs)
   history <- new_history(res, cfg, object)
   object$history <- history
@@ -149,6 +150,7 @@ run_fit <- function(object, train, val, cfg, callbacks) {
 # Turns a non-"ok" status from Rust into what the user sees: the original R condition
 # (error in user code), an rkeras error, or a warning after an interrupt.
 raise_outcome <- function(res, history = NULL) {
+  for (w in res$warnings) warning(w, call. = FALSE)
   switch(res$status,
     ok = invisible(NULL),
     interrupted = warning(structure(class = c("rkeras_interrupted", "warning", "condition"), list(
@@ -188,7 +190,7 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
   ensure_compiled(object)
   res <- rk_evaluate(model_ptr(object), eval_data(x, y, sample_weight, steps),
                      check_count(batch_size %||% 32L, "batch_size"), resolve_verbose(verbose),
-                     normalize_callbacks(callbacks))
+                     normalize_callbacks(callbacks, object))
   raise_outcome(res)
   logs <- unlist(res$logs)
   c(logs["loss"], logs[setdiff(names(logs), "loss")])
@@ -205,7 +207,7 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
 predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL, callbacks = NULL, ...) {
   data <- if (is.function(x)) generator_data(x, steps, "steps") else list(type = "arrays", x = as_input_array(x, "x"))
   res <- rk_predict(model_ptr(object), data, check_count(batch_size %||% 32L, "batch_size"),
-                    resolve_verbose(verbose), normalize_callbacks(callbacks))
+                    resolve_verbose(verbose), normalize_callbacks(callbacks, object))
   raise_outcome(res)
   res$value
 }

@@ -66,7 +66,7 @@ fn rk_model_layers(h: Robj) -> R<Robj> {
     })
 }
 
-fn outcome_to_r(o: &FitOutcome, slot: &CondSlot) -> Robj {
+fn outcome_to_r(o: &FitOutcome, slot: &CondSlot, warnings: &[String]) -> Robj {
     let (status, message) = match &o.halt {
         None => ("ok", String::new()),
         Some(Halt::Interrupt) => ("interrupted", String::new()),
@@ -86,7 +86,7 @@ fn outcome_to_r(o: &FitOutcome, slot: &CondSlot) -> Robj {
     let cond = slot.borrow().clone().unwrap_or_else(|| ().into());
     list!(
         status = status, message = message, condition = cond, epoch = o.epoch as f64 + 1.0,
-        step = o.step as f64 + 1.0, metrics = metrics, params = params
+        step = o.step as f64 + 1.0, metrics = metrics, params = params, warnings = warnings.to_vec()
     )
     .into()
 }
@@ -130,13 +130,13 @@ fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Rob
                 train::fit(m, &mut src, vsrc.as_deref_mut(), cbs, &mut host, &cfg)
             }
         };
-        Ok(outcome_to_r(&outcome, &slot))
+        Ok(outcome_to_r(&outcome, &slot, &host.warnings))
     })
 }
 
-fn halt_to_r(h: Halt, slot: &CondSlot) -> Robj {
+fn halt_to_r(h: Halt, slot: &CondSlot, host: &RHost) -> Robj {
     let outcome = FitOutcome { halt: Some(h), ..Default::default() };
-    outcome_to_r(&outcome, slot)
+    outcome_to_r(&outcome, slot, &host.warnings)
 }
 
 #[extendr]
@@ -160,8 +160,8 @@ fn rk_evaluate(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Li
             }
         };
         Ok(match r {
-            Ok(logs) => list!(status = "ok", logs = logs_to_r(&logs)).into(),
-            Err(h) => halt_to_r(h, &slot),
+            Ok(logs) => list!(status = "ok", logs = logs_to_r(&logs), warnings = host.warnings.clone()).into(),
+            Err(h) => halt_to_r(h, &slot, &host),
         })
     })
 }
@@ -186,8 +186,8 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
             }
         };
         Ok(match r {
-            Ok(t) => list!(status = "ok", value = from_tensor(&t)).into(),
-            Err(h) => halt_to_r(h, &slot),
+            Ok(t) => list!(status = "ok", value = from_tensor(&t), warnings = host.warnings.clone()).into(),
+            Err(h) => halt_to_r(h, &slot, &host),
         })
     })
 }

@@ -15,24 +15,31 @@ pub struct RCallback {
 }
 
 impl RCallback {
-    fn call(&mut self, hook: &str, index: Option<usize>, logs: &mut Logs) -> HookResult {
-        let Some(f) = self.hooks.get(hook) else { return Ok(()) };
+    /// Calls the hook; R returns `list(result, stop_training)` (see `prepare_callback()`).
+    fn call(&mut self, hook: &str, index: Option<usize>, logs: &mut Logs) -> Result<bool, Halt> {
+        let Some(f) = self.hooks.get(hook) else { return Ok(false) };
         let r_logs = logs_to_r(logs);
         let args = match index {
             Some(i) => pairlist!(i as i32 + 1, r_logs),
             None => pairlist!(r_logs),
         };
         let v = call_guarded(f, args, &self.slot, &format!("callback {hook}()"))?;
-        merge_into_logs(&v, logs);
-        Ok(())
+        let parts = v.as_list();
+        if let Some(result) = parts.as_ref().and_then(|l| l.elt(0).ok()) {
+            merge_into_logs(&result, logs);
+        }
+        Ok(parts.and_then(|l| l.elt(1).ok()).and_then(|s| s.as_bool()).unwrap_or(false))
     }
 }
 
 macro_rules! r_hooks {
     ($($name:ident $(($idx:ident))?;)*) => {
         impl Callback<f32> for RCallback {
-            $(fn $name(&mut self, _cx: &mut Ctx<f32>, $($idx: usize,)? logs: &mut Logs) -> HookResult {
-                self.call(stringify!($name), r_hooks!(@idx $($idx)?), logs)
+            $(fn $name(&mut self, cx: &mut Ctx<f32>, $($idx: usize,)? logs: &mut Logs) -> HookResult {
+                if self.call(stringify!($name), r_hooks!(@idx $($idx)?), logs)? {
+                    cx.stop_training = true;
+                }
+                Ok(())
             })*
         }
     };

@@ -10,11 +10,13 @@ pub struct RHost {
     start: Instant,
     /// Set once an interrupt was seen, so later polls keep answering yes.
     interrupted: bool,
+    /// Warnings for R to raise after the call.
+    pub warnings: Vec<String>,
 }
 
 impl RHost {
     pub fn new() -> Self {
-        RHost { start: Instant::now(), interrupted: false }
+        RHost { start: Instant::now(), interrupted: false, warnings: Vec::new() }
     }
 }
 
@@ -22,6 +24,10 @@ impl Host for RHost {
     fn print(&mut self, text: &str) {
         print_r_output(text.replace('\0', ""));
         r_interrupt::flush_console();
+    }
+
+    fn warn(&mut self, message: &str) {
+        self.warnings.push(message.to_string());
     }
 
     fn interrupted(&mut self) -> bool {

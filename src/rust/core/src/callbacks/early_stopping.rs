@@ -66,8 +66,8 @@ impl<T: Real> Callback<T> for EarlyStopping<T> {
     fn on_epoch_end(&mut self, cx: &mut Ctx<T>, epoch: usize, logs: &mut Logs) -> HookResult {
         let Some(current) = logs.get(&self.spec.monitor) else {
             let avail: Vec<&str> = logs.keys().collect();
-            cx.host.print(&format!(
-                "Warning: Early stopping conditioned on metric `{}` which is not available. Available metrics are: {}\n",
+            cx.host.warn(&format!(
+                "Early stopping conditioned on metric `{}` which is not available. Available metrics are: {}",
                 self.spec.monitor,
                 avail.join(",")
             ));

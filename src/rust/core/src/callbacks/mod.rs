@@ -10,6 +10,7 @@ mod logs;
 mod lr_scheduler;
 mod progbar;
 mod reduce_lr;
+mod remote_monitor;
 mod spec;
 mod terminate_nan;
 #[cfg(test)]
@@ -21,6 +22,7 @@ pub use logs::Logs;
 pub use lr_scheduler::LearningRateScheduler;
 pub use progbar::ProgbarLogger;
 pub use reduce_lr::ReduceLrOnPlateau;
+pub use remote_monitor::RemoteMonitor;
 pub use spec::CallbackSpec;
 pub use terminate_nan::TerminateOnNan;
 
@@ -56,6 +58,10 @@ pub struct Params {
 /// Where text goes and how interrupts are seen: R's console in the package, a string in tests.
 pub trait Host {
     fn print(&mut self, text: &str);
+    /// A warning for the user (R raises it as a warning once the call returns).
+    fn warn(&mut self, message: &str) {
+        self.print(&format!("Warning: {message}\n"));
+    }
     /// True once the user pressed Esc / Ctrl-C. Called on the thread that runs the loop.
     fn interrupted(&mut self) -> bool {
         false

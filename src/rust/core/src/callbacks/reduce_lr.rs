@@ -75,8 +75,8 @@ impl<T: Real> Callback<T> for ReduceLrOnPlateau {
         logs.insert("learning_rate", lr);
         let Some(current) = logs.get(&self.spec.monitor) else {
             let avail: Vec<&str> = logs.keys().collect();
-            cx.host.print(&format!(
-                "Warning: Learning rate reduction is conditioned on metric `{}` which is not available. Available metrics are: {}\n",
+            cx.host.warn(&format!(
+                "Learning rate reduction is conditioned on metric `{}` which is not available. Available metrics are: {}",
                 self.spec.monitor,
                 avail.join(",")
             ));

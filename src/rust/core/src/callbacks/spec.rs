@@ -3,7 +3,8 @@
 use super::csv::{CsvCallback, CsvLoggerSpec};
 use super::early_stopping::EarlyStoppingSpec;
 use super::reduce_lr::ReduceLrSpec;
-use super::{Callback, EarlyStopping, ReduceLrOnPlateau, TerminateOnNan};
+use super::remote_monitor::RemoteMonitorSpec;
+use super::{Callback, EarlyStopping, ReduceLrOnPlateau, RemoteMonitor, TerminateOnNan};
 use crate::Real;
 use serde::Deserialize;
 
@@ -15,6 +16,7 @@ pub enum CallbackSpec {
     EarlyStopping(EarlyStoppingSpec),
     ReduceLrOnPlateau(ReduceLrSpec),
     TerminateOnNan {},
+    RemoteMonitor(RemoteMonitorSpec),
 }
 
 impl CallbackSpec {
@@ -25,6 +27,7 @@ impl CallbackSpec {
             CallbackSpec::EarlyStopping(s) => Box::new(EarlyStopping::<T>::new(s)),
             CallbackSpec::ReduceLrOnPlateau(s) => Box::new(ReduceLrOnPlateau::new(s)?),
             CallbackSpec::TerminateOnNan {} => Box::new(TerminateOnNan),
+            CallbackSpec::RemoteMonitor(s) => Box::new(RemoteMonitor::new(s)),
         })
     }
 }
