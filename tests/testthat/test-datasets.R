@@ -270,3 +270,10 @@ test_that("dataset_cifar10() reads the binary batches as n x 32 x 32 x 3", {
   home <- local_offline()
   expect_error(dataset_cifar10(path = file.path(home, "missing")), "does not exist")
 })
+
+test_that("datasets destructure with %<-% as in keras' examples", {
+  dir <- skip_if_no_mnist()
+  c(c(x_train, y_train), c(x_test, y_test)) %<-% dataset_mnist(path = dir)
+  expect_equal(dim(x_train), c(8000L, 28L, 28L))
+  expect_length(y_test, 2000)
+})
