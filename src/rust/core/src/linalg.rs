@@ -1,8 +1,58 @@
 //! Row-major matrix products on flat slices, the only place the core multiplies matrices.
+//!
+//! faer's kernels (runtime-dispatched AVX2/AVX-512) were chosen by measurement on the
+//! tutorial's shapes (bench notes in `bench/README.md`). Products large enough to gain from
+//! threads run on up to [`threads()`] rayon threads; small ones, and everything on a thread
+//! that asked for [`sequential`] (the generator worker, so the R thread keeps a core), run
+//! on one thread. Results are identical whatever the thread count.
 
 use crate::Real;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// `C (m x n) = alpha * op(A) * op(B) + beta * C`, all row-major.
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SEQUENTIAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Threads the matrix products may use (default: all cores).
+pub fn threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+/// Bounds the threads used by matrix products (0 = all cores). The rayon pool is built
+/// with this size on first use.
+pub fn set_threads(n: usize) {
+    THREADS.store(n, Ordering::Relaxed);
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads()).build_global();
+}
+
+/// Runs `f` with this thread's matrix products on one thread.
+pub fn sequential<R>(f: impl FnOnce() -> R) -> R {
+    let old = SEQUENTIAL.with(|s| s.replace(true));
+    let r = f();
+    SEQUENTIAL.with(|s| s.set(old));
+    r
+}
+
+/// Below this many multiply-adds, starting threads costs more than it saves.
+const PARALLEL_MIN_WORK: usize = 1 << 20;
+
+fn parallelism(work: usize) -> faer::Par {
+    let t = threads();
+    if t > 1 && work >= PARALLEL_MIN_WORK && !SEQUENTIAL.with(|s| s.get()) {
+        faer::Par::rayon(t)
+    } else {
+        faer::Par::Seq
+    }
+}
+
+/// `C (m x n) = alpha * op(A) * op(B) + beta * C`, all row-major, with `alpha` 1 and
+/// `beta` 0 (replace) or 1 (accumulate).
 ///
 /// `op(A)` is `m x k`: `A` is stored `m x k`, or `k x m` when `trans_a`.
 /// `op(B)` is `k x n`: `B` is stored `k x n`, or `n x k` when `trans_b`.
@@ -13,15 +63,17 @@ pub fn matmul<T: Real>(
     beta: T, c: &mut [T],
 ) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul: slice too short");
+    assert!(alpha == T::one() && (beta == T::zero() || beta == T::one()), "matmul: alpha 1, beta 0 or 1");
     if m == 0 || n == 0 {
         return;
     }
-    let (rsa, csa) = if trans_a { (1, m as isize) } else { (k as isize, 1) };
-    let (rsb, csb) = if trans_b { (1, k as isize) } else { (n as isize, 1) };
-    // SAFETY: lengths checked above; strides describe the row-major layouts documented.
-    unsafe {
-        T::gemm_raw(m, k, n, alpha, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
+    if k == 0 {
+        if beta == T::zero() {
+            c[..m * n].iter_mut().for_each(|v| *v = T::zero());
+        }
+        return;
     }
+    T::gemm(m, k, n, a, trans_a, b, trans_b, beta == T::one(), c, parallelism(m * n * k));
 }
 
 #[cfg(test)]

@@ -23,33 +23,40 @@ pub trait Real:
         Self::from_f64(x).unwrap()
     }
 
-    /// `C = alpha * A * B + beta * C` for strided matrices (`A` is `m x k`, `B` is `k x n`).
-    ///
-    /// # Safety
-    /// The pointers and strides must describe valid, non-overlapping (for `C`) matrices.
+    /// Row-major `C (m x n) = op(A) * op(B)` (or `C += ...` when `accumulate`), with `op`
+    /// transposing when asked (`A` stored `k x m`, `B` stored `n x k`). See [`crate::linalg`].
     #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm_raw(
-        m: usize, k: usize, n: usize, alpha: Self,
-        a: *const Self, rsa: isize, csa: isize,
-        b: *const Self, rsb: isize, csb: isize,
-        beta: Self, c: *mut Self, rsc: isize, csc: isize,
+    fn gemm(
+        m: usize, k: usize, n: usize, a: &[Self], trans_a: bool, b: &[Self], trans_b: bool,
+        accumulate: bool, c: &mut [Self], par: faer::Par,
     );
 }
 
-impl Real for f32 {
-    unsafe fn gemm_raw(
-        m: usize, k: usize, n: usize, alpha: f32, a: *const f32, rsa: isize, csa: isize,
-        b: *const f32, rsb: isize, csb: isize, beta: f32, c: *mut f32, rsc: isize, csc: isize,
-    ) {
-        matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
-    }
+macro_rules! impl_real {
+    ($t:ty) => {
+        impl Real for $t {
+            fn gemm(
+                m: usize, k: usize, n: usize, a: &[$t], trans_a: bool, b: &[$t], trans_b: bool,
+                accumulate: bool, c: &mut [$t], par: faer::Par,
+            ) {
+                use faer::{Accum, MatMut, MatRef};
+                let am = if trans_a {
+                    MatRef::from_row_major_slice(&a[..m * k], k, m).transpose()
+                } else {
+                    MatRef::from_row_major_slice(&a[..m * k], m, k)
+                };
+                let bm = if trans_b {
+                    MatRef::from_row_major_slice(&b[..k * n], n, k).transpose()
+                } else {
+                    MatRef::from_row_major_slice(&b[..k * n], k, n)
+                };
+                let cm = MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n);
+                let accum = if accumulate { Accum::Add } else { Accum::Replace };
+                faer::linalg::matmul::matmul(cm, accum, am, bm, 1.0 as $t, par);
+            }
+        }
+    };
 }
 
-impl Real for f64 {
-    unsafe fn gemm_raw(
-        m: usize, k: usize, n: usize, alpha: f64, a: *const f64, rsa: isize, csa: isize,
-        b: *const f64, rsb: isize, csb: isize, beta: f64, c: *mut f64, rsc: isize, csc: isize,
-    ) {
-        matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
-    }
-}
+impl_real!(f32);
+impl_real!(f64);
