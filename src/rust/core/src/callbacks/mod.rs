@@ -11,6 +11,7 @@ mod lr_scheduler;
 mod progbar;
 mod reduce_lr;
 mod spec;
+mod tensorboard;
 mod terminate_nan;
 
 pub use early_stopping::EarlyStopping;
@@ -20,6 +21,7 @@ pub use lr_scheduler::LearningRateScheduler;
 pub use progbar::ProgbarLogger;
 pub use reduce_lr::ReduceLrOnPlateau;
 pub use spec::CallbackSpec;
+pub use tensorboard::{TensorBoard, TensorBoardSpec, UpdateFreq};
 pub use terminate_nan::TerminateOnNan;
 
 use crate::model::Model;

@@ -3,6 +3,7 @@
 use super::csv::{CsvCallback, CsvLoggerSpec};
 use super::early_stopping::EarlyStoppingSpec;
 use super::reduce_lr::ReduceLrSpec;
+use super::tensorboard::{TensorBoard, TensorBoardSpec};
 use super::{Callback, EarlyStopping, ReduceLrOnPlateau, TerminateOnNan};
 use crate::Real;
 use serde::Deserialize;
@@ -14,6 +15,8 @@ pub enum CallbackSpec {
     CsvLogger(CsvLoggerSpec),
     EarlyStopping(EarlyStoppingSpec),
     ReduceLrOnPlateau(ReduceLrSpec),
+    #[serde(rename = "tensorboard")]
+    TensorBoard(TensorBoardSpec),
     TerminateOnNan {},
 }
 
@@ -24,6 +27,7 @@ impl CallbackSpec {
             CallbackSpec::CsvLogger(s) => Box::new(CsvCallback::new(s)?),
             CallbackSpec::EarlyStopping(s) => Box::new(EarlyStopping::<T>::new(s)),
             CallbackSpec::ReduceLrOnPlateau(s) => Box::new(ReduceLrOnPlateau::new(s)?),
+            CallbackSpec::TensorBoard(s) => Box::new(TensorBoard::new(s)?),
             CallbackSpec::TerminateOnNan {} => Box::new(TerminateOnNan),
         })
     }
