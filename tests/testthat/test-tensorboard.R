@@ -104,6 +104,20 @@ test_that("each fit adds files; the iterations go on", {
   expect_equal(series(logs, "validation", "evaluation_loss_vs_iterations")$step, c(3, 6, 9))
 })
 
+test_that("each epoch is on disk at its end, for a running TensorBoard", {
+  log_dir <- withr::local_tempdir()
+  seen <- list()
+  peek <- callback_lambda(on_epoch_end = function(epoch, logs) {
+    l <- read_tensorboard_logs(log_dir)
+    seen[[epoch]] <<- series(l, "validation", "epoch_loss")$step
+  })
+  d <- toy_data(40)
+  model <- toy_model()
+  model %>% fit(d$x, d$y, epochs = 3, batch_size = 10, verbose = 0, validation_split = 0.25,
+                callbacks = list(callback_tensorboard(log_dir), peek))
+  expect_equal(seen, list(0, 0:1, 0:2))
+})
+
 test_that("read_tensorboard_logs() reads Keras' own logs", {
   ref <- keras3_reference_dir()
   if (is.null(ref)) skip("shared/keras3-reference not found")
