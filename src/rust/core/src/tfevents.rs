@@ -523,9 +523,13 @@ pub struct ScalarRecord {
     pub wall_time: f64,
 }
 
-/// Reads the records of one event file. A bad CRC or an unparsable event is an error; a
-/// truncated last record silently ends the file (it may still be being written).
-fn read_event_file(path: &Path, run: &str, out: &mut Vec<ScalarRecord>) -> Result<(), String> {
+/// Calls `each` with the payload of every record of one event file. A bad CRC or an error
+/// from `each` is an error naming the file and the record's byte offset; a truncated last
+/// record silently ends the file (it may still be being written).
+fn for_each_record(
+    path: &Path,
+    mut each: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<(), String> {
     let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
     let mut pos = 0;
@@ -543,11 +547,14 @@ fn read_event_file(path: &Path, run: &str, out: &mut Vec<ScalarRecord>) -> Resul
         if masked_crc32c(&bytes[pos + 12..end]) != u32_at(end) {
             return Err(err("bad data CRC"));
         }
-        decode_event(&bytes[pos + 12..end], run, out)
-            .map_err(|e| err(&format!("malformed event ({e})")))?;
+        each(&bytes[pos + 12..end]).map_err(|e| err(&format!("malformed event ({e})")))?;
         pos = end + 4;
     }
     Ok(())
+}
+
+fn read_event_file(path: &Path, run: &str, out: &mut Vec<ScalarRecord>) -> Result<(), String> {
+    for_each_record(path, |ev| decode_event(ev, run, out))
 }
 
 /// Appends `(run, path)` for every event file in `dir` and, recursively, below it. `run` is
@@ -588,6 +595,122 @@ pub fn read_scalars(log_dir: &Path) -> Result<Vec<ScalarRecord>, String> {
         read_event_file(path, run.strip_suffix('/').unwrap_or("."), &mut out)?;
     }
     out.sort_by(|a, b| (&a.run, &a.tag, a.step).cmp(&(&b.run, &b.tag, b.step)));
+    Ok(out)
+}
+
+/// One summary value of any kind, as stored (see [`read_summaries`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRecord {
+    /// Run, as in [`ScalarRecord::run`].
+    pub run: String,
+    pub tag: String,
+    pub step: i64,
+    pub wall_time: f64,
+    /// Plugin name of the metadata (`scalars`, `histograms`, `graph_keras_model`), or empty.
+    pub plugin: String,
+    /// Tensor dtype (`DT_FLOAT` = 1, `DT_DOUBLE` = 2, `DT_STRING` = 7, ...); a legacy
+    /// `simple_value` reads as a rank-0 `DT_FLOAT`.
+    pub dtype: u64,
+    /// Tensor shape (empty for rank 0).
+    pub dims: Vec<u64>,
+    /// `tensor_content` (raw little-endian values), or the first `string_val` of a string.
+    pub content: Vec<u8>,
+}
+
+impl SummaryRecord {
+    /// The `[k, 3]` rows `(left, right, count)` of a TF2 histogram.
+    pub fn histogram(&self) -> Option<Vec<[f64; 3]>> {
+        if self.dtype != DT_DOUBLE || self.dims.len() != 2 || self.dims[1] != 3 {
+            return None;
+        }
+        let vals: Vec<f64> = self.content.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect();
+        (vals.len() as u64 == self.dims[0] * 3).then(|| vals.chunks(3).map(|r| [r[0], r[1], r[2]]).collect())
+    }
+
+    /// The string of a rank-0 `DT_STRING` tensor (the `keras` model JSON).
+    pub fn text(&self) -> Option<String> {
+        (self.dtype == DT_STRING && self.dims.is_empty()).then(|| String::from_utf8_lossy(&self.content).into_owned())
+    }
+
+    /// The value of a rank-0 `DT_FLOAT` scalar.
+    pub fn scalar(&self) -> Option<f32> {
+        let bytes: [u8; 4] = self.content.as_slice().try_into().ok()?;
+        (self.dtype == DT_FLOAT && self.dims.is_empty()).then(|| f32::from_le_bytes(bytes))
+    }
+}
+
+/// Appends every summary value of one serialized `Event` to `out`.
+fn decode_summaries(buf: &[u8], run: &str, out: &mut Vec<SummaryRecord>) -> Result<(), String> {
+    let (mut wall_time, mut step, mut summary) = (0.0, 0, None);
+    for f in Fields::new(buf) {
+        match f? {
+            (1, Wire::I64(bits)) => wall_time = f64::from_bits(bits),
+            (2, Wire::Varint(v)) => step = v as i64,
+            (5, Wire::Len(s)) => summary = Some(s),
+            _ => {}
+        }
+    }
+    for f in Fields::new(summary.unwrap_or_default()) {
+        let Wire::Len(value) = f?.1 else { continue };
+        let mut rec = SummaryRecord {
+            run: run.to_string(),
+            tag: String::new(),
+            step,
+            wall_time,
+            plugin: String::new(),
+            dtype: 0,
+            dims: Vec::new(),
+            content: Vec::new(),
+        };
+        for vf in Fields::new(value) {
+            match vf? {
+                (1, Wire::Len(t)) => rec.tag = String::from_utf8_lossy(t).into_owned(),
+                (2, Wire::I32(bits)) => (rec.dtype, rec.content) = (DT_FLOAT, bits.to_le_bytes().to_vec()),
+                (9, Wire::Len(m)) => {
+                    let name = find_len(m, 1)?.map(|pd| find_len(pd, 1)).transpose()?.flatten();
+                    rec.plugin = String::from_utf8_lossy(name.unwrap_or_default()).into_owned();
+                }
+                (8, Wire::Len(t)) => {
+                    for tf in Fields::new(t) {
+                        match tf? {
+                            (1, Wire::Varint(d)) => rec.dtype = d,
+                            (2, Wire::Len(shape)) => {
+                                for d in Fields::new(shape) {
+                                    if let (2, Wire::Len(dim)) = d? {
+                                        let size = Fields::new(dim).find_map(|x| match x {
+                                            Ok((1, Wire::Varint(n))) => Some(n),
+                                            _ => None,
+                                        });
+                                        rec.dims.push(size.unwrap_or(0));
+                                    }
+                                }
+                            }
+                            (4, Wire::Len(c)) => rec.content = c.to_vec(),
+                            (8, Wire::Len(c)) if rec.content.is_empty() => rec.content = c.to_vec(),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push(rec);
+    }
+    Ok(())
+}
+
+/// Reads every summary value (scalars, histograms, the `keras` graph tag, ...) below
+/// `log_dir`, in file order: runs sorted, the files of a run by name, records as written.
+/// CRCs are checked as in [`read_scalars`].
+pub fn read_summaries(log_dir: &Path) -> Result<Vec<SummaryRecord>, String> {
+    let mut files = Vec::new();
+    event_files(log_dir, "", &mut files)?;
+    files.sort();
+    let mut out = Vec::new();
+    for (run, path) in &files {
+        let run = run.strip_suffix('/').unwrap_or(".");
+        for_each_record(path, |ev| decode_summaries(ev, run, &mut out))?;
+    }
     Ok(out)
 }
 
@@ -878,6 +1001,37 @@ mod tests {
             let n = data.iter().filter(|&&x| x >= r[0] && x < r[1]).count();
             assert_eq!(n as f64, r[2]);
         }
+    }
+
+    #[test]
+    fn reads_all_summaries_in_order() {
+        let dir = tmpdir("summaries");
+        let mut w = EventWriter::create(&dir.join("train")).unwrap();
+        w.keras_model_json(r#"{"a": "\u00e9"}"#).unwrap();
+        w.scalar_at("epoch_loss", 2, 0.5, 1.0).unwrap();
+        w.histogram("d/kernel/histogram", 3, &[1.0, 2.0, 4.0]).unwrap();
+        drop(w);
+        let got = read_summaries(&dir).unwrap();
+        let tags: Vec<_> = got.iter().map(|r| (&r.run[..], &r.tag[..], r.step, &r.plugin[..])).collect();
+        assert_eq!(
+            tags,
+            [
+                ("train", "keras", 0, "graph_keras_model"),
+                ("train", "epoch_loss", 2, "scalars"),
+                ("train", "d/kernel/histogram", 3, "histograms")
+            ]
+        );
+        assert_eq!(got[0].text().as_deref(), Some(r#"{"a": "\u00e9"}"#));
+        assert_eq!((got[1].scalar(), got[1].wall_time, got[1].histogram()), (Some(0.5), 1.0, None));
+        assert_eq!(got[2].histogram(), Some(histogram_buckets(&[1.0, 2.0, 4.0], HISTOGRAM_BUCKETS)));
+        if let Some(refdir) = reference_dir() {
+            let keras = read_summaries(&refdir.join("tb_epoch")).unwrap();
+            let hist: Vec<_> = keras.iter().filter(|r| r.plugin == "histograms").collect();
+            assert_eq!(hist.len(), 12);
+            assert!(hist.iter().all(|h| h.histogram().map(|rows| rows.len()) == Some(30)));
+            assert!(keras[0].text().unwrap().starts_with(r#"{"module": "keras", "class_name": "Sequential""#));
+        }
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod progbar;
 mod reduce_lr;
 mod remote_monitor;
 mod spec;
+mod tensorboard;
 mod terminate_nan;
 #[cfg(test)]
 mod tests;
@@ -24,6 +25,7 @@ pub use progbar::ProgbarLogger;
 pub use reduce_lr::ReduceLrOnPlateau;
 pub use remote_monitor::RemoteMonitor;
 pub use spec::CallbackSpec;
+pub use tensorboard::{TensorBoard, TensorBoardSpec, UpdateFreq};
 pub use terminate_nan::TerminateOnNan;
 
 use crate::model::Model;

@@ -4,6 +4,7 @@ use super::csv::{CsvCallback, CsvLoggerSpec};
 use super::early_stopping::EarlyStoppingSpec;
 use super::reduce_lr::ReduceLrSpec;
 use super::remote_monitor::RemoteMonitorSpec;
+use super::tensorboard::{TensorBoard, TensorBoardSpec};
 use super::{Callback, EarlyStopping, ReduceLrOnPlateau, RemoteMonitor, TerminateOnNan};
 use crate::Real;
 use serde::Deserialize;
@@ -15,6 +16,8 @@ pub enum CallbackSpec {
     CsvLogger(CsvLoggerSpec),
     EarlyStopping(EarlyStoppingSpec),
     ReduceLrOnPlateau(ReduceLrSpec),
+    #[serde(rename = "tensorboard")]
+    TensorBoard(TensorBoardSpec),
     TerminateOnNan {},
     RemoteMonitor(RemoteMonitorSpec),
 }
@@ -26,6 +29,7 @@ impl CallbackSpec {
             CallbackSpec::CsvLogger(s) => Box::new(CsvCallback::new(s)?),
             CallbackSpec::EarlyStopping(s) => Box::new(EarlyStopping::<T>::new(s)),
             CallbackSpec::ReduceLrOnPlateau(s) => Box::new(ReduceLrOnPlateau::new(s)?),
+            CallbackSpec::TensorBoard(s) => Box::new(TensorBoard::new(s)?),
             CallbackSpec::TerminateOnNan {} => Box::new(TerminateOnNan),
             CallbackSpec::RemoteMonitor(s) => Box::new(RemoteMonitor::new(s)),
         })
