@@ -3,6 +3,8 @@
 
 rk_handle_alive <- function(h) .Call(wrap__rk_handle_alive, h)
 
+rk_set_threads <- function(n) .Call(wrap__rk_set_threads, n)
+
 rk_model_build <- function(spec, seed) .Call(wrap__rk_model_build, spec, seed)
 
 rk_model_compile <- function(h, spec) .Call(wrap__rk_model_compile, h, spec)

@@ -139,6 +139,7 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
 
 run_fit <- function(object, train, val, cfg, callbacks) {
   object$stop_training <- FALSE
+  apply_threads()
   cbs <- normalize_callbacks(callbacks, object)
   res <- rk_fit(model_ptr(object), train, val, cfg, cbs)
   history <- new_history(res, cfg, object)
@@ -206,6 +207,7 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
 #' @export
 predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL, callbacks = NULL, ...) {
   data <- if (is.function(x)) generator_data(x, steps, "steps") else list(type = "arrays", x = as_input_array(x, "x"))
+  apply_threads()
   res <- rk_predict(model_ptr(object), data, check_count(batch_size %||% 32L, "batch_size"),
                     resolve_verbose(verbose), normalize_callbacks(callbacks, object))
   raise_outcome(res)

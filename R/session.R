@@ -53,3 +53,11 @@ use_session_with_seed <- function(seed, disable_gpu = TRUE, disable_parallel_cpu
 draw_seed <- function() {
   floor(stats::runif(1) * 2^31) * 2^22 + floor(stats::runif(1) * 2^22)
 }
+
+# The number of threads for matrix products: option `rkeras.threads`, else the environment
+# variable RKERAS_THREADS, else all cores. Applied before each training or prediction call.
+apply_threads <- function() {
+  n <- getOption("rkeras.threads", Sys.getenv("RKERAS_THREADS", "0"))
+  n <- suppressWarnings(as.integer(n))
+  rk_set_threads(if (is.na(n) || n < 0) 0L else n)
+}

@@ -37,6 +37,12 @@ fn rk_handle_alive(h: Robj) -> bool {
     p.map(|p| p.try_addr().is_ok()).unwrap_or(false)
 }
 
+/// Bounds the threads of matrix products (0 = all cores).
+#[extendr]
+fn rk_set_threads(n: i32) {
+    rkeras_core::linalg::set_threads(n.max(0) as usize);
+}
+
 #[extendr]
 fn rk_model_build(spec: Robj, seed: f64) -> R<Robj> {
     let spec: ModelSpec = from_spec(&spec, "model")?;
@@ -308,6 +314,7 @@ fn rk_read_scalars(log_dir: &str) -> R<Robj> {
 extendr_module! {
     mod r_api;
     fn rk_handle_alive;
+    fn rk_set_threads;
     fn rk_model_build;
     fn rk_model_compile;
     fn rk_model_layers;

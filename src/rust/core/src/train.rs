@@ -267,8 +267,9 @@ pub fn fit<'c, 'v, T: Real>(
                 let last = step + 1 == steps;
                 if train.overlap() && !last {
                     let fetched = std::thread::scope(|s| {
+                        // one thread for the step, so the R closure keeps the other core
                         let worker = s.spawn(|| {
-                            model.train_step(&cur.x, &cur.y, cur.w.as_deref(), r);
+                            crate::linalg::sequential(|| model.train_step(&cur.x, &cur.y, cur.w.as_deref(), r));
                         });
                         let fetched = train.fill(epoch, step + 1, &mut next);
                         if let Err(p) = worker.join() {
