@@ -11,6 +11,7 @@
 # number of physical cores); RKERAS_THREADS is set too, for a future version that honours it.
 # Which of the two names the installed library contains is printed with the table.
 
+options(width = 200)
 argv <- commandArgs(trailingOnly = TRUE)
 get_arg <- function(name, default) {
   i <- match(name, argv)
