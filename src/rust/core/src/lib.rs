@@ -9,6 +9,7 @@ pub mod activations;
 pub mod callbacks;
 pub mod csv_log;
 pub mod data;
+pub mod forkjoin;
 pub mod init;
 pub mod keras_json;
 pub mod layers;
