@@ -235,7 +235,7 @@ fn foreign_hint(bytes: &[u8]) -> &'static str {
         " It is a zip archive (a Keras 3 .keras file?), which rkeras cannot read."
     } else if starts(b"RDX") || starts(b"X\n") || starts(b"B\n") || starts(b"A\n") {
         " It is R serialization data (from save() or serialize()?)."
-    } else if bytes.iter().take(64).all(|b| b.is_ascii()) && !bytes.is_empty() {
+    } else if bytes.iter().take(64).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
         " It looks like a text file."
     } else {
         ""
