@@ -128,7 +128,7 @@ model_from_bytes <- function(bytes, compile, what) {
 #' of it. Files written by this version load in later versions. The full description is at
 #' the top of `src/rust/core/src/serialize.rs` in the package sources.
 #'
-#' @param model,object A model.
+#' @param model A model.
 #' @param filepath Path of the file.
 #' @param overwrite Whether to replace an existing file. If `FALSE`, an existing file is an
 #'   error (interactive sessions are asked).
@@ -180,6 +180,7 @@ load_model <- function(filepath, custom_objects = NULL, compile = TRUE) {
 #' is unchanged.
 #'
 #' @inheritParams save_model
+#' @param object A model.
 #' @param by_name Match layers by name instead of by order.
 #' @param skip_mismatch With `by_name`, skip layers whose shapes differ (with a warning).
 #' @param reshape,... Accepted for compatibility.
@@ -255,6 +256,7 @@ unserialize_model <- function(model, custom_objects = NULL, compile = TRUE) {
 #' rkeras cannot read SavedModels written by TensorFlow.
 #'
 #' @inheritParams save_model
+#' @param object A model.
 #' @param filepath Path of the directory (created if needed).
 #' @param signatures,options Accepted for compatibility.
 #' @returns `save_model_tf()`: `TRUE`, invisibly. `load_model_tf()`: the model.
