@@ -138,6 +138,16 @@ test_that("the state follows set_weights() and train_on_batch()", {
   train_on_batch(model, d$x, d$y)
   back <- unserialize(serialize(model, NULL))
   expect_identical(get_weights(back), get_weights(model))
+  # the state is an ordinary raw vector once serialized, in both serialization formats
+  state <- get("state", envir = unserialize(serialize(model, NULL, version = 2)))
+  expect_type(state, "raw")
+  expect_identical(state, serialize_model(model))
+  # save()/load() (workspaces) too
+  f <- tempfile(fileext = ".RData")
+  save(model, file = f)
+  env <- new.env()
+  load(f, envir = env)
+  expect_identical(get_weights(env$model), get_weights(model))
 })
 
 test_that("saves are atomic: a failed or interrupted save keeps the old file", {
