@@ -11,6 +11,7 @@ use rkeras_core::callbacks::{Halt, Logs};
 use rkeras_core::data::split_point;
 use rkeras_core::model::{CompileSpec, Model, ModelSpec};
 use rkeras_core::rng::Rng;
+use rkeras_core::serialize;
 use rkeras_core::train::{self, ArraySource, BatchSource, FitConfig, FitOutcome};
 
 type R<T> = std::result::Result<T, String>;
@@ -22,7 +23,7 @@ pub struct ModelHandle {
 
 /// Runs `f` on the model behind `h`, taking it out meanwhile (an R callback that reaches
 /// for the model during fit gets an error, never an aliased model).
-fn with_model<T>(h: Robj, f: impl FnOnce(&mut Model<f32>) -> R<T>) -> R<T> {
+pub(crate) fn with_model<T>(h: Robj, f: impl FnOnce(&mut Model<f32>) -> R<T>) -> R<T> {
     let mut p: ExternalPtr<ModelHandle> = h.try_into().map_err(|_| "not an rkeras model handle".to_string())?;
     let hd = p.try_addr_mut().map_err(|_| "the model handle is empty".to_string())?;
     let mut m = hd.model.take().ok_or("the model is busy: it cannot be used from inside its own fit()")?;
@@ -311,6 +312,112 @@ fn rk_read_scalars(log_dir: &str) -> R<Robj> {
     .into())
 }
 
+
+// ---- persistence and introspection (R/persistence.R, R/model-layers.R) ----
+
+fn raw_arg(x: &Robj) -> R<&[u8]> {
+    x.as_raw_slice().ok_or_else(|| "expected a raw vector".to_string())
+}
+
+/// The model in rkeras's file format (a raw vector).
+#[extendr]
+fn rk_model_to_bytes(h: Robj, include_optimizer: bool) -> R<Robj> {
+    with_model(h, |m| Ok(Raw::from_bytes(&m.to_bytes(include_optimizer)).into()))
+}
+
+/// A `model$state` for the model behind `h`: a raw vector of its bytes, taken only when R
+/// reads it (saveRDS(), serialize()).
+#[extendr]
+fn rk_model_state(h: Robj) -> R<Robj> {
+    if !rk_handle_alive(h.clone()) {
+        return Err("the model handle is empty".into());
+    }
+    Ok(crate::r_persist::lazy_state(&h))
+}
+
+/// A model from rkeras's file format: `list(ptr, model = <spec>, compile = <spec or NULL>)`.
+#[extendr]
+fn rk_model_from_bytes(bytes: Robj, compile: bool) -> R<Robj> {
+    let d = serialize::decode(raw_arg(&bytes)?)?;
+    let spec = crate::r_persist::to_r(&d.header.model);
+    let cspec = match (&d.header.compile, compile) {
+        (Some(c), true) => crate::r_persist::to_r(c),
+        _ => ().into(),
+    };
+    let model = Model::from_decoded(d, compile)?;
+    let ptr: Robj = ExternalPtr::new(ModelHandle { model: Some(model) }).into();
+    Ok(list!(ptr = ptr, model = spec, compile = cspec).into())
+}
+
+/// Writes the model (or only its weights) to a new file `path`, flushed to disk.
+#[extendr]
+fn rk_model_write(h: Robj, path: &str, include_optimizer: bool, weights_only: bool) -> R<()> {
+    with_model(h, |m| {
+        let bytes = if weights_only { m.weights_to_bytes() } else { m.to_bytes(include_optimizer) };
+        serialize::write_new_file(std::path::Path::new(path), &bytes)
+    })
+}
+
+/// Moves the finished temporary file `tmp` over `target` (atomic rename).
+#[extendr]
+fn rk_file_replace(tmp: &str, target: &str) -> R<()> {
+    serialize::replace_file(std::path::Path::new(tmp), std::path::Path::new(target))
+}
+
+/// Loads weights from a file's bytes (Keras matching rules); returns the warnings.
+#[extendr]
+fn rk_model_load_weights(h: Robj, bytes: Robj, by_name: bool, skip_mismatch: bool) -> R<Vec<String>> {
+    let b = raw_arg(&bytes)?;
+    with_model(h, |m| m.load_weights_bytes(b, by_name, skip_mismatch))
+}
+
+/// Replaces the model by one built from `spec`, keeping the weights of unchanged layers and
+/// the random stream (not compiled).
+#[extendr]
+fn rk_model_respec(h: Robj, spec: Robj, seed: f64) -> R<()> {
+    let spec: ModelSpec = from_spec(&spec, "model")?;
+    with_model(h, |m| {
+        *m = m.rebuilt(spec, &mut Rng::seed_from(seed as u64))?;
+        Ok(())
+    })
+}
+
+/// Every weight: `list(layer, weight, shape, trainable)`, Keras order; trainable as built.
+#[extendr]
+fn rk_model_weight_info(h: Robj) -> R<Robj> {
+    with_model(h, |m| {
+        let mut layer = Vec::new();
+        let mut weight = Vec::new();
+        let mut shape: Vec<Robj> = Vec::new();
+        let mut trainable = Vec::new();
+        for l in m.layers() {
+            for w in l.weights() {
+                layer.push(l.spec().name.clone());
+                weight.push(w.name.to_string());
+                shape.push(w.shape.iter().map(|d| *d as i32).collect::<Vec<i32>>().into());
+                trainable.push(l.spec().trainable);
+            }
+        }
+        Ok(list!(layer = layer, weight = weight, shape = List::from_values(shape), trainable = trainable).into())
+    })
+}
+
+/// The live compile state: `NULL`, or `list(spec, iterations, learning_rate)`.
+#[extendr]
+fn rk_model_compile_info(h: Robj) -> R<Robj> {
+    with_model(h, |m| {
+        Ok(match &m.compiled {
+            None => ().into(),
+            Some(c) => list!(
+                spec = crate::r_persist::to_r(&c.spec),
+                iterations = c.optimizer.iterations() as f64,
+                learning_rate = c.optimizer.learning_rate()
+            )
+            .into(),
+        })
+    })
+}
+
 extendr_module! {
     mod r_api;
     fn rk_handle_alive;
@@ -330,4 +437,13 @@ extendr_module! {
     fn rk_check_metric;
     fn rk_activation_name;
     fn rk_read_scalars;
+    fn rk_model_to_bytes;
+    fn rk_model_state;
+    fn rk_model_from_bytes;
+    fn rk_model_write;
+    fn rk_file_replace;
+    fn rk_model_load_weights;
+    fn rk_model_respec;
+    fn rk_model_weight_info;
+    fn rk_model_compile_info;
 }

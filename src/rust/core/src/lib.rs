@@ -21,6 +21,7 @@ pub mod optimizers;
 pub mod progress;
 pub mod real;
 pub mod rng;
+pub mod serialize;
 pub mod tensor;
 pub mod tfevents;
 pub mod train;
