@@ -43,7 +43,7 @@ fn run_helper(h: &'static Helper) {
     let mut seen = 0;
     loop {
         // spin a little: the next product of a training step usually follows within microseconds
-        let spin_until = Instant::now() + Duration::from_micros(200);
+        let spin_until = Instant::now() + Duration::from_micros(50);
         while h.posted.load(Ordering::Acquire) == seen && Instant::now() < spin_until {
             std::hint::spin_loop();
         }
@@ -80,8 +80,15 @@ pub fn join(a: impl FnOnce(), b: impl Fn() + Sync) {
     h.posted.fetch_add(1, Ordering::AcqRel);
     h.wake.notify_one();
     a();
+    // spin briefly, then give the core away: when another process holds the second core,
+    // spinning would only delay the helper we are waiting for
+    let spin_until = Instant::now() + Duration::from_micros(20);
     while !h.done.load(Ordering::Acquire) {
-        std::hint::spin_loop();
+        if Instant::now() < spin_until {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
     }
     BUSY.store(false, Ordering::Release);
 }
