@@ -33,6 +33,8 @@ rk_check_metric <- function(name) .Call(wrap__rk_check_metric, name)
 
 rk_activation_name <- function(name) .Call(wrap__rk_activation_name, name)
 
+rk_permute_columns <- function(x, rows, cols) .Call(wrap__rk_permute_columns, x, rows, cols)
+
 rk_read_scalars <- function(log_dir) .Call(wrap__rk_read_scalars, log_dir)
 
 rk_model_to_bytes <- function(h, include_optimizer) .Call(wrap__rk_model_to_bytes, h, include_optimizer)

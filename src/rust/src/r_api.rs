@@ -299,6 +299,26 @@ fn rk_check_metric(name: &str) -> R<bool> {
     rkeras_core::metrics::resolve_metric(name, 2, 2).map(|_| true)
 }
 
+/// `x[, cols]` for a column-major `rows x n` double or integer matrix (its dim is not set).
+#[extendr]
+fn rk_permute_columns(x: Robj, rows: i32, cols: Vec<i32>) -> R<Robj> {
+    use rkeras_core::tensor::permute_columns;
+    let len = rows.max(0) as usize * cols.len();
+    match x.rtype() {
+        Rtype::Doubles => {
+            let mut out: Robj = Doubles::new(len).into();
+            permute_columns(x.as_real_slice().unwrap(), rows as usize, &cols, out.as_real_slice_mut().unwrap())?;
+            Ok(out)
+        }
+        Rtype::Integers => {
+            let mut out: Robj = Integers::new(len).into();
+            permute_columns(x.as_integer_slice().unwrap(), rows as usize, &cols, out.as_integer_slice_mut().unwrap())?;
+            Ok(out)
+        }
+        other => Err(format!("cannot reshape a {other:?} array here")),
+    }
+}
+
 #[extendr]
 fn rk_read_scalars(log_dir: &str) -> R<Robj> {
     let recs = rkeras_core::tfevents::read_scalars(std::path::Path::new(log_dir))?;
@@ -436,6 +456,7 @@ extendr_module! {
     fn rk_loss_name;
     fn rk_check_metric;
     fn rk_activation_name;
+    fn rk_permute_columns;
     fn rk_read_scalars;
     fn rk_model_to_bytes;
     fn rk_model_state;
