@@ -10,6 +10,7 @@ pub mod callbacks;
 pub mod csv_log;
 pub mod data;
 pub mod init;
+pub mod keras_h5;
 pub mod keras_json;
 pub mod layers;
 pub mod linalg;
