@@ -35,4 +35,12 @@ rk_activation_name <- function(name) .Call(wrap__rk_activation_name, name)
 
 rk_read_scalars <- function(log_dir) .Call(wrap__rk_read_scalars, log_dir)
 
+rk_h5_load_model <- function(path, compile, seed) .Call(wrap__rk_h5_load_model, path, compile, seed)
+
+rk_h5_save_model <- function(h, path, include_optimizer) .Call(wrap__rk_h5_save_model, h, path, include_optimizer)
+
+rk_h5_save_weights <- function(h, path) .Call(wrap__rk_h5_save_weights, h, path)
+
+rk_h5_load_weights <- function(h, path, by_name, skip_mismatch, reshape) .Call(wrap__rk_h5_load_weights, h, path, by_name, skip_mismatch, reshape)
+
 # nolint end

@@ -3,12 +3,13 @@
 
 use crate::r_callbacks::build_callbacks;
 use crate::r_console::RHost;
-use crate::r_convert::{from_spec, from_tensor, logs_to_r, to_tensor};
+use crate::r_convert::{from_json, from_spec, from_tensor, logs_to_r, to_tensor};
 use crate::r_data::{generator, read_data, Arrays, Data};
 use crate::r_generator::CondSlot;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::{Halt, Logs};
 use rkeras_core::data::split_point;
+use rkeras_core::keras_h5;
 use rkeras_core::model::{CompileSpec, Model, ModelSpec};
 use rkeras_core::rng::Rng;
 use rkeras_core::train::{self, ArraySource, BatchSource, FitConfig, FitOutcome};
@@ -311,6 +312,38 @@ fn rk_read_scalars(log_dir: &str) -> R<Robj> {
     .into())
 }
 
+/// Loads a Keras HDF5 model file: the model handle, its spec and compile arguments as R
+/// lists, and warnings.
+#[extendr]
+fn rk_h5_load_model(path: &str, compile: bool, seed: f64) -> R<Robj> {
+    let l = keras_h5::load_model_file(std::path::Path::new(path), compile, seed as u64)?;
+    let spec = serde_json::to_value(&l.model.spec).map_err(|e| e.to_string())?;
+    let compile = match &l.model.compiled {
+        Some(c) => serde_json::json!({
+            "optimizer": c.optimizer.config(), "loss": c.spec.loss.name(), "metrics": c.spec.metrics
+        }),
+        None => serde_json::Value::Null,
+    };
+    let handle: Robj = ExternalPtr::new(ModelHandle { model: Some(l.model) }).into();
+    Ok(list!(handle = handle, spec = from_json(&spec), compile = from_json(&compile), warnings = l.warnings).into())
+}
+
+#[extendr]
+fn rk_h5_save_model(h: Robj, path: &str, include_optimizer: bool) -> R<Vec<String>> {
+    with_model(h, |m| keras_h5::save_model_file(m, std::path::Path::new(path), include_optimizer))
+}
+
+#[extendr]
+fn rk_h5_save_weights(h: Robj, path: &str) -> R<()> {
+    with_model(h, |m| keras_h5::save_weights_file(m, std::path::Path::new(path)))
+}
+
+#[extendr]
+fn rk_h5_load_weights(h: Robj, path: &str, by_name: bool, skip_mismatch: bool, reshape: bool) -> R<Vec<String>> {
+    let opts = keras_h5::LoadWeightsOptions { by_name, skip_mismatch, reshape };
+    with_model(h, |m| keras_h5::load_weights_file(m, std::path::Path::new(path), opts))
+}
+
 extendr_module! {
     mod r_api;
     fn rk_handle_alive;
@@ -330,4 +363,8 @@ extendr_module! {
     fn rk_check_metric;
     fn rk_activation_name;
     fn rk_read_scalars;
+    fn rk_h5_load_model;
+    fn rk_h5_save_model;
+    fn rk_h5_save_weights;
+    fn rk_h5_load_weights;
 }

@@ -542,5 +542,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> R<()> {
     })
 }
 
+/// [`load_model`] of the file at `path`; errors name the file.
+pub fn load_model_file(path: &Path, compile: bool, seed: u64) -> R<LoadedModel> {
+    load_model(read_file(path)?, compile, seed)
+        .map_err(|e| format!("cannot load a Keras model from '{}': {e}", path.display()))
+}
+
+/// [`save_model`] to `path`, atomically. Returns the warnings.
+pub fn save_model_file(model: &Model<f32>, path: &Path, include_optimizer: bool) -> R<Vec<String>> {
+    let (bytes, warnings) = save_model(model, include_optimizer)?;
+    write_atomic(path, &bytes)?;
+    Ok(warnings)
+}
+
+/// [`save_weights`] to `path`, atomically.
+pub fn save_weights_file(model: &Model<f32>, path: &Path) -> R<()> {
+    write_atomic(path, &save_weights(model)?)
+}
+
+/// [`load_weights`] from the file at `path`; errors name the file. Returns the warnings.
+pub fn load_weights_file(model: &mut Model<f32>, path: &Path, opts: LoadWeightsOptions) -> R<Vec<String>> {
+    load_weights(model, read_file(path)?, opts)
+        .map_err(|e| format!("cannot load weights from '{}': {e}", path.display()))
+}
+
 #[cfg(test)]
 mod tests;

@@ -45,6 +45,11 @@ impl H5 {
         }
         let len = bytes.len() as u64;
         let file = File::from_bytes(bytes).map_err(|e| format!("it is not a readable HDF5 file ({e})"))?;
+        let sb = file.superblock();
+        let end = sb.eof_address.saturating_add(sb.base_address.get());
+        if end > len {
+            return Err(format!("the file is truncated: its superblock says {end} bytes, it has {len}"));
+        }
         Ok(H5 { file, len })
     }
 

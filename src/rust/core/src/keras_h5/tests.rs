@@ -356,6 +356,10 @@ fn unsupported_layers_and_foreign_files_give_clear_errors() {
     assert!(load_err(other.clone()).contains("no model_config"));
     let mut m = build(seq_spec(), 1);
     assert!(load_weights(&mut m, other, LoadWeightsOptions::default()).unwrap_err().contains("holds no Keras weights"));
+    // a file cut short, even by a few bytes of its last dataset
+    let (bytes, _) = save_model(&m, true).unwrap();
+    let err = load_err(bytes[..bytes.len() - 10].to_vec());
+    assert!(err.contains("the file is truncated"), "{err}");
 }
 
 #[test]

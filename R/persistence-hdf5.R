@@ -1,0 +1,152 @@
+# Keras HDF5 files: models and weights that move between rkeras and Keras (R or Python).
+# The file format is read and written in Rust (src/rust/core/src/keras_h5.rs); no HDF5
+# library or Python is needed.
+
+check_filepath <- function(filepath) {
+  filepath <- check_string(filepath, "filepath")
+  if (!nzchar(filepath)) stop_arg("`filepath` must not be empty")
+  path.expand(filepath)
+}
+
+# overwrite = FALSE on an existing file: ask in interactive sessions, error otherwise.
+check_overwrite <- function(filepath, overwrite) {
+  if (isTRUE(check_flag(overwrite, "overwrite")) || !file.exists(filepath)) return(invisible(TRUE))
+  if (interactive()) {
+    answer <- readline(sprintf("[WARNING] %s already exists - overwrite? [y/n] ", filepath))
+    if (tolower(substr(trimws(answer), 1, 1)) == "y") return(invisible(TRUE))
+  }
+  stop_arg("File '", filepath, "' already exists (pass overwrite = TRUE to force save)")
+}
+
+existing_file <- function(filepath) {
+  filepath <- check_filepath(filepath)
+  if (dir.exists(filepath)) stop_arg("'", filepath, "' is a directory, not an HDF5 file")
+  if (!file.exists(filepath)) stop_arg("file '", filepath, "' does not exist")
+  normalizePath(filepath)
+}
+
+emit_warnings <- function(warnings) {
+  for (w in warnings) warning(w, call. = FALSE)
+}
+
+#' Save and load models in Keras' HDF5 format
+#'
+#' `save_model_hdf5()` writes one HDF5 file holding the architecture (`model_config`), the
+#' weights, and, with `include_optimizer = TRUE`, the compile configuration
+#' (`training_config`) and the optimizer state: the layout of Keras 3's
+#' `model.save("model.h5")`, so `keras.models.load_model()` in Python and `load_model_hdf5()`
+#' of the R keras3 package restore the model, ready to train on. `load_model_hdf5()` reads
+#' files written by Keras 2 (tf.keras, R keras 2.x) and Keras 3 and by rkeras.
+#'
+#' rkeras builds chains of the layers it implements (dense, dropout, activation, flatten) from
+#' one input; a file with another layer gives an error naming it. Files are written atomically
+#' (a temporary file, then renamed), so a failed save never damages an earlier file.
+#'
+#' @param object A model.
+#' @param filepath Path of the `.h5` file.
+#' @param overwrite Whether to replace an existing file; with `FALSE`, an existing file is an
+#'   error (interactive sessions ask first).
+#' @param include_optimizer Whether to save the compile configuration and the optimizer state.
+#' @param custom_objects Accepted for compatibility (rkeras has no custom layers); ignored.
+#' @param compile Whether to compile the loaded model with the file's training
+#'   configuration and restore the optimizer state. Without one the model is returned
+#'   uncompiled, with a warning.
+#' @returns `save_model_hdf5()`: `TRUE`, invisibly. `load_model_hdf5()`: a model.
+#' @family persistence
+#' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(3, activation = "softmax")
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "adam")
+#' path <- tempfile(fileext = ".h5")
+#' save_model_hdf5(model, path)
+#' model2 <- load_model_hdf5(path)
+#' x <- matrix(runif(8), 2)
+#' all.equal(predict(model, x), predict(model2, x))
+save_model_hdf5 <- function(object, filepath, overwrite = TRUE, include_optimizer = TRUE) {
+  check_model(object)
+  filepath <- check_filepath(filepath)
+  include_optimizer <- check_flag(include_optimizer, "include_optimizer")
+  check_overwrite(filepath, overwrite)
+  emit_warnings(rk_h5_save_model(model_ptr(object), filepath, include_optimizer))
+  invisible(TRUE)
+}
+
+#' @rdname save_model_hdf5
+#' @export
+load_model_hdf5 <- function(filepath, custom_objects = NULL, compile = TRUE) {
+  filepath <- existing_file(filepath)
+  compile <- check_flag(compile, "compile")
+  res <- rk_h5_load_model(filepath, compile, draw_seed())
+  emit_warnings(res$warnings)
+  model_from_h5(res)
+}
+
+# An R model around a model loaded in Rust: its specs as R lists, and the live handle.
+model_from_h5 <- function(res) {
+  spec <- res$spec
+  model <- new_model(spec$class_name, spec$name, input_shape = as.integer(unlist(spec$input_shape)),
+                     input_name = spec$input_name)
+  model$layer_specs <- lapply(spec$layers, function(l) {
+    l <- l[c("class_name", "name", "trainable", setdiff(names(l), c("class_name", "name", "trainable")))]
+    Filter(Negate(is.null), l)
+  })
+  if (!is.null(res$compile)) {
+    args <- res$compile
+    args$optimizer <- Filter(Negate(is.null), args$optimizer)
+    args$metrics <- as.list(unlist(args$metrics))
+    model$compile_args <- args
+  }
+  model$ptr <- res$handle
+  model
+}
+
+#' Save and load model weights in Keras' HDF5 format
+#'
+#' `save_model_weights_hdf5()` writes the weights as Keras' `save_weights("w.h5")` does: the
+#' attribute `layer_names`, one group per layer with the attribute `weight_names`, and one
+#' dataset per weight. `load_model_weights_hdf5()` reads such a file, or the weights of a
+#' model file written by [save_model_hdf5()] or Keras.
+#'
+#' By default weights are loaded by position among the layers that have weights (layers
+#' without weights, such as dropout, may differ); `by_name = TRUE` loads the layers whose
+#' names match and leaves the others.
+#'
+#' @inheritParams save_model_hdf5
+#' @param by_name Match layers by name instead of by position.
+#' @param skip_mismatch Skip, with a warning, weights whose shape does not fit (and, with
+#'   `by_name = TRUE`, layers whose number of weights does not) instead of failing.
+#' @param reshape Accept a saved weight of another shape with the same number of values.
+#' @returns The model, invisibly (`load_model_weights_hdf5()` changes it in place).
+#' @family persistence
+#' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(3)
+#' path <- tempfile(fileext = ".h5")
+#' save_model_weights_hdf5(model, path)
+#' model2 <- keras_model_sequential(input_shape = 4) %>% layer_dense(3)
+#' load_model_weights_hdf5(model2, path)
+save_model_weights_hdf5 <- function(object, filepath, overwrite = TRUE) {
+  check_model(object)
+  filepath <- check_filepath(filepath)
+  check_overwrite(filepath, overwrite)
+  rk_h5_save_weights(model_ptr(object), filepath)
+  invisible(object)
+}
+
+#' @rdname save_model_weights_hdf5
+#' @export
+load_model_weights_hdf5 <- function(object, filepath, by_name = FALSE, skip_mismatch = FALSE, reshape = FALSE) {
+  check_model(object)
+  filepath <- existing_file(filepath)
+  warnings <- rk_h5_load_weights(model_ptr(object), filepath, check_flag(by_name, "by_name"),
+                                 check_flag(skip_mismatch, "skip_mismatch"), check_flag(reshape, "reshape"))
+  emit_warnings(warnings)
+  invisible(object)
+}
+
+check_model <- function(object) {
+  if (!inherits(object, "rkeras_model"))
+    stop_arg("`object` must be a model (from keras_model_sequential() or keras_model()), got ",
+             describe_value(object))
+  invisible(object)
+}
