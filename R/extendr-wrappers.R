@@ -37,7 +37,7 @@ rk_read_scalars <- function(log_dir) .Call(wrap__rk_read_scalars, log_dir)
 
 rk_h5_load_model <- function(path, compile, seed) .Call(wrap__rk_h5_load_model, path, compile, seed)
 
-rk_h5_save_model <- function(h, path, include_optimizer) .Call(wrap__rk_h5_save_model, h, path, include_optimizer)
+rk_h5_save_model <- function(h, path, include_optimizer, keras_version) .Call(wrap__rk_h5_save_model, h, path, include_optimizer, keras_version)
 
 rk_h5_save_weights <- function(h, path) .Call(wrap__rk_h5_save_weights, h, path)
 

@@ -33,10 +33,14 @@ emit_warnings <- function(warnings) {
 #'
 #' `save_model_hdf5()` writes one HDF5 file holding the architecture (`model_config`), the
 #' weights, and, with `include_optimizer = TRUE`, the compile configuration
-#' (`training_config`) and the optimizer state: the layout of Keras 3's
-#' `model.save("model.h5")`, so `keras.models.load_model()` in Python and `load_model_hdf5()`
-#' of the R keras3 package restore the model, ready to train on. `load_model_hdf5()` reads
-#' files written by Keras 2 (tf.keras, R keras 2.x) and Keras 3 and by rkeras.
+#' (`training_config`) and the optimizer state, in the layout of Keras 3's
+#' `model.save("model.h5")` (`keras_version = 3`) or of tf.keras 2 (`keras_version = 2`, what
+#' R keras 2.x writes). Keras loads either compiled, predicting what rkeras predicts:
+#' tf.keras 2 (R keras 2.x) restores the whole optimizer state of a `keras_version = 2` file;
+#' Keras 3 (R keras3) reads both layouts but its HDF5 loader restores at most the iteration
+#' count and learning rate of the optimizer, as for the files it writes itself.
+#' `load_model_hdf5()` reads files written by Keras 2, Keras 3 and rkeras, with the whole
+#' optimizer state, so training goes on where it stopped.
 #'
 #' rkeras builds chains of the layers it implements (dense, dropout, activation, flatten) from
 #' one input; a file with another layer gives an error naming it. Files are written atomically
@@ -47,6 +51,8 @@ emit_warnings <- function(warnings) {
 #' @param overwrite Whether to replace an existing file; with `FALSE`, an existing file is an
 #'   error (interactive sessions ask first).
 #' @param include_optimizer Whether to save the compile configuration and the optimizer state.
+#' @param keras_version The Keras whose layout to write: `3` (Keras 3) or `2` (tf.keras 2.x).
+#'   (An rkeras extension.)
 #' @param custom_objects Accepted for compatibility (rkeras has no custom layers); ignored.
 #' @param compile Whether to compile the loaded model with the file's training
 #'   configuration and restore the optimizer state. Without one the model is returned
@@ -62,12 +68,14 @@ emit_warnings <- function(warnings) {
 #' model2 <- load_model_hdf5(path)
 #' x <- matrix(runif(8), 2)
 #' all.equal(predict(model, x), predict(model2, x))
-save_model_hdf5 <- function(object, filepath, overwrite = TRUE, include_optimizer = TRUE) {
+save_model_hdf5 <- function(object, filepath, overwrite = TRUE, include_optimizer = TRUE, keras_version = 3) {
   check_model(object)
   filepath <- check_filepath(filepath)
   include_optimizer <- check_flag(include_optimizer, "include_optimizer")
+  if (!identical(as.numeric(keras_version), 2) && !identical(as.numeric(keras_version), 3))
+    stop_arg("`keras_version` must be 2 or 3, got ", describe_value(keras_version))
   check_overwrite(filepath, overwrite)
-  emit_warnings(rk_h5_save_model(model_ptr(object), filepath, include_optimizer))
+  emit_warnings(rk_h5_save_model(model_ptr(object), filepath, include_optimizer, as.integer(keras_version)))
   invisible(TRUE)
 }
 

@@ -113,6 +113,20 @@ test_that("rkeras -> HDF5 -> rkeras predicts bitwise the same and trains on the 
   }
 })
 
+test_that("the Keras 2 layout (keras_version = 2) round trips too", {
+  m <- h5_models()
+  path <- tempfile(fileext = ".h5")
+  save_model_hdf5(m$fun, path, keras_version = 2)
+  loaded <- load_model_hdf5(path)
+  expect_identical(predict(loaded, m$x), predict(m$fun, m$x))
+  fit(m$fun, m$x, m$y, epochs = 1, shuffle = FALSE, verbose = 0)
+  fit(loaded, m$x, m$y, epochs = 1, shuffle = FALSE, verbose = 0)
+  expect_identical(predict(loaded, m$x), predict(m$fun, m$x))
+  expect_error(save_model_hdf5(m$fun, path, keras_version = 4), "`keras_version` must be 2 or 3")
+  hs <- keras_model_sequential(input_shape = 2) %>% layer_dense(1, activation = "hard_sigmoid")
+  expect_error(save_model_hdf5(hs, path, keras_version = 2), "hard_sigmoid cannot be saved for Keras 2")
+})
+
 test_that("include_optimizer = FALSE saves an uncompiled model", {
   m <- h5_models()
   path <- tempfile(fileext = ".h5")
@@ -240,13 +254,14 @@ test_that("an unsupported layer in a Keras file is an error naming it", {
                "layer 'conv2d' (Conv2D) is not supported by rkeras", fixed = TRUE)
 })
 
-# --- Real Keras (optional): RKERAS_KERAS_PYTHON names a python with keras and h5py; ------
-# RKERAS_TFKERAS_PYTHON one with tf_keras (tf.keras 2) for the Keras 2 layout.
+# --- Real Keras (optional): RKERAS_KERAS_PYTHON names a python with keras (3) and h5py,
+# RKERAS_TFKERAS_PYTHON one with tf_keras (tf.keras 2) and h5py.
 
 keras_python <- function(var = "RKERAS_KERAS_PYTHON") {
   py <- Sys.getenv(var)
   if (!nzchar(py) || !file.exists(py))
-    skip(paste0("set ", var, " to a python with keras and h5py to run the Keras interop checks"))
+    skip(paste0("set ", var, " to a python with ", if (var == "RKERAS_TFKERAS_PYTHON") "tf_keras" else "keras",
+                " and h5py to run the Keras interop checks"))
   py
 }
 
@@ -268,8 +283,7 @@ write_csv17 <- function(m, path) {
   utils::write.table(format(m, digits = 17), path, sep = ",", row.names = FALSE, col.names = FALSE, quote = FALSE)
 }
 
-test_that("Keras loads rkeras's HDF5 files and predicts the same (within 1e-6)", {
-  py <- keras_python()
+interop_load_checks <- function(py, keras_version, extra = character()) {
   m <- h5_models()
   dir <- tempfile()
   dir.create(dir)
@@ -279,25 +293,43 @@ test_that("Keras loads rkeras's HDF5 files and predicts the same (within 1e-6)",
     f <- file.path(dir, paste0(name, ".h5"))
     w <- file.path(dir, paste0(name, "_w.h5"))
     p <- file.path(dir, paste0(name, "_pred.csv"))
-    save_model_hdf5(m[[name]], f)
+    save_model_hdf5(m[[name]], f, keras_version = keras_version)
     save_model_weights_hdf5(m[[name]], w)
     write_csv17(predict(m[[name]], x), p)
-    res <- run_check(py, "load", f, file.path(dir, "x.csv"), p, w)
+    res <- run_check(py, extra, "load", f, file.path(dir, "x.csv"), p, w)
     expect_true(res$status == 0 && grepl('"ok": true', res$line), info = res$line)
     expect_match(res$line, '"iterations": 4', fixed = TRUE)
   }
+}
+
+test_that("Keras 3 loads rkeras's HDF5 files (both layouts) and predicts the same (within 1e-6)", {
+  py <- keras_python()
+  interop_load_checks(py, 3)
+  interop_load_checks(py, 2)
 })
 
-test_that("rkeras loads a file Keras writes now and predicts the same (within 1e-6)", {
-  py <- keras_python()
+test_that("tf.keras 2 loads rkeras's Keras 2 files with the optimizer state, predicts the same", {
+  py <- keras_python("RKERAS_TFKERAS_PYTHON")
+  interop_load_checks(py, 2, "--tf-keras")
+})
+
+keras_writes <- function(py, extra = character()) {
   dir <- tempfile()
   dir.create(dir)
   x <- matrix(runif(5 * 4), 5)
   write_csv17(x, file.path(dir, "x.csv"))
   f <- file.path(dir, "k.h5")
-  res <- run_check(py, "save", f, file.path(dir, "x.csv"), file.path(dir, "k_pred.csv"))
+  res <- run_check(py, extra, "save", f, file.path(dir, "x.csv"), file.path(dir, "k_pred.csv"))
   expect_true(res$status == 0, info = res$line)
   model <- load_model_hdf5(f)
   expect_lt(max(abs(predict(model, x) - read_num_csv(file.path(dir, "k_pred.csv")))), 1e-6)
   expect_equal(model$compile_args$optimizer$name, "adam")
+}
+
+test_that("rkeras loads a file Keras 3 writes now and predicts the same (within 1e-6)", {
+  keras_writes(keras_python())
+})
+
+test_that("rkeras loads a file tf.keras 2 writes now and predicts the same (within 1e-6)", {
+  keras_writes(keras_python("RKERAS_TFKERAS_PYTHON"), "--tf-keras")
 })

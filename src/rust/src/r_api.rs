@@ -329,8 +329,9 @@ fn rk_h5_load_model(path: &str, compile: bool, seed: f64) -> R<Robj> {
 }
 
 #[extendr]
-fn rk_h5_save_model(h: Robj, path: &str, include_optimizer: bool) -> R<Vec<String>> {
-    with_model(h, |m| keras_h5::save_model_file(m, std::path::Path::new(path), include_optimizer))
+fn rk_h5_save_model(h: Robj, path: &str, include_optimizer: bool, keras_version: i32) -> R<Vec<String>> {
+    let layout = keras_h5::Layout::from_version(keras_version)?;
+    with_model(h, |m| keras_h5::save_model_file(m, std::path::Path::new(path), include_optimizer, layout))
 }
 
 #[extendr]

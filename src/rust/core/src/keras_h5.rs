@@ -24,15 +24,17 @@
 //! a Sequential model, `<layer>/<layer>/kernel` in a functional one; optimizer variables
 //! `adam/iteration`, `adam/learning_rate`, `adam/<path>_momentum`, ...).
 //!
-//! Written: Keras 3.15.1's layout exactly (the `model_config` of
+//! Written ([`Layout`]): Keras 3.15.1's layout exactly (the `model_config` of
 //! [`crate::keras_json::h5_model_config`], Keras 3 weight and optimizer variable names and
-//! order), so `keras.models.load_model()` of Keras 3 restores the model, its compile
-//! configuration and its optimizer state.
+//! order), which `keras.models.load_model()` of Keras 3 loads, compiled; or tf.keras 2.12's
+//! (R keras 2.x), which tf.keras 2 loads with its optimizer state and Keras 3 loads too.
 
 mod config;
 mod h5;
+mod keras2;
 
 pub use config::{compile_spec, model_spec, optimizer_config, training_config_json, Generation, SUPPORTED_LAYERS};
+pub use keras2::KERAS2_VERSION;
 
 use crate::keras_json::{h5_model_config, optimizer_json};
 use crate::model::Model;
@@ -393,10 +395,41 @@ fn restore_optimizer(h: &H5, model: &mut Model<f32>) -> R<()> {
 // Writing
 // ---------------------------------------------------------------------------------------
 
-/// A weight's path as Keras 3 names it (`weight_names`): `<model>/<layer>/<weight>` in a
-/// Sequential model, `<layer>/<weight>` in a functional one.
-fn weight_path(model: &Model<f32>, layer: &str, weight: &str) -> String {
-    if model.spec.class_name == "Functional" {
+/// Which Keras' HDF5 layout to write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// Keras 3 (`model.save("m.h5")` of Keras 3.15, R keras3).
+    #[default]
+    Keras3,
+    /// tf.keras 2.11+ (R keras 2.x); Keras 3 reads it too.
+    Keras2,
+}
+
+impl Layout {
+    /// From a Keras major version (2 or 3).
+    pub fn from_version(v: i32) -> R<Layout> {
+        match v {
+            3 => Ok(Layout::Keras3),
+            2 => Ok(Layout::Keras2),
+            _ => Err(format!("keras_version must be 2 or 3, got {v}")),
+        }
+    }
+
+    fn version(self) -> &'static str {
+        match self {
+            Layout::Keras3 => KERAS_VERSION,
+            Layout::Keras2 => KERAS2_VERSION,
+        }
+    }
+}
+
+/// A weight's path as Keras names it (`weight_names`): in Keras 3 `<model>/<layer>/<weight>`
+/// in a Sequential model, `<layer>/<weight>` in a functional one; in Keras 2
+/// `<layer>/<weight>:0`.
+fn weight_path(model: &Model<f32>, layer: &str, weight: &str, layout: Layout) -> String {
+    if layout == Layout::Keras2 {
+        format!("{layer}/{weight}:0")
+    } else if model.spec.class_name == "Functional" {
         format!("{layer}/{weight}")
     } else {
         format!("{}/{layer}/{weight}", model.spec.name)
@@ -404,7 +437,7 @@ fn weight_path(model: &Model<f32>, layer: &str, weight: &str) -> String {
 }
 
 /// Writes the layer groups under `group` with its `layer_names`, `backend`, `keras_version`.
-fn write_layers(t: &mut Tree, group: &str, model: &Model<f32>) {
+fn write_layers(t: &mut Tree, group: &str, model: &Model<f32>, layout: Layout) {
     let mut layer_names = Vec::new();
     if model.spec.class_name == "Functional" {
         let input = model.spec.input_name.clone().unwrap_or_else(|| "input_layer".into());
@@ -415,7 +448,7 @@ fn write_layers(t: &mut Tree, group: &str, model: &Model<f32>) {
         let name = l.spec().name.clone();
         let lg = join(group, &name);
         let weights = l.weights();
-        let paths: Vec<String> = weights.iter().map(|w| weight_path(model, &name, w.name)).collect();
+        let paths: Vec<String> = weights.iter().map(|w| weight_path(model, &name, w.name, layout)).collect();
         t.attr_strings(&lg, "weight_names", &paths);
         for (w, p) in weights.iter().zip(&paths) {
             t.dataset(&join(&lg, p), &w.shape, Data::F32(w.values.to_vec()));
@@ -425,14 +458,31 @@ fn write_layers(t: &mut Tree, group: &str, model: &Model<f32>) {
     t.attr_strings(&join(group, "top_level_model_weights"), "weight_names", &[]);
     t.attr_strings(group, "layer_names", &layer_names);
     t.attr_str(group, "backend", BACKEND);
-    t.attr_str(group, "keras_version", KERAS_VERSION);
+    t.attr_str(group, "keras_version", layout.version());
 }
 
 /// Writes `optimizer_weights` as Keras 3 does: `iteration`, `learning_rate`, the slots in
-/// Keras' variable order, and Nadam's `u_product` last.
-fn write_optimizer(t: &mut Tree, model: &Model<f32>) {
+/// Keras' variable order, and Nadam's `u_product` last; or as tf.keras 2 does: `iteration:0`
+/// and the slots (`Adam/m/<layer>/kernel:0`, ...) in the same order.
+fn write_optimizer(t: &mut Tree, model: &Model<f32>, layout: Layout) {
     let Some(c) = &model.compiled else { return };
     let opt = &c.optimizer;
+    if layout == Layout::Keras2 {
+        let class = keras2::optimizer_class(&opt.config().kind);
+        let state = opt.state();
+        let params = trainable_params(model);
+        let slots = opt.config().slot_names_keras2();
+        let mut names = vec!["iteration:0".to_string()];
+        t.dataset("optimizer_weights/iteration:0", &[], Data::I64(vec![state.iterations as i64]));
+        for (p, s) in opt.keras_variable_order() {
+            let (layer, w, shape) = &params[p];
+            let name = format!("{class}/{}/{layer}/{w}:0", slots[s]);
+            t.dataset(&format!("optimizer_weights/{name}"), shape, Data::F32(state.slots[p][s].clone()));
+            names.push(name);
+        }
+        t.attr_strings("optimizer_weights", "weight_names", &names);
+        return;
+    }
     let prefix = optimizer_json(opt.config(), opt.learning_rate())
         .get("config")
         .and_then(|c| c.get("name"))
@@ -456,7 +506,7 @@ fn write_optimizer(t: &mut Tree, model: &Model<f32>) {
     let slot_names = opt.slot_names();
     for (p, s) in opt.keras_variable_order() {
         let (layer, w, shape) = &params[p];
-        let name = format!("{prefix}/{}_{}", weight_path(model, layer, w).replace('/', "_"), slot_names[s]);
+        let name = format!("{prefix}/{}_{}", weight_path(model, layer, w, layout).replace('/', "_"), slot_names[s]);
         t.dataset(&format!("optimizer_weights/{name}"), shape, Data::F32(state.slots[p][s].clone()));
         names.push(name);
     }
@@ -468,30 +518,34 @@ fn write_optimizer(t: &mut Tree, model: &Model<f32>) {
     t.attr_strings("optimizer_weights", "weight_names", &names);
 }
 
-/// A Keras 3 HDF5 model file (`model.save("m.h5")`) of `model`. The training configuration
-/// and the optimizer state are included when `include_optimizer` and the model is compiled.
-/// Returns the bytes and warnings (settings Keras 3 cannot represent).
-pub fn save_model(model: &Model<f32>, include_optimizer: bool) -> R<(Vec<u8>, Vec<String>)> {
+/// A Keras HDF5 model file (`model.save("m.h5")`) of `model` in the given layout. The
+/// training configuration and the optimizer state are included when `include_optimizer` and
+/// the model is compiled. Returns the bytes and warnings (settings Keras cannot represent).
+pub fn save_model(model: &Model<f32>, include_optimizer: bool, layout: Layout) -> R<(Vec<u8>, Vec<String>)> {
     let mut warnings = Vec::new();
     let mut t = Tree::default();
-    t.attr_str("", "keras_version", KERAS_VERSION);
+    t.attr_str("", "keras_version", layout.version());
     t.attr_str("", "backend", BACKEND);
-    t.attr_str("", "model_config", &h5_model_config(model));
+    let (model_config, training_config) = match layout {
+        Layout::Keras3 => (h5_model_config(model), training_config_json(model)),
+        Layout::Keras2 => (keras2::model_config(model)?, keras2::training_config(model)),
+    };
+    t.attr_str("", "model_config", &model_config);
     if include_optimizer {
-        if let Some(tc) = training_config_json(model) {
+        if let Some(tc) = training_config {
             t.attr_str("", "training_config", &tc);
             let decay = model.compiled.as_ref().map_or(0.0, |c| c.optimizer.config().decay);
             if decay != 0.0 {
                 warnings.push(format!(
-                    "Keras 3 optimizers have no `decay` argument: the file records learning_rate = {} without the \
-                     decay ({decay})",
+                    "Keras 3 and tf.keras 2.11+ optimizers have no `decay` argument: the file records learning_rate \
+                     = {} without the decay ({decay})",
                     model.compiled.as_ref().unwrap().optimizer.learning_rate() as f32
                 ));
             }
-            write_optimizer(&mut t, model);
+            write_optimizer(&mut t, model, layout);
         }
     }
-    write_layers(&mut t, "model_weights", model);
+    write_layers(&mut t, "model_weights", model, layout);
     Ok((t.finish()?, warnings))
 }
 
@@ -499,7 +553,7 @@ pub fn save_model(model: &Model<f32>, include_optimizer: bool) -> R<(Vec<u8>, Ve
 /// groups at the root.
 pub fn save_weights(model: &Model<f32>) -> R<Vec<u8>> {
     let mut t = Tree::default();
-    write_layers(&mut t, "", model);
+    write_layers(&mut t, "", model, Layout::Keras3);
     t.finish()
 }
 
@@ -549,8 +603,8 @@ pub fn load_model_file(path: &Path, compile: bool, seed: u64) -> R<LoadedModel> 
 }
 
 /// [`save_model`] to `path`, atomically. Returns the warnings.
-pub fn save_model_file(model: &Model<f32>, path: &Path, include_optimizer: bool) -> R<Vec<String>> {
-    let (bytes, warnings) = save_model(model, include_optimizer)?;
+pub fn save_model_file(model: &Model<f32>, path: &Path, include_optimizer: bool, layout: Layout) -> R<Vec<String>> {
+    let (bytes, warnings) = save_model(model, include_optimizer, layout)?;
     write_atomic(path, &bytes)?;
     Ok(warnings)
 }

@@ -137,7 +137,7 @@ fn keras3_fixture_round_trips_byte_exact_config_and_state() {
     assert_eq!(st.slots[0][0], v);
     assert_eq!(st.iterations as i64, h.read_i64_scalar("optimizer_weights/rm_sprop/iteration").unwrap());
     // and saves them again under the same names
-    let (out, w) = save_model(&l.model, true).unwrap();
+    let (out, w) = save_model(&l.model, true, Layout::Keras3).unwrap();
     assert!(w.is_empty());
     let h2 = H5::parse(out).unwrap();
     let a1 = attr_strings(&h.attrs("optimizer_weights").unwrap(), "weight_names").unwrap();
@@ -147,6 +147,44 @@ fn keras3_fixture_round_trips_byte_exact_config_and_state() {
     let l2 = attr_strings(&h2.attrs("model_weights/fc_2").unwrap(), "weight_names").unwrap();
     assert_eq!(l1, l2);
     assert_eq!(h.read_f32("model_weights/fc_2/fc_2/kernel").unwrap(), h2.read_f32("model_weights/fc_2/fc_2/kernel").unwrap());
+}
+
+#[test]
+fn keras2_layout_matches_tf_keras() {
+    let Some(dir) = fixture_dir() else { return };
+    let bytes = std::fs::read(dir.join("functional_keras2.h5")).unwrap();
+    let h = H5::parse(bytes.clone()).unwrap();
+    let root = h.attrs("").unwrap();
+    let l = load_model(bytes, true, 1).unwrap();
+    let (out, w) = save_model(&l.model, true, Layout::Keras2).unwrap();
+    assert!(w.is_empty());
+    let h2 = H5::parse(out).unwrap();
+    let root2 = h2.attrs("").unwrap();
+    assert_eq!(attr_string(&root2, "model_config"), attr_string(&root, "model_config"));
+    assert_eq!(attr_string(&root2, "keras_version").as_deref(), Some(KERAS2_VERSION));
+    let tc = |r: &std::collections::HashMap<String, hdf5_pure::AttrValue>| {
+        let v: serde_json::Value = serde_json::from_str(&attr_string(r, "training_config").unwrap()).unwrap();
+        v
+    };
+    let (t1, t2) = (tc(&root), tc(&root2));
+    assert_eq!(t1["optimizer_config"], t2["optimizer_config"]);
+    assert_eq!(t1["loss"], t2["loss"]);
+    assert_eq!(t2["metrics"], serde_json::json!(["accuracy"]));
+    for g in ["optimizer_weights", "model_weights", "model_weights/fc_1", "model_weights/input_layer"] {
+        for a in ["weight_names", "layer_names"] {
+            assert_eq!(attr_strings(&h.attrs(g).unwrap(), a).unwrap(), attr_strings(&h2.attrs(g).unwrap(), a).unwrap(), "{g} {a}");
+        }
+    }
+    for d in ["optimizer_weights/RMSprop/velocity/fc_2/kernel:0", "model_weights/output_layer/output_layer/bias:0"] {
+        assert_eq!(h.read_f32(d).unwrap(), h2.read_f32(d).unwrap());
+    }
+    assert_eq!(h.read_i64_scalar("optimizer_weights/iteration:0").unwrap(), h2.read_i64_scalar("optimizer_weights/iteration:0").unwrap());
+    // hard_sigmoid means another function in Keras 2
+    let m = build(serde_json::json!({"name": "s", "class_name": "Sequential", "input_shape": [2],
+        "layers": [{"name": "d", "class_name": "Dense", "units": 1, "activation": "hard_sigmoid"}]}), 1);
+    assert!(save_model(&m, true, Layout::Keras2).unwrap_err().contains("hard_sigmoid"));
+    assert!(save_model(&m, true, Layout::Keras3).is_ok());
+    assert!(Layout::from_version(4).is_err());
 }
 
 #[test]
@@ -162,15 +200,15 @@ fn round_trip_is_bitwise_for_every_optimizer() {
         serde_json::json!({"name": "nadam", "learning_rate": 0.01}),
     ];
     for (i, opt) in opts.iter().enumerate() {
-        for spec in [seq_spec(), func_spec()] {
+        for (spec, layout) in [(seq_spec(), Layout::Keras3), (func_spec(), Layout::Keras3), (seq_spec(), Layout::Keras2), (func_spec(), Layout::Keras2)] {
             let mut m = build(spec, 3 + i as u64);
             compile(&mut m, serde_json::json!({"optimizer": opt, "loss": "categorical_crossentropy", "metrics": ["accuracy"]}));
             train(&mut m, 3);
-            let (bytes, w) = save_model(&m, true).unwrap();
+            let (bytes, w) = save_model(&m, true, layout).unwrap();
             assert!(w.is_empty());
             let mut l = load_model(bytes, true, 99).unwrap();
             assert!(l.warnings.is_empty(), "{opt}: {:?}", l.warnings);
-            assert_eq!(l.keras_version.as_deref(), Some(KERAS_VERSION));
+            assert_eq!(l.keras_version.as_deref(), Some(layout.version()));
             assert_eq!(l.model.spec, m.spec);
             let (c1, c2) = (m.compiled.as_ref().unwrap(), l.model.compiled.as_ref().unwrap());
             assert_eq!(c1.spec.loss, c2.spec.loss);
@@ -197,18 +235,18 @@ fn round_trip_is_bitwise_for_every_optimizer() {
 fn without_optimizer_or_compile_the_model_is_not_compiled() {
     let mut m = build(seq_spec(), 1);
     compile(&mut m, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.001}, "loss": "mse"}));
-    let (bytes, _) = save_model(&m, false).unwrap();
+    let (bytes, _) = save_model(&m, false, Layout::Keras3).unwrap();
     let h = H5::parse(bytes.clone()).unwrap();
     assert!(!h.has_group("optimizer_weights"));
     let l = load_model(bytes.clone(), true, 1).unwrap();
     assert!(l.model.compiled.is_none());
     assert!(l.warnings[0].starts_with("No training configuration found"));
-    let (bytes, _) = save_model(&m, true).unwrap();
+    let (bytes, _) = save_model(&m, true, Layout::Keras3).unwrap();
     let l = load_model(bytes, false, 1).unwrap();
     assert!(l.model.compiled.is_none() && l.warnings.is_empty());
     // an uncompiled model saves without training config
     let m = build(func_spec(), 1);
-    let (bytes, _) = save_model(&m, true).unwrap();
+    let (bytes, _) = save_model(&m, true, Layout::Keras3).unwrap();
     assert!(load_model(bytes, true, 1).unwrap().model.compiled.is_none());
 }
 
@@ -216,7 +254,7 @@ fn without_optimizer_or_compile_the_model_is_not_compiled() {
 fn legacy_decay_is_reported() {
     let mut m = build(seq_spec(), 1);
     compile(&mut m, serde_json::json!({"optimizer": {"name": "sgd", "learning_rate": 0.1, "decay": 0.01}, "loss": "mse"}));
-    let (_, w) = save_model(&m, true).unwrap();
+    let (_, w) = save_model(&m, true, Layout::Keras3).unwrap();
     assert_eq!(w.len(), 1);
     assert!(w[0].contains("decay"));
 }
@@ -237,7 +275,7 @@ fn weights_files() {
 
     // a model file works as a weights file too
     let mut c = build(func_spec(), 3);
-    let (mbytes, _) = save_model(&a, true).unwrap();
+    let (mbytes, _) = save_model(&a, true, Layout::Keras3).unwrap();
     load_weights(&mut c, mbytes, LoadWeightsOptions::default()).unwrap();
     assert_eq!(a.predict(&x, 4).data, c.predict(&x, 4).data);
 
@@ -357,7 +395,7 @@ fn unsupported_layers_and_foreign_files_give_clear_errors() {
     let mut m = build(seq_spec(), 1);
     assert!(load_weights(&mut m, other, LoadWeightsOptions::default()).unwrap_err().contains("holds no Keras weights"));
     // a file cut short, even by a few bytes of its last dataset
-    let (bytes, _) = save_model(&m, true).unwrap();
+    let (bytes, _) = save_model(&m, true, Layout::Keras3).unwrap();
     let err = load_err(bytes[..bytes.len() - 10].to_vec());
     assert!(err.contains("the file is truncated"), "{err}");
 }
@@ -367,7 +405,7 @@ fn a_mismatched_optimizer_state_is_a_warning() {
     let mut m = build(seq_spec(), 1);
     compile(&mut m, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.001}, "loss": "mse"}));
     train(&mut m, 1);
-    let (bytes, _) = save_model(&m, true).unwrap();
+    let (bytes, _) = save_model(&m, true, Layout::Keras3).unwrap();
     // make the training config say SGD with momentum (1 slot instead of Adam's 2)
     let h = H5::parse(bytes.clone()).unwrap();
     let root = h.attrs("").unwrap();
@@ -381,7 +419,7 @@ fn a_mismatched_optimizer_state_is_a_warning() {
     let mut v = v;
     v["optimizer_config"]["config"] = serde_json::json!({"learning_rate": 0.01, "momentum": 0.9});
     t.attr_str("", "training_config", &v.to_string());
-    write_layers(&mut t, "model_weights", &m);
+    write_layers(&mut t, "model_weights", &m, Layout::Keras3);
     let names = attr_strings(&h.attrs("optimizer_weights").unwrap(), "weight_names").unwrap().unwrap();
     for n in &names {
         let (shape, vals) = h.read_f32(&format!("optimizer_weights/{n}")).unwrap();
@@ -459,7 +497,7 @@ fn fuzz_reader_never_panics() {
     let mut m = build(seq_spec(), 1);
     compile(&mut m, serde_json::json!({"optimizer": {"name": "nadam", "learning_rate": 0.001}, "loss": "categorical_crossentropy", "metrics": ["accuracy"]}));
     train(&mut m, 1);
-    corpus.push(save_model(&m, true).unwrap().0);
+    corpus.push(save_model(&m, true, Layout::Keras3).unwrap().0);
     corpus.push(save_weights(&m).unwrap());
     if let Some(dir) = fixture_dir() {
         for f in ["functional_keras2.h5", "functional_keras3.h5", "sequential_keras2.h5"] {
