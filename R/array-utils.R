@@ -134,8 +134,8 @@ array_reshape <- function(x, dim, order = c("C", "F")) {
     } else {
       prefix <- prod(from[seq_len(p)])
       idx <- c_to_f(seq_len(length(x) / prefix), rest_from, rest_to)
-      base::dim(x) <- c(prefix, length(idx))
-      x <- x[, idx, drop = FALSE]
+      x <- if (is.double(x) || is.integer(x)) rk_permute_columns(x, prefix, as.integer(idx))
+           else matrix(x, prefix)[, idx, drop = FALSE]
     }
   }
   base::dim(x) <- new_dim  # also drops names and dimnames

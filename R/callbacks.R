@@ -195,3 +195,42 @@ print.rkeras_callback <- function(x, ...) {
   cat(sprintf("<callback %s>\n", x$type))
   invisible(x)
 }
+
+#' Save the model during training
+#'
+#' Keras' `ModelCheckpoint`. `filepath` is a Python format template filled with `epoch`
+#' (1-based) and the log values: `"weights.{epoch:02d}-{val_loss:.2f}.rkeras"`. Missing
+#' folders are created and each file is written atomically. Files ending in `.h5`/`.hdf5`
+#' are written in Keras' HDF5 layout; others in rkeras' format ([load_model()] and
+#' [load_model_weights()] read them).
+#'
+#' @param filepath File path template.
+#' @param monitor Quantity to monitor for `save_best_only`.
+#' @param verbose 1 prints keras' messages.
+#' @param save_best_only Save only when `monitor` improves.
+#' @param save_weights_only Save only the weights.
+#' @param mode `"auto"`, `"min"` or `"max"`.
+#' @param period Deprecated: save every `period` epochs.
+#' @param save_freq `"epoch"` or a number of batches.
+#' @param initial_value_threshold Value the monitor must beat for the first save.
+#' @param ... Unused.
+#' @returns A callback.
+#' @family callbacks
+#' @export
+#' @examples
+#' cb <- callback_model_checkpoint(file.path(tempdir(), "weights.{epoch:02d}-{val_loss:.2f}.rkeras"))
+callback_model_checkpoint <- function(filepath, monitor = "val_loss", verbose = 0, save_best_only = FALSE,
+                                      save_weights_only = FALSE, mode = c("auto", "min", "max"), period = NULL,
+                                      save_freq = "epoch", initial_value_threshold = NULL, ...) {
+  if (!is.null(period)) {
+    warning("`period` is deprecated; use `save_freq`", call. = FALSE)
+    period <- check_count(period, "period")
+  }
+  if (!identical(save_freq, "epoch")) save_freq <- check_count(save_freq, "save_freq")
+  new_callback("model_checkpoint", filepath = path.expand(check_string(filepath, "filepath")),
+               monitor = check_string(monitor, "monitor"), verbose = check_count(verbose, "verbose", 0),
+               save_best_only = check_flag(save_best_only, "save_best_only"),
+               save_weights_only = check_flag(save_weights_only, "save_weights_only"), mode = match.arg(mode),
+               save_freq = save_freq, period = period %||% 1L,
+               initial_value_threshold = check_number(initial_value_threshold, "initial_value_threshold", null_ok = TRUE))
+}

@@ -33,14 +33,34 @@ rk_check_metric <- function(name) .Call(wrap__rk_check_metric, name)
 
 rk_activation_name <- function(name) .Call(wrap__rk_activation_name, name)
 
+rk_permute_columns <- function(x, rows, cols) .Call(wrap__rk_permute_columns, x, rows, cols)
+
 rk_read_scalars <- function(log_dir) .Call(wrap__rk_read_scalars, log_dir)
 
-rk_h5_load_model <- function(path, compile, seed) .Call(wrap__rk_h5_load_model, path, compile, seed)
+rk_model_to_bytes <- function(h, include_optimizer) .Call(wrap__rk_model_to_bytes, h, include_optimizer)
+
+rk_model_state <- function(h) .Call(wrap__rk_model_state, h)
+
+rk_model_from_bytes <- function(bytes, compile) .Call(wrap__rk_model_from_bytes, bytes, compile)
+
+rk_model_write <- function(h, path, include_optimizer, weights_only) .Call(wrap__rk_model_write, h, path, include_optimizer, weights_only)
+
+rk_file_replace <- function(tmp, target) .Call(wrap__rk_file_replace, tmp, target)
+
+rk_model_load_weights <- function(h, bytes, by_name, skip_mismatch) .Call(wrap__rk_model_load_weights, h, bytes, by_name, skip_mismatch)
+
+rk_model_respec <- function(h, spec, seed) .Call(wrap__rk_model_respec, h, spec, seed)
+
+rk_model_weight_info <- function(h) .Call(wrap__rk_model_weight_info, h)
+
+rk_model_compile_info <- function(h) .Call(wrap__rk_model_compile_info, h)
+
+rk_h5_load_model <- function(bytes, compile, seed) .Call(wrap__rk_h5_load_model, bytes, compile, seed)
 
 rk_h5_save_model <- function(h, path, include_optimizer, keras_version) .Call(wrap__rk_h5_save_model, h, path, include_optimizer, keras_version)
 
 rk_h5_save_weights <- function(h, path) .Call(wrap__rk_h5_save_weights, h, path)
 
-rk_h5_load_weights <- function(h, path, by_name, skip_mismatch, reshape) .Call(wrap__rk_h5_load_weights, h, path, by_name, skip_mismatch, reshape)
+rk_h5_load_weights <- function(h, bytes, by_name, skip_mismatch, reshape) .Call(wrap__rk_h5_load_weights, h, bytes, by_name, skip_mismatch, reshape)
 
 # nolint end

@@ -52,7 +52,8 @@ input_shape_arg <- function(input_shape, batch_input_shape, input_dim = NULL) {
 #'   Not supported yet: must be `NULL`.
 #' @param input_shape Shape of one sample (no batch axis), for the first layer.
 #' @param batch_input_shape Shape including the batch axis (its first element is ignored).
-#' @param batch_size,dtype Accepted for compatibility.
+#' @param batch_size Accepted for compatibility.
+#' @param dtype Accepted for compatibility (rkeras computes in float32).
 #' @param weights Accepted for compatibility; use `set_weights()`.
 #' @param name Layer name (default `dense`, `dense_1`, ...).
 #' @param trainable Whether the weights train.

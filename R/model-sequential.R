@@ -73,6 +73,7 @@ add_layer <- function(model, layer) {
 # The architecture changed: the Rust model must be rebuilt (and recompiled).
 invalidate <- function(model) {
   model$ptr <- NULL
+  model$state <- NULL
 }
 
 model_spec <- function(model) {
@@ -83,10 +84,12 @@ model_spec <- function(model) {
 
 is_built <- function(model) !is.null(model$input_shape)
 
-# The Rust model behind `model`, built (and compiled again) when needed.
+# The Rust model behind `model`, built (and compiled again) when needed. A model whose
+# handle is gone (readRDS(), a new session) is rebuilt from its saved state (persistence.R).
 model_ptr <- function(model) {
   ptr <- model$ptr
   if (is.null(ptr) || !ptr_alive(ptr)) {
+    if (!is.null(model$state)) return(restore_state(model))
     if (!is_built(model))
       stop_arg("model \"", model$name, "\" has no input shape yet: give `input_shape =` to its first layer ",
                "or to keras_model_sequential()")
@@ -94,19 +97,14 @@ model_ptr <- function(model) {
       stop_arg("model \"", model$name, "\" has no layers")
     ptr <- rk_model_build(model_spec(model), draw_seed())
     model$ptr <- ptr
-    if (!is.null(model$state)) restore_state(model)
-    else if (!is.null(model$compile_args)) rk_model_compile(ptr, model$compile_args)
+    if (!is.null(model$compile_args)) rk_model_compile(ptr, model$compile_args)
+    refresh_state(model)
   }
   ptr
 }
 
 # FALSE for a handle restored by readRDS() (its pointer is NULL) or from another session.
 ptr_alive <- function(ptr) isTRUE(rk_handle_alive(ptr))
-
-# Nothing to restore yet; persistence keeps model$state (see persistence.R).
-restore_state <- function(model) {
-  if (!is.null(model$compile_args)) rk_model_compile(model$ptr, model$compile_args)
-}
 
 #' @export
 print.rkeras_model <- function(x, ...) {

@@ -18,8 +18,10 @@
 compile.rkeras_model <- function(object, optimizer = "rmsprop", loss = NULL, metrics = NULL, ...) {
   args <- list(optimizer = resolve_optimizer(optimizer), loss = resolve_loss(loss),
                metrics = resolve_metrics(metrics))
+  apply_pending_trainable(object)
   rk_model_compile(model_ptr(object), args)
   object$compile_args <- args
+  refresh_state(object)
   invisible(object)
 }
 
@@ -142,6 +144,7 @@ run_fit <- function(object, train, val, cfg, callbacks) {
   apply_threads()
   cbs <- normalize_callbacks(callbacks, object)
   res <- rk_fit(model_ptr(object), train, val, cfg, cbs)
+  refresh_state(object)
   history <- new_history(res, cfg, object)
   object$history <- history
   raise_outcome(res, history)
@@ -228,6 +231,7 @@ train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NU
   ensure_compiled(object)
   logs <- rk_train_on_batch(model_ptr(object), as_input_array(x, "x"), as_input_array(y, "y"), sample_weight,
                             unlist(class_weight_arg(class_weight)))
+  refresh_state(object)
   batch_result(logs)
 }
 

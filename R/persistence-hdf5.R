@@ -1,33 +1,7 @@
 # Keras HDF5 files: models and weights that move between rkeras and Keras (R or Python).
 # The file format is read and written in Rust (src/rust/core/src/keras_h5.rs); no HDF5
-# library or Python is needed.
-
-check_filepath <- function(filepath) {
-  filepath <- check_string(filepath, "filepath")
-  if (!nzchar(filepath)) stop_arg("`filepath` must not be empty")
-  path.expand(filepath)
-}
-
-# overwrite = FALSE on an existing file: ask in interactive sessions, error otherwise.
-check_overwrite <- function(filepath, overwrite) {
-  if (isTRUE(check_flag(overwrite, "overwrite")) || !file.exists(filepath)) return(invisible(TRUE))
-  if (interactive()) {
-    answer <- readline(sprintf("[WARNING] %s already exists - overwrite? [y/n] ", filepath))
-    if (tolower(substr(trimws(answer), 1, 1)) == "y") return(invisible(TRUE))
-  }
-  stop_arg("File '", filepath, "' already exists (pass overwrite = TRUE to force save)")
-}
-
-existing_file <- function(filepath) {
-  filepath <- check_filepath(filepath)
-  if (dir.exists(filepath)) stop_arg("'", filepath, "' is a directory, not an HDF5 file")
-  if (!file.exists(filepath)) stop_arg("file '", filepath, "' does not exist")
-  normalizePath(filepath)
-}
-
-emit_warnings <- function(warnings) {
-  for (w in warnings) warning(w, call. = FALSE)
-}
+# library or Python is needed. Overwrite rules, atomic writes and reading files are those
+# of persistence.R.
 
 #' Save and load models in Keras' HDF5 format
 #'
@@ -57,7 +31,8 @@ emit_warnings <- function(warnings) {
 #' @param compile Whether to compile the loaded model with the file's training
 #'   configuration and restore the optimizer state. Without one the model is returned
 #'   uncompiled, with a warning.
-#' @returns `save_model_hdf5()`: `TRUE`, invisibly. `load_model_hdf5()`: a model.
+#' @returns `save_model_hdf5()`: `TRUE`, invisibly (`FALSE` if an interactive user declined
+#'   to overwrite). `load_model_hdf5()`: a model.
 #' @family persistence
 #' @export
 #' @examples
@@ -69,43 +44,31 @@ emit_warnings <- function(warnings) {
 #' x <- matrix(runif(8), 2)
 #' all.equal(predict(model, x), predict(model2, x))
 save_model_hdf5 <- function(object, filepath, overwrite = TRUE, include_optimizer = TRUE, keras_version = 3) {
-  check_model(object)
-  filepath <- check_filepath(filepath)
+  check_model(object, "object")
   include_optimizer <- check_flag(include_optimizer, "include_optimizer")
   if (!identical(as.numeric(keras_version), 2) && !identical(as.numeric(keras_version), 3))
     stop_arg("`keras_version` must be 2 or 3, got ", describe_value(keras_version))
-  check_overwrite(filepath, overwrite)
-  emit_warnings(rk_h5_save_model(model_ptr(object), filepath, include_optimizer, as.integer(keras_version)))
+  filepath <- confirm_target(filepath, overwrite)
+  if (isFALSE(filepath)) return(invisible(FALSE))
+  ptr <- model_ptr(object)
+  warnings <- NULL
+  write_atomic(filepath, function(tmp) {
+    warnings <<- rk_h5_save_model(ptr, tmp, include_optimizer, as.integer(keras_version))
+  })
+  for (w in warnings) warning(w, call. = FALSE)
   invisible(TRUE)
 }
 
 #' @rdname save_model_hdf5
 #' @export
 load_model_hdf5 <- function(filepath, custom_objects = NULL, compile = TRUE) {
-  filepath <- existing_file(filepath)
   compile <- check_flag(compile, "compile")
-  res <- rk_h5_load_model(filepath, compile, draw_seed())
-  emit_warnings(res$warnings)
-  model_from_h5(res)
-}
-
-# An R model around a model loaded in Rust: its specs as R lists, and the live handle.
-model_from_h5 <- function(res) {
-  spec <- res$spec
-  model <- new_model(spec$class_name, spec$name, input_shape = as.integer(unlist(spec$input_shape)),
-                     input_name = spec$input_name)
-  model$layer_specs <- lapply(spec$layers, function(l) {
-    l <- l[c("class_name", "name", "trainable", setdiff(names(l), c("class_name", "name", "trainable")))]
-    Filter(Negate(is.null), l)
-  })
-  if (!is.null(res$compile)) {
-    args <- res$compile
-    args$optimizer <- Filter(Negate(is.null), args$optimizer)
-    args$metrics <- as.list(unlist(args$metrics))
-    model$compile_args <- args
-  }
-  model$ptr <- res$handle
-  model
+  path <- path.expand(check_string(filepath, "filepath"))
+  bytes <- read_model_file(path, "load_model_hdf5")
+  res <- tryCatch(rk_h5_load_model(bytes, compile, draw_seed()), error = function(e)
+    stop_arg("cannot load a Keras model from '", path, "': ", conditionMessage(e)))
+  for (w in res$warnings) warning(w, call. = FALSE)
+  model_from_loaded(res)
 }
 
 #' Save and load model weights in Keras' HDF5 format
@@ -124,7 +87,8 @@ model_from_h5 <- function(res) {
 #' @param skip_mismatch Skip, with a warning, weights whose shape does not fit (and, with
 #'   `by_name = TRUE`, layers whose number of weights does not) instead of failing.
 #' @param reshape Accept a saved weight of another shape with the same number of values.
-#' @returns The model, invisibly (`load_model_weights_hdf5()` changes it in place).
+#' @returns `save_model_weights_hdf5()`: `TRUE`, invisibly. `load_model_weights_hdf5()`: the
+#'   model, invisibly (changed in place; on error it is unchanged).
 #' @family persistence
 #' @export
 #' @examples
@@ -134,27 +98,27 @@ model_from_h5 <- function(res) {
 #' model2 <- keras_model_sequential(input_shape = 4) %>% layer_dense(3)
 #' load_model_weights_hdf5(model2, path)
 save_model_weights_hdf5 <- function(object, filepath, overwrite = TRUE) {
-  check_model(object)
-  filepath <- check_filepath(filepath)
-  check_overwrite(filepath, overwrite)
-  rk_h5_save_weights(model_ptr(object), filepath)
-  invisible(object)
+  check_model(object, "object")
+  filepath <- confirm_target(filepath, overwrite)
+  if (isFALSE(filepath)) return(invisible(FALSE))
+  ptr <- model_ptr(object)
+  write_atomic(filepath, function(tmp) rk_h5_save_weights(ptr, tmp))
+  invisible(TRUE)
 }
 
 #' @rdname save_model_weights_hdf5
 #' @export
 load_model_weights_hdf5 <- function(object, filepath, by_name = FALSE, skip_mismatch = FALSE, reshape = FALSE) {
-  check_model(object)
-  filepath <- existing_file(filepath)
-  warnings <- rk_h5_load_weights(model_ptr(object), filepath, check_flag(by_name, "by_name"),
-                                 check_flag(skip_mismatch, "skip_mismatch"), check_flag(reshape, "reshape"))
-  emit_warnings(warnings)
-  invisible(object)
-}
-
-check_model <- function(object) {
-  if (!inherits(object, "rkeras_model"))
-    stop_arg("`object` must be a model (from keras_model_sequential() or keras_model()), got ",
-             describe_value(object))
+  check_model(object, "object")
+  by_name <- check_flag(by_name, "by_name")
+  skip_mismatch <- check_flag(skip_mismatch, "skip_mismatch")
+  reshape <- check_flag(reshape, "reshape")
+  path <- path.expand(check_string(filepath, "filepath"))
+  bytes <- read_model_file(path, "load_model_weights_hdf5")
+  ptr <- model_ptr(object)
+  warnings <- tryCatch(rk_h5_load_weights(ptr, bytes, by_name, skip_mismatch, reshape), error = function(e)
+    stop_arg("cannot load weights from '", path, "': ", conditionMessage(e)))
+  refresh_state(object)
+  for (w in warnings) warning(w, call. = FALSE)
   invisible(object)
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 log=$(mktemp)
-if ! cargo test --release --manifest-path src/rust/Cargo.toml -p rkeras-core >"$log" 2>&1; then
+if ! (cd src/rust && cargo test --release -p rkeras-core) >"$log" 2>&1; then
   cat "$log"; echo "cargo test failed" >&2; exit 1
 fi
 grep -E "^test result" "$log"

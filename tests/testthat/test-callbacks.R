@@ -188,3 +188,29 @@ test_that("remote_monitor posts each epoch and warns when the server is unreacha
   expect_length(got, 2)
   expect_match(got[1], '^/publish/epoch/end/ \\{"accuracy":[0-9.e-]+,"epoch":0,"loss":[0-9.e-]+\\}$')
 })
+
+test_that("model_checkpoint writes files load_model() reads, with keras' names and messages", {
+  dir <- tempfile("ckpt")
+  d <- toy_data(200)
+  model <- toy_model()
+  cb <- callback_model_checkpoint(file.path(dir, "weights.{epoch:02d}-{val_loss:.2f}.rkeras"), save_best_only = TRUE,
+                                  verbose = 1)
+  out <- capture.output(h <- fit(model, d$x, d$y, epochs = 3, validation_split = 0.25, verbose = 0, callbacks = list(cb)))
+  files <- list.files(dir)
+  expect_true(all(grepl("^weights\\.0[1-3]-[0-9]\\.[0-9]{2}\\.rkeras$", files)))
+  expect_match(out[2], "^Epoch 1: val_loss improved from None to [0-9.]+, saving model to .*weights\\.01-")
+  best <- which.min(h$metrics$val_loss)
+  last <- sort(files)[length(files)]
+  expect_equal(as.integer(substr(last, 9, 10)), best)
+  if (best == 3) expect_equal(predict(load_model(file.path(dir, last)), d$x), predict(model, d$x))
+  # weights only, every 5 batches
+  dir2 <- tempfile("ckpt")
+  cb2 <- callback_model_checkpoint(file.path(dir2, "w-{epoch}-{batch}.rkeras"), save_weights_only = TRUE, save_freq = 5)
+  fit(model, d$x, d$y, epochs = 1, batch_size = 20, verbose = 0, callbacks = list(cb2))
+  expect_equal(sort(list.files(dir2)), c("w-1-10.rkeras", "w-1-5.rkeras"))
+  other <- toy_model()
+  load_model_weights(other, file.path(dir2, "w-1-10.rkeras"))
+  expect_equal(predict(other, d$x), predict(model, d$x))
+  bad <- callback_model_checkpoint(file.path(dir2, "{nope}.rkeras"))
+  expect_error(fit(model, d$x, d$y, epochs = 1, verbose = 0, callbacks = list(bad)), "'nope'")
+})

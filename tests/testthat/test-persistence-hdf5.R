@@ -156,12 +156,41 @@ test_that("overwrite = FALSE refuses an existing file and keeps it", {
   expect_error(save_model_hdf5(m$fun, file.path(dir, "missing", "m.h5")), "does not exist")
   expect_error(save_model_hdf5(m$fun, dir), "is a directory")
   expect_length(list.files(dir, all.files = TRUE, no.. = TRUE), 0)
+  # an error after the file is written but before the rename keeps the earlier file
+  target <- file.path(dir, "m.h5")
+  save_model_hdf5(m$seq, target)
+  good <- readBin(target, "raw", file.size(target))
+  withr::with_options(list(rkeras.save_fault = function(tmp) stop("disk full")), {
+    expect_error(save_model_hdf5(m$fun, target), "disk full")
+    expect_error(save_model_weights_hdf5(m$fun, target), "disk full")
+  })
+  expect_identical(readBin(target, "raw", file.size(target)), good)
+  expect_identical(list.files(dir, all.files = TRUE, no.. = TRUE), "m.h5")
+})
+
+test_that("models loaded from HDF5 survive saveRDS(), with weights loaded from HDF5", {
+  m <- h5_models()
+  path <- tempfile(fileext = ".h5")
+  save_model_hdf5(m$fun, path)
+  loaded <- load_model_hdf5(path)
+  rds <- tempfile(fileext = ".rds")
+  saveRDS(loaded, rds)
+  back <- readRDS(rds)
+  expect_identical(predict(back, m$x), predict(m$fun, m$x))
+  expect_identical(back$compile_args$loss, m$fun$compile_args$loss)
+  w <- tempfile(fileext = ".h5")
+  save_model_weights_hdf5(m$seq, w)
+  seq2 <- keras_model_sequential(input_shape = 6) %>% layer_dense(8, activation = "relu") %>%
+    layer_dense(3, activation = "softmax")
+  load_model_weights_hdf5(seq2, w)
+  saveRDS(seq2, rds)
+  expect_identical(predict(readRDS(rds), m$x), predict(m$seq, m$x))
 })
 
 test_that("weights files round trip, by position and by name", {
   m <- h5_models()
   path <- tempfile(fileext = ".h5")
-  expect_identical(save_model_weights_hdf5(m$fun, path), m$fun)
+  expect_identical(save_model_weights_hdf5(m$fun, path), TRUE)
   k_clear_session()
   inp <- layer_input(shape = 6)
   out <- inp %>% layer_dense(5, activation = "tanh", name = "a") %>% layer_dropout(0.5) %>%
@@ -210,12 +239,12 @@ test_that("weight mismatches: errors that name the layer, skip_mismatch, reshape
   expect_error(load_model_weights_hdf5(short, path), "Model expected 1 layers, found 2 saved layers")
   expect_error(load_model_weights_hdf5(short, path, reshape = TRUE), "Model expected 1 layers")
   expect_error(load_model_weights_hdf5(short, path, by_name = NA), "`by_name` must be TRUE or FALSE")
-  expect_error(load_model_weights_hdf5("model", path), "must be a model")
+  expect_error(load_model_weights_hdf5("model", path), "must be an rkeras model")
 })
 
 test_that("foreign, truncated and corrupt files give clear errors", {
   dir <- keras_h5_dir()
-  expect_error(load_model_hdf5(tempfile(fileext = ".h5")), "does not exist")
+  expect_error(load_model_hdf5(tempfile(fileext = ".h5")), "load_model_hdf5\\(\\): no such file")
   expect_error(load_model_hdf5(tempdir()), "is a directory")
   txt <- tempfile(fileext = ".h5")
   writeLines("just text", txt)

@@ -3,7 +3,7 @@
 
 use crate::r_callbacks::build_callbacks;
 use crate::r_console::RHost;
-use crate::r_convert::{from_json, from_spec, from_tensor, logs_to_r, to_tensor};
+use crate::r_convert::{from_spec, from_tensor, logs_to_r, to_tensor};
 use crate::r_data::{generator, read_data, Arrays, Data};
 use crate::r_generator::CondSlot;
 use extendr_api::prelude::*;
@@ -12,6 +12,7 @@ use rkeras_core::data::split_point;
 use rkeras_core::keras_h5;
 use rkeras_core::model::{CompileSpec, Model, ModelSpec};
 use rkeras_core::rng::Rng;
+use rkeras_core::serialize;
 use rkeras_core::train::{self, ArraySource, BatchSource, FitConfig, FitOutcome};
 
 type R<T> = std::result::Result<T, String>;
@@ -23,7 +24,7 @@ pub struct ModelHandle {
 
 /// Runs `f` on the model behind `h`, taking it out meanwhile (an R callback that reaches
 /// for the model during fit gets an error, never an aliased model).
-fn with_model<T>(h: Robj, f: impl FnOnce(&mut Model<f32>) -> R<T>) -> R<T> {
+pub(crate) fn with_model<T>(h: Robj, f: impl FnOnce(&mut Model<f32>) -> R<T>) -> R<T> {
     let mut p: ExternalPtr<ModelHandle> = h.try_into().map_err(|_| "not an rkeras model handle".to_string())?;
     let hd = p.try_addr_mut().map_err(|_| "the model handle is empty".to_string())?;
     let mut m = hd.model.take().ok_or("the model is busy: it cannot be used from inside its own fit()")?;
@@ -299,6 +300,26 @@ fn rk_check_metric(name: &str) -> R<bool> {
     rkeras_core::metrics::resolve_metric(name, 2, 2).map(|_| true)
 }
 
+/// `x[, cols]` for a column-major `rows x n` double or integer matrix (its dim is not set).
+#[extendr]
+fn rk_permute_columns(x: Robj, rows: i32, cols: Vec<i32>) -> R<Robj> {
+    use rkeras_core::tensor::permute_columns;
+    let len = rows.max(0) as usize * cols.len();
+    match x.rtype() {
+        Rtype::Doubles => {
+            let mut out: Robj = Doubles::new(len).into();
+            permute_columns(x.as_real_slice().unwrap(), rows as usize, &cols, out.as_real_slice_mut().unwrap())?;
+            Ok(out)
+        }
+        Rtype::Integers => {
+            let mut out: Robj = Integers::new(len).into();
+            permute_columns(x.as_integer_slice().unwrap(), rows as usize, &cols, out.as_integer_slice_mut().unwrap())?;
+            Ok(out)
+        }
+        other => Err(format!("cannot reshape a {other:?} array here")),
+    }
+}
+
 #[extendr]
 fn rk_read_scalars(log_dir: &str) -> R<Robj> {
     let recs = rkeras_core::tfevents::read_scalars(std::path::Path::new(log_dir))?;
@@ -312,37 +333,152 @@ fn rk_read_scalars(log_dir: &str) -> R<Robj> {
     .into())
 }
 
-/// Loads a Keras HDF5 model file: the model handle, its spec and compile arguments as R
-/// lists, and warnings.
-#[extendr]
-fn rk_h5_load_model(path: &str, compile: bool, seed: f64) -> R<Robj> {
-    let l = keras_h5::load_model_file(std::path::Path::new(path), compile, seed as u64)?;
-    let spec = serde_json::to_value(&l.model.spec).map_err(|e| e.to_string())?;
-    let compile = match &l.model.compiled {
-        Some(c) => serde_json::json!({
-            "optimizer": c.optimizer.config(), "loss": c.spec.loss.name(), "metrics": c.spec.metrics
-        }),
-        None => serde_json::Value::Null,
-    };
-    let handle: Robj = ExternalPtr::new(ModelHandle { model: Some(l.model) }).into();
-    Ok(list!(handle = handle, spec = from_json(&spec), compile = from_json(&compile), warnings = l.warnings).into())
+
+// ---- persistence and introspection (R/persistence.R, R/model-layers.R) ----
+
+fn raw_arg(x: &Robj) -> R<&[u8]> {
+    x.as_raw_slice().ok_or_else(|| "expected a raw vector".to_string())
 }
 
+/// The model in rkeras's file format (a raw vector).
+#[extendr]
+fn rk_model_to_bytes(h: Robj, include_optimizer: bool) -> R<Robj> {
+    with_model(h, |m| Ok(Raw::from_bytes(&m.to_bytes(include_optimizer)).into()))
+}
+
+/// A `model$state` for the model behind `h`: a raw vector of its bytes, taken only when R
+/// reads it (saveRDS(), serialize()).
+#[extendr]
+fn rk_model_state(h: Robj) -> R<Robj> {
+    if !rk_handle_alive(h.clone()) {
+        return Err("the model handle is empty".into());
+    }
+    Ok(crate::r_persist::lazy_state(&h))
+}
+
+/// A model from rkeras's file format: `list(ptr, model = <spec>, compile = <spec or NULL>)`.
+#[extendr]
+fn rk_model_from_bytes(bytes: Robj, compile: bool) -> R<Robj> {
+    let d = serialize::decode(raw_arg(&bytes)?)?;
+    let spec = crate::r_persist::to_r(&d.header.model);
+    let cspec = match (&d.header.compile, compile) {
+        (Some(c), true) => crate::r_persist::to_r(c),
+        _ => ().into(),
+    };
+    let model = Model::from_decoded(d, compile)?;
+    let ptr: Robj = ExternalPtr::new(ModelHandle { model: Some(model) }).into();
+    Ok(list!(ptr = ptr, model = spec, compile = cspec).into())
+}
+
+/// Writes the model (or only its weights) to a new file `path`, flushed to disk.
+#[extendr]
+fn rk_model_write(h: Robj, path: &str, include_optimizer: bool, weights_only: bool) -> R<()> {
+    with_model(h, |m| {
+        let bytes = if weights_only { m.weights_to_bytes() } else { m.to_bytes(include_optimizer) };
+        serialize::write_new_file(std::path::Path::new(path), &bytes)
+    })
+}
+
+/// Moves the finished temporary file `tmp` over `target` (atomic rename).
+#[extendr]
+fn rk_file_replace(tmp: &str, target: &str) -> R<()> {
+    serialize::replace_file(std::path::Path::new(tmp), std::path::Path::new(target))
+}
+
+/// Loads weights from a file's bytes (Keras matching rules); returns the warnings.
+#[extendr]
+fn rk_model_load_weights(h: Robj, bytes: Robj, by_name: bool, skip_mismatch: bool) -> R<Vec<String>> {
+    let b = raw_arg(&bytes)?;
+    with_model(h, |m| m.load_weights_bytes(b, by_name, skip_mismatch))
+}
+
+/// Replaces the model by one built from `spec`, keeping the weights of unchanged layers and
+/// the random stream (not compiled).
+#[extendr]
+fn rk_model_respec(h: Robj, spec: Robj, seed: f64) -> R<()> {
+    let spec: ModelSpec = from_spec(&spec, "model")?;
+    with_model(h, |m| {
+        *m = m.rebuilt(spec, &mut Rng::seed_from(seed as u64))?;
+        Ok(())
+    })
+}
+
+/// Every weight: `list(layer, weight, shape, trainable)`, Keras order; trainable as built.
+#[extendr]
+fn rk_model_weight_info(h: Robj) -> R<Robj> {
+    with_model(h, |m| {
+        let mut layer = Vec::new();
+        let mut weight = Vec::new();
+        let mut shape: Vec<Robj> = Vec::new();
+        let mut trainable = Vec::new();
+        for l in m.layers() {
+            for w in l.weights() {
+                layer.push(l.spec().name.clone());
+                weight.push(w.name.to_string());
+                shape.push(w.shape.iter().map(|d| *d as i32).collect::<Vec<i32>>().into());
+                trainable.push(l.spec().trainable);
+            }
+        }
+        Ok(list!(layer = layer, weight = weight, shape = List::from_values(shape), trainable = trainable).into())
+    })
+}
+
+/// The live compile state: `NULL`, or `list(spec, iterations, learning_rate)`.
+#[extendr]
+fn rk_model_compile_info(h: Robj) -> R<Robj> {
+    with_model(h, |m| {
+        Ok(match &m.compiled {
+            None => ().into(),
+            Some(c) => list!(
+                spec = crate::r_persist::to_r(&c.spec),
+                iterations = c.optimizer.iterations() as f64,
+                learning_rate = c.optimizer.learning_rate()
+            )
+            .into(),
+        })
+    })
+}
+
+// ---- Keras HDF5 files (R/persistence-hdf5.R) ----
+
+/// A model from a Keras HDF5 file's bytes: `list(ptr, model = <spec>, compile = <spec or
+/// NULL>, warnings)`, the shape of [`rk_model_from_bytes`]'s answer.
+#[extendr]
+fn rk_h5_load_model(bytes: Robj, compile: bool, seed: f64) -> R<Robj> {
+    let l = keras_h5::load_model(raw_arg(&bytes)?.to_vec(), compile, seed as u64)?;
+    let spec = crate::r_persist::to_r(&l.model.spec);
+    let cspec = match &l.model.compiled {
+        // the live optimizer config: it carries the restored learning rate
+        Some(c) => crate::r_persist::to_r(&CompileSpec { optimizer: c.optimizer.config().clone(), ..c.spec.clone() }),
+        None => ().into(),
+    };
+    let ptr: Robj = ExternalPtr::new(ModelHandle { model: Some(l.model) }).into();
+    Ok(list!(ptr = ptr, model = spec, compile = cspec, warnings = l.warnings).into())
+}
+
+/// Writes the model as a Keras HDF5 file to a new file `path`; returns the warnings.
 #[extendr]
 fn rk_h5_save_model(h: Robj, path: &str, include_optimizer: bool, keras_version: i32) -> R<Vec<String>> {
     let layout = keras_h5::Layout::from_version(keras_version)?;
-    with_model(h, |m| keras_h5::save_model_file(m, std::path::Path::new(path), include_optimizer, layout))
+    with_model(h, |m| {
+        let (bytes, warnings) = keras_h5::save_model(m, include_optimizer, layout)?;
+        serialize::write_new_file(std::path::Path::new(path), &bytes)?;
+        Ok(warnings)
+    })
 }
 
+/// Writes the weights as a Keras HDF5 weights file to a new file `path`.
 #[extendr]
 fn rk_h5_save_weights(h: Robj, path: &str) -> R<()> {
-    with_model(h, |m| keras_h5::save_weights_file(m, std::path::Path::new(path)))
+    with_model(h, |m| serialize::write_new_file(std::path::Path::new(path), &keras_h5::save_weights(m)?))
 }
 
+/// Loads weights from a Keras HDF5 file's bytes; returns the warnings.
 #[extendr]
-fn rk_h5_load_weights(h: Robj, path: &str, by_name: bool, skip_mismatch: bool, reshape: bool) -> R<Vec<String>> {
+fn rk_h5_load_weights(h: Robj, bytes: Robj, by_name: bool, skip_mismatch: bool, reshape: bool) -> R<Vec<String>> {
+    let b = raw_arg(&bytes)?.to_vec();
     let opts = keras_h5::LoadWeightsOptions { by_name, skip_mismatch, reshape };
-    with_model(h, |m| keras_h5::load_weights_file(m, std::path::Path::new(path), opts))
+    with_model(h, |m| keras_h5::load_weights(m, b, opts))
 }
 
 extendr_module! {
@@ -363,7 +499,17 @@ extendr_module! {
     fn rk_loss_name;
     fn rk_check_metric;
     fn rk_activation_name;
+    fn rk_permute_columns;
     fn rk_read_scalars;
+    fn rk_model_to_bytes;
+    fn rk_model_state;
+    fn rk_model_from_bytes;
+    fn rk_model_write;
+    fn rk_file_replace;
+    fn rk_model_load_weights;
+    fn rk_model_respec;
+    fn rk_model_weight_info;
+    fn rk_model_compile_info;
     fn rk_h5_load_model;
     fn rk_h5_save_model;
     fn rk_h5_save_weights;

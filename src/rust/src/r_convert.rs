@@ -156,21 +156,3 @@ pub fn to_weights(x: &Robj, n: usize, what: &str) -> std::result::Result<Option<
     }
     Ok(Some(t.data))
 }
-
-/// JSON as R: objects -> named lists, arrays -> unnamed lists, integers that fit -> integer,
-/// other numbers -> double, null -> NULL. The inverse of [`to_json`] for spec lists.
-pub fn from_json(v: &Value) -> Robj {
-    match v {
-        Value::Null => ().into(),
-        Value::Bool(b) => (*b).into(),
-        Value::Number(n) => match n.as_i64().and_then(|i| i32::try_from(i).ok()).filter(|i| *i != i32::MIN) {
-            Some(i) if !n.is_f64() => i.into(),
-            _ => n.as_f64().unwrap_or(f64::NAN).into(),
-        },
-        Value::String(s) => s.as_str().into(),
-        Value::Array(a) => List::from_values(a.iter().map(from_json)).into(),
-        Value::Object(o) => List::from_names_and_values(o.keys(), o.values().map(from_json))
-            .map(Robj::from)
-            .unwrap_or_else(|_| List::new(0).into()),
-    }
-}

@@ -40,8 +40,8 @@ use crate::keras_json::{h5_model_config, optimizer_json};
 use crate::model::Model;
 use crate::optimizers::{OptimizerKind, OptimizerState};
 use crate::rng::Rng;
+use crate::Real;
 use h5::{attr_string, attr_strings, Data, Tree, H5};
-use std::path::Path;
 
 type R<T> = Result<T, String>;
 
@@ -62,6 +62,10 @@ struct SavedWeight {
 struct SavedLayer {
     name: String,
     weights: Vec<SavedWeight>,
+}
+
+fn to_f32<T: Real>(v: &[T]) -> Vec<f32> {
+    v.iter().map(|x| x.to_f32().unwrap_or(f32::NAN)).collect()
 }
 
 fn join(group: &str, name: &str) -> String {
@@ -283,7 +287,7 @@ pub fn load_weights(model: &mut Model<f32>, bytes: Vec<u8>, opts: LoadWeightsOpt
 }
 
 /// `(layer name, weight name, shape)` of the trainable weights, in optimizer order.
-fn trainable_params(model: &Model<f32>) -> Vec<(String, &'static str, Vec<usize>)> {
+fn trainable_params<T: Real>(model: &Model<T>) -> Vec<(String, &'static str, Vec<usize>)> {
     model
         .layers()
         .iter()
@@ -426,7 +430,7 @@ impl Layout {
 /// A weight's path as Keras names it (`weight_names`): in Keras 3 `<model>/<layer>/<weight>`
 /// in a Sequential model, `<layer>/<weight>` in a functional one; in Keras 2
 /// `<layer>/<weight>:0`.
-fn weight_path(model: &Model<f32>, layer: &str, weight: &str, layout: Layout) -> String {
+fn weight_path<T: Real>(model: &Model<T>, layer: &str, weight: &str, layout: Layout) -> String {
     if layout == Layout::Keras2 {
         format!("{layer}/{weight}:0")
     } else if model.spec.class_name == "Functional" {
@@ -437,7 +441,7 @@ fn weight_path(model: &Model<f32>, layer: &str, weight: &str, layout: Layout) ->
 }
 
 /// Writes the layer groups under `group` with its `layer_names`, `backend`, `keras_version`.
-fn write_layers(t: &mut Tree, group: &str, model: &Model<f32>, layout: Layout) {
+fn write_layers<T: Real>(t: &mut Tree, group: &str, model: &Model<T>, layout: Layout) {
     let mut layer_names = Vec::new();
     if model.spec.class_name == "Functional" {
         let input = model.spec.input_name.clone().unwrap_or_else(|| "input_layer".into());
@@ -451,7 +455,7 @@ fn write_layers(t: &mut Tree, group: &str, model: &Model<f32>, layout: Layout) {
         let paths: Vec<String> = weights.iter().map(|w| weight_path(model, &name, w.name, layout)).collect();
         t.attr_strings(&lg, "weight_names", &paths);
         for (w, p) in weights.iter().zip(&paths) {
-            t.dataset(&join(&lg, p), &w.shape, Data::F32(w.values.to_vec()));
+            t.dataset(&join(&lg, p), &w.shape, Data::F32(to_f32(w.values)));
         }
         layer_names.push(name);
     }
@@ -464,7 +468,7 @@ fn write_layers(t: &mut Tree, group: &str, model: &Model<f32>, layout: Layout) {
 /// Writes `optimizer_weights` as Keras 3 does: `iteration`, `learning_rate`, the slots in
 /// Keras' variable order, and Nadam's `u_product` last; or as tf.keras 2 does: `iteration:0`
 /// and the slots (`Adam/m/<layer>/kernel:0`, ...) in the same order.
-fn write_optimizer(t: &mut Tree, model: &Model<f32>, layout: Layout) {
+fn write_optimizer<T: Real>(t: &mut Tree, model: &Model<T>, layout: Layout) {
     let Some(c) = &model.compiled else { return };
     let opt = &c.optimizer;
     if layout == Layout::Keras2 {
@@ -492,13 +496,6 @@ fn write_optimizer(t: &mut Tree, model: &Model<f32>, layout: Layout) {
         })
         .unwrap_or_else(|| "optimizer".into());
     let params = trainable_params(model);
-    let values: Vec<Vec<f32>> = model
-        .layers()
-        .iter()
-        .filter(|l| l.spec().trainable)
-        .flat_map(|l| l.weights().into_iter().map(|w| w.values.to_vec()))
-        .collect();
-    debug_assert_eq!(values.len(), params.len());
     let state = opt.state();
     let mut names = vec![format!("{prefix}/iteration"), format!("{prefix}/learning_rate")];
     t.dataset(&format!("optimizer_weights/{prefix}/iteration"), &[], Data::I64(vec![state.iterations as i64]));
@@ -512,7 +509,7 @@ fn write_optimizer(t: &mut Tree, model: &Model<f32>, layout: Layout) {
     }
     if matches!(opt.config().kind, OptimizerKind::Nadam { .. }) {
         let name = format!("{prefix}/variable");
-        t.dataset(&format!("optimizer_weights/{name}"), &[], Data::F32(vec![opt.u_product()]));
+        t.dataset(&format!("optimizer_weights/{name}"), &[], Data::F32(vec![opt.u_product().to_f32().unwrap_or(1.0)]));
         names.push(name);
     }
     t.attr_strings("optimizer_weights", "weight_names", &names);
@@ -521,7 +518,7 @@ fn write_optimizer(t: &mut Tree, model: &Model<f32>, layout: Layout) {
 /// A Keras HDF5 model file (`model.save("m.h5")`) of `model` in the given layout. The
 /// training configuration and the optimizer state are included when `include_optimizer` and
 /// the model is compiled. Returns the bytes and warnings (settings Keras cannot represent).
-pub fn save_model(model: &Model<f32>, include_optimizer: bool, layout: Layout) -> R<(Vec<u8>, Vec<String>)> {
+pub fn save_model<T: Real>(model: &Model<T>, include_optimizer: bool, layout: Layout) -> R<(Vec<u8>, Vec<String>)> {
     let mut warnings = Vec::new();
     let mut t = Tree::default();
     t.attr_str("", "keras_version", layout.version());
@@ -551,73 +548,10 @@ pub fn save_model(model: &Model<f32>, include_optimizer: bool, layout: Layout) -
 
 /// A Keras HDF5 weights file (`model.save_weights("w.h5")`): `layer_names` and the layer
 /// groups at the root.
-pub fn save_weights(model: &Model<f32>) -> R<Vec<u8>> {
+pub fn save_weights<T: Real>(model: &Model<T>) -> R<Vec<u8>> {
     let mut t = Tree::default();
     write_layers(&mut t, "", model, Layout::Keras3);
     t.finish()
-}
-
-/// Reads a whole file, with an error that names it.
-pub fn read_file(path: &Path) -> R<Vec<u8>> {
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("file '{}' does not exist", path.display()),
-        _ => format!("cannot read '{}': {e}", path.display()),
-    })
-}
-
-/// Writes `bytes` to `path` atomically: into a temporary file in the same directory, flushed
-/// to disk, then renamed over `path`. On error the temporary file is removed and an earlier
-/// file at `path` is left as it was.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> R<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(format!("cannot write '{}': directory '{}' does not exist", path.display(), dir.display()));
-    }
-    if path.is_dir() {
-        return Err(format!("cannot write '{}': it is a directory", path.display()));
-    }
-    let fname = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(".{fname}.tmp-{}-{nanos}", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    res.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write '{}': {e}", path.display())
-    })
-}
-
-/// [`load_model`] of the file at `path`; errors name the file.
-pub fn load_model_file(path: &Path, compile: bool, seed: u64) -> R<LoadedModel> {
-    load_model(read_file(path)?, compile, seed)
-        .map_err(|e| format!("cannot load a Keras model from '{}': {e}", path.display()))
-}
-
-/// [`save_model`] to `path`, atomically. Returns the warnings.
-pub fn save_model_file(model: &Model<f32>, path: &Path, include_optimizer: bool, layout: Layout) -> R<Vec<String>> {
-    let (bytes, warnings) = save_model(model, include_optimizer, layout)?;
-    write_atomic(path, &bytes)?;
-    Ok(warnings)
-}
-
-/// [`save_weights`] to `path`, atomically.
-pub fn save_weights_file(model: &Model<f32>, path: &Path) -> R<()> {
-    write_atomic(path, &save_weights(model)?)
-}
-
-/// [`load_weights`] from the file at `path`; errors name the file. Returns the warnings.
-pub fn load_weights_file(model: &mut Model<f32>, path: &Path, opts: LoadWeightsOptions) -> R<Vec<String>> {
-    load_weights(model, read_file(path)?, opts)
-        .map_err(|e| format!("cannot load weights from '{}': {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Row-major matrix products on flat slices, the only place the core multiplies matrices.
 //!
-//! faer's kernels (runtime-dispatched AVX2/AVX-512) were chosen by measurement on the
-//! tutorial's shapes (bench notes in `bench/README.md`). Products large enough to gain from
-//! threads run on up to [`threads()`] rayon threads; small ones, and everything on a thread
-//! that asked for [`sequential`] (the generator worker, so the R thread keeps a core), run
-//! on one thread. Results are identical whatever the thread count.
+//! faer's kernels (AVX2/AVX-512, chosen at run time) were picked by measurement on the
+//! tutorial's shapes. With more than one thread allowed ([`set_threads`]), products large
+//! enough to gain are split in two between the calling thread and one helper thread
+//! ([`crate::forkjoin`]); small ones, and everything on a thread that asked for
+//! [`sequential`] (the generator worker, so that R's thread keeps a core), run on one
+//! thread. Each element is computed the same way either way, so results do not depend on
+//! the thread count.
 
 use crate::Real;
 use std::cell::Cell;
@@ -24,11 +26,9 @@ pub fn threads() -> usize {
     }
 }
 
-/// Bounds the threads used by matrix products (0 = all cores). The rayon pool is built
-/// with this size on first use.
+/// Bounds the threads used by matrix products (0 = all cores; 1 = this thread only).
 pub fn set_threads(n: usize) {
     THREADS.store(n, Ordering::Relaxed);
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads()).build_global();
 }
 
 /// Runs `f` with this thread's matrix products on one thread.
@@ -39,16 +39,11 @@ pub fn sequential<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Below this many multiply-adds, starting threads costs more than it saves.
+/// Below this many multiply-adds, splitting a product costs more than it saves.
 const PARALLEL_MIN_WORK: usize = 1 << 20;
 
-fn parallelism(work: usize) -> faer::Par {
-    let t = threads();
-    if t > 1 && work >= PARALLEL_MIN_WORK && !SEQUENTIAL.with(|s| s.get()) {
-        faer::Par::rayon(t)
-    } else {
-        faer::Par::Seq
-    }
+fn split_in_two(work: usize, n: usize) -> bool {
+    threads() > 1 && work >= PARALLEL_MIN_WORK && n >= 32 && !SEQUENTIAL.with(|s| s.get())
 }
 
 /// `C (m x n) = alpha * op(A) * op(B) + beta * C`, all row-major, with `alpha` 1 and
@@ -73,7 +68,37 @@ pub fn matmul<T: Real>(
         }
         return;
     }
-    T::gemm(m, k, n, a, trans_a, b, trans_b, beta == T::one(), c, parallelism(m * n * k));
+    use faer::{MatMut, MatRef};
+    let acc = beta == T::one();
+    let am = if trans_a {
+        MatRef::from_row_major_slice(&a[..m * k], k, m).transpose()
+    } else {
+        MatRef::from_row_major_slice(&a[..m * k], m, k)
+    };
+    let bm = if trans_b {
+        MatRef::from_row_major_slice(&b[..k * n], n, k).transpose()
+    } else {
+        MatRef::from_row_major_slice(&b[..k * n], k, n)
+    };
+    let cm = MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n);
+    if !split_in_two(m * n * k, n) {
+        T::gemm_view(cm, am, bm, acc);
+        return;
+    }
+    // Split C's (and B's) columns in two: the halves are independent and each element is
+    // computed exactly as in the one-thread product, so results do not depend on threads.
+    let n1 = (n / 2).div_ceil(16) * 16;
+    let (c1, c2) = cm.split_at_col_mut(n1);
+    let (b1, b2) = bm.split_at_col(n1);
+    let right = std::sync::Mutex::new(Some(c2));
+    crate::forkjoin::join(
+        || T::gemm_view(c1, am, b1, acc),
+        || {
+            if let Some(c2) = right.lock().unwrap().take() {
+                T::gemm_view(c2, am, b2, acc);
+            }
+        },
+    );
 }
 
 #[cfg(test)]
@@ -110,6 +135,21 @@ mod tests {
                     assert!((x - y).abs() < 1e-12);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn split_products_are_bitwise_equal_to_one_thread() {
+        let (m, k, n) = (128, 784, 256);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 / 997.0 - 0.5).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729) % 1000) as f32 / 991.0 - 0.5).collect();
+        for &(ta, tb) in &[(false, false), (true, false), (false, true)] {
+            let mut one = vec![0f32; m * n];
+            sequential(|| matmul(m, k, n, 1.0, &a, ta, &b, tb, 0.0, &mut one));
+            let mut two = vec![0f32; m * n];
+            set_threads(2);
+            matmul(m, k, n, 1.0, &a, ta, &b, tb, 0.0, &mut two);
+            assert_eq!(one, two);
         }
     }
 

@@ -361,8 +361,11 @@ impl<T: Real> Model<T> {
         Ok(())
     }
 
-    /// The model's output for the whole of `x` in batches of `batch_size`.
+    /// The model's output for the whole of `x`. Rows are independent at inference, so the
+    /// work is done in chunks of at least [`PREDICT_CHUNK`] rows whatever `batch_size` says
+    /// (keras' `batch_size` only bounds memory); larger batches are honoured.
     pub fn predict(&mut self, x: &Tensor<T>, batch_size: usize) -> Tensor<T> {
+        let batch_size = batch_size.max(PREDICT_CHUNK);
         let n = x.rows();
         let rl = x.row_len();
         let mut out_shape = vec![n];
@@ -383,6 +386,9 @@ impl<T: Real> Model<T> {
         out
     }
 }
+
+/// Rows per forward pass in [`Model::predict`] at least.
+pub const PREDICT_CHUNK: usize = 1024;
 
 pub fn not_compiled() -> String {
     "You must compile your model before training/testing. Use `compile(model, optimizer, loss)`.".into()

@@ -23,36 +23,19 @@ pub trait Real:
         Self::from_f64(x).unwrap()
     }
 
-    /// Row-major `C (m x n) = op(A) * op(B)` (or `C += ...` when `accumulate`), with `op`
-    /// transposing when asked (`A` stored `k x m`, `B` stored `n x k`). See [`crate::linalg`].
-    #[allow(clippy::too_many_arguments)]
-    fn gemm(
-        m: usize, k: usize, n: usize, a: &[Self], trans_a: bool, b: &[Self], trans_b: bool,
-        accumulate: bool, c: &mut [Self], par: faer::Par,
-    );
+    /// `C = A * B` (or `C += A * B` when `accumulate`) on faer views, on this thread.
+    /// See [`crate::linalg::matmul`] for the row-major slice interface.
+    fn gemm_view(c: faer::MatMut<'_, Self>, a: faer::MatRef<'_, Self>, b: faer::MatRef<'_, Self>, accumulate: bool);
 }
 
 macro_rules! impl_real {
     ($t:ty) => {
         impl Real for $t {
-            fn gemm(
-                m: usize, k: usize, n: usize, a: &[$t], trans_a: bool, b: &[$t], trans_b: bool,
-                accumulate: bool, c: &mut [$t], par: faer::Par,
+            fn gemm_view(
+                c: faer::MatMut<'_, $t>, a: faer::MatRef<'_, $t>, b: faer::MatRef<'_, $t>, accumulate: bool,
             ) {
-                use faer::{Accum, MatMut, MatRef};
-                let am = if trans_a {
-                    MatRef::from_row_major_slice(&a[..m * k], k, m).transpose()
-                } else {
-                    MatRef::from_row_major_slice(&a[..m * k], m, k)
-                };
-                let bm = if trans_b {
-                    MatRef::from_row_major_slice(&b[..k * n], n, k).transpose()
-                } else {
-                    MatRef::from_row_major_slice(&b[..k * n], k, n)
-                };
-                let cm = MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n);
-                let accum = if accumulate { Accum::Add } else { Accum::Replace };
-                faer::linalg::matmul::matmul(cm, accum, am, bm, 1.0 as $t, par);
+                let accum = if accumulate { faer::Accum::Add } else { faer::Accum::Replace };
+                faer::linalg::matmul::matmul(c, accum, a, b, 1.0 as $t, faer::Par::Seq);
             }
         }
     };

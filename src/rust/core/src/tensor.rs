@@ -130,6 +130,23 @@ pub fn to_col_major<T: Real>(t: &Tensor<T>) -> Vec<f64> {
     out
 }
 
+/// Column gather on a column-major `rows x n` matrix: column `j` of `dst` is column
+/// `cols[j] - 1` of `src` (1-based, as R gives them). Used by `array_reshape()`.
+pub fn permute_columns<S: Copy>(src: &[S], rows: usize, cols: &[i32], dst: &mut [S]) -> Result<(), String> {
+    let n = if rows == 0 { 0 } else { src.len() / rows };
+    if dst.len() != rows * cols.len() {
+        return Err(format!("output has {} values, expected {}", dst.len(), rows * cols.len()));
+    }
+    for (j, &c) in cols.iter().enumerate() {
+        let c = c as usize;
+        if c == 0 || c > n {
+            return Err(format!("column index {c} is outside 1..{n}"));
+        }
+        dst[j * rows..(j + 1) * rows].copy_from_slice(&src[(c - 1) * rows..c * rows]);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +174,15 @@ mod tests {
             }
         }
         assert_eq!(to_col_major(&t), src);
+    }
+
+    #[test]
+    fn permute_columns_gathers_whole_columns() {
+        let src = [1, 2, 3, 4, 5, 6]; // 2 x 3, columns (1,2) (3,4) (5,6)
+        let mut dst = [0; 6];
+        permute_columns(&src, 2, &[3, 1, 2], &mut dst).unwrap();
+        assert_eq!(dst, [5, 6, 1, 2, 3, 4]);
+        assert!(permute_columns(&src, 2, &[4, 1, 2], &mut dst).is_err());
     }
 
     #[test]

@@ -455,8 +455,8 @@ fn decode_scalar_tensor(buf: &[u8]) -> Result<Option<f64>, String> {
     Ok((rank == 0).then_some(value))
 }
 
-/// Appends the scalars of one serialized `Event` to `out`.
-fn decode_event(buf: &[u8], run: &str, out: &mut Vec<ScalarRecord>) -> Result<(), String> {
+/// The wall time, step and summary bytes (empty when absent) of one serialized `Event`.
+fn event_header(buf: &[u8]) -> Result<(f64, i64, &[u8]), String> {
     let (mut wall_time, mut step, mut summary) = (0.0, 0, None);
     for f in Fields::new(buf) {
         match f? {
@@ -466,7 +466,13 @@ fn decode_event(buf: &[u8], run: &str, out: &mut Vec<ScalarRecord>) -> Result<()
             _ => {}
         }
     }
-    for f in Fields::new(summary.unwrap_or_default()) {
+    Ok((wall_time, step, summary.unwrap_or_default()))
+}
+
+/// Appends the scalars of one serialized `Event` to `out`.
+fn decode_event(buf: &[u8], run: &str, out: &mut Vec<ScalarRecord>) -> Result<(), String> {
+    let (wall_time, step, summary) = event_header(buf)?;
+    for f in Fields::new(summary) {
         let Wire::Len(value) = f?.1 else { continue };
         let (mut tag, mut simple, mut tensor, mut metadata) = (&[][..], None, None, None);
         for vf in Fields::new(value) {
@@ -641,16 +647,8 @@ impl SummaryRecord {
 
 /// Appends every summary value of one serialized `Event` to `out`.
 fn decode_summaries(buf: &[u8], run: &str, out: &mut Vec<SummaryRecord>) -> Result<(), String> {
-    let (mut wall_time, mut step, mut summary) = (0.0, 0, None);
-    for f in Fields::new(buf) {
-        match f? {
-            (1, Wire::I64(bits)) => wall_time = f64::from_bits(bits),
-            (2, Wire::Varint(v)) => step = v as i64,
-            (5, Wire::Len(s)) => summary = Some(s),
-            _ => {}
-        }
-    }
-    for f in Fields::new(summary.unwrap_or_default()) {
+    let (wall_time, step, summary) = event_header(buf)?;
+    for f in Fields::new(summary) {
         let Wire::Len(value) = f?.1 else { continue };
         let mut rec = SummaryRecord {
             run: run.to_string(),

@@ -72,6 +72,9 @@ impl<T: Real> BatchSource<T> for ArraySource<'_, T> {
 
     fn begin_epoch(&mut self, rng: &mut Rng) {
         if self.shuffle {
+            // a fresh permutation of the rows each epoch (as tf.keras does), drawn only from
+            // the model's stream: a fit resumed from a saved model repeats an uninterrupted one
+            self.rows.sort_unstable();
             rng.shuffle(&mut self.rows);
         }
     }

@@ -3,20 +3,23 @@
 //! The training loop calls each hook on every callback in list order before the next hook
 //! starts, with one shared [`Logs`] map: a key a callback adds is seen by those after it.
 
+mod checkpoint;
 mod csv;
 mod early_stopping;
 mod history;
 mod logs;
 mod lr_scheduler;
 mod progbar;
+pub mod pyformat;
 mod reduce_lr;
 mod remote_monitor;
 mod spec;
 mod tensorboard;
 mod terminate_nan;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
+pub use checkpoint::{save_file, write_atomic, ModelCheckpoint};
 pub use early_stopping::EarlyStopping;
 pub use history::History;
 pub use logs::Logs;

@@ -1,5 +1,6 @@
 //! Built-in callbacks from the specs R builds (`callback_*()` return `list(type = ..., ...)`).
 
+use super::checkpoint::{CheckpointSpec, ModelCheckpoint};
 use super::csv::{CsvCallback, CsvLoggerSpec};
 use super::early_stopping::EarlyStoppingSpec;
 use super::reduce_lr::ReduceLrSpec;
@@ -20,6 +21,7 @@ pub enum CallbackSpec {
     TensorBoard(TensorBoardSpec),
     TerminateOnNan {},
     RemoteMonitor(RemoteMonitorSpec),
+    ModelCheckpoint(CheckpointSpec),
 }
 
 impl CallbackSpec {
@@ -32,6 +34,7 @@ impl CallbackSpec {
             CallbackSpec::TensorBoard(s) => Box::new(TensorBoard::new(s)?),
             CallbackSpec::TerminateOnNan {} => Box::new(TerminateOnNan),
             CallbackSpec::RemoteMonitor(s) => Box::new(RemoteMonitor::new(s)),
+            CallbackSpec::ModelCheckpoint(s) => Box::new(ModelCheckpoint::new(s)?),
         })
     }
 }

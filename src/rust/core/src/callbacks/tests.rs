@@ -25,7 +25,7 @@ fn reference(name: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn tiny_model(lr: f64) -> Model<f32> {
+pub(crate) fn tiny_model(lr: f64) -> Model<f32> {
     let dense = LayerSpec {
         name: "d".into(),
         trainable: true,

@@ -11,6 +11,7 @@ use crate::keras_json::{optimizer_json, Json};
 use crate::layers::{LayerKind, LayerSpec};
 use crate::model::Model;
 use crate::optimizers::OptimizerKind;
+use crate::Real;
 
 type R<T> = Result<T, String>;
 
@@ -102,12 +103,12 @@ fn layer_config(spec: &LayerSpec) -> R<Json> {
 
 /// The input layer's name: the model's, else the one Keras 3 gives (which rkeras reads back
 /// as "no name" for a Sequential model).
-fn input_name(model: &Model<f32>) -> String {
+fn input_name<T: Real>(model: &Model<T>) -> String {
     model.spec.input_name.clone().unwrap_or_else(|| "input_layer".to_string())
 }
 
 /// `model_config` as tf.keras 2.12 writes it.
-pub fn model_config(model: &Model<f32>) -> R<String> {
+pub fn model_config<T: Real>(model: &Model<T>) -> R<String> {
     let spec = &model.spec;
     let functional = spec.class_name == "Functional";
     let input = input_name(model);
@@ -167,7 +168,7 @@ pub fn optimizer_class(kind: &OptimizerKind) -> &'static str {
 }
 
 /// `training_config` as tf.keras 2.12 writes it (metrics by name).
-pub fn training_config(model: &Model<f32>) -> Option<String> {
+pub fn training_config<T: Real>(model: &Model<T>) -> Option<String> {
     let c = model.compiled.as_ref()?;
     let opt = &c.optimizer;
     let k3 = optimizer_json(opt.config(), opt.learning_rate());

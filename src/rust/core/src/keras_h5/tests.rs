@@ -1,7 +1,7 @@
 use super::*;
 use crate::model::{CompileSpec, ModelSpec};
 use crate::tensor::Tensor;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `shared/keras3-reference/h5` in an ancestor of the crate (the Keras-written fixtures).
 fn fixture_dir() -> Option<PathBuf> {
@@ -475,21 +475,6 @@ fn legacy_tf_keras_optimizer_names() {
     assert_eq!(predict(&mut lm, &[1.0, 0.0, 0.0], 1), vec![1.5, 1.5]);
 }
 
-#[test]
-fn atomic_writes() {
-    let dir = std::env::temp_dir().join(format!("rkeras-h5-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join("m.h5");
-    write_atomic(&p, b"first").unwrap();
-    write_atomic(&p, b"second").unwrap();
-    assert_eq!(std::fs::read(&p).unwrap(), b"second");
-    assert!(write_atomic(&dir.join("no/such/dir/m.h5"), b"x").unwrap_err().contains("does not exist"));
-    assert!(write_atomic(&dir, b"x").unwrap_err().contains("is a directory"));
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file is left");
-    assert!(read_file(&dir.join("absent.h5")).unwrap_err().contains("does not exist"));
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
 /// Truncations and byte flips of real files never panic: every result is a model or an error.
 #[test]
 fn fuzz_reader_never_panics() {
@@ -555,4 +540,24 @@ fn fuzz_reader_never_panics() {
     }
     eprintln!("fuzz: {ok} loads succeeded, {err} gave errors, none panicked");
     assert!(err > 0);
+}
+
+#[test]
+fn checkpoints_named_h5_are_keras_files() {
+    let dir = std::env::temp_dir().join(format!("rkeras-h5-ckpt-{}", std::process::id()));
+    let mut m = build(func_spec(), 1);
+    compile(&mut m, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.01}, "loss": "categorical_crossentropy"}));
+    train(&mut m, 2);
+    let full = dir.join("sub/m.h5");
+    let weights = dir.join("w.hdf5");
+    crate::callbacks::save_file(&m, &full, false).unwrap();
+    crate::callbacks::save_file(&m, &weights, true).unwrap();
+    let (x, _) = data(5, 6, 3, 2);
+    let mut l = load_model(std::fs::read(&full).unwrap(), true, 1).unwrap();
+    assert_eq!(l.model.predict(&x, 8).data, m.predict(&x, 8).data);
+    assert_eq!(l.model.compiled.as_ref().unwrap().optimizer.state(), m.compiled.as_ref().unwrap().optimizer.state());
+    let mut fresh = build(func_spec(), 2);
+    load_weights(&mut fresh, std::fs::read(&weights).unwrap(), LoadWeightsOptions::default()).unwrap();
+    assert_eq!(fresh.predict(&x, 8).data, m.predict(&x, 8).data);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

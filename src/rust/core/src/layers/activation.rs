@@ -1,6 +1,6 @@
 //! `layer_activation`: applies an activation (softmax over the last axis). Any input shape.
 
-use super::{Layer, LayerKind, LayerSpec, WeightRef};
+use super::{Layer, LayerKind, LayerSpec};
 use crate::activations::Activation;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -46,13 +46,6 @@ impl<T: Real> Layer<T> for ActivationLayer {
         }
     }
 
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        Vec::new()
-    }
-
-    fn params_and_grads(&mut self) -> Vec<(&mut [T], &mut [T])> {
-        Vec::new()
-    }
 
     fn output_activation(&self) -> Option<Activation> {
         Some(self.activation)

@@ -1,7 +1,7 @@
 //! `layer_dropout`: inverted dropout. Training keeps each value with probability `1 - rate`
 //! and scales it by `1 / (1 - rate)`; inference is the identity. Any input shape.
 
-use super::{Layer, LayerKind, LayerSpec, WeightRef};
+use super::{Layer, LayerKind, LayerSpec};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::Real;
@@ -60,13 +60,5 @@ impl<T: Real> Layer<T> for Dropout<T> {
                 }
             }
         }
-    }
-
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        Vec::new()
-    }
-
-    fn params_and_grads(&mut self) -> Vec<(&mut [T], &mut [T])> {
-        Vec::new()
     }
 }

@@ -1,7 +1,7 @@
 //! `layer_flatten`: `(batch, d1, d2, ...)` to `(batch, d1*d2*...)` in row-major order,
 //! so element `[i, r, c]` of a `(n, 4, 5)` input lands at position `r*5 + c` (0-based).
 
-use super::{Layer, LayerSpec, WeightRef};
+use super::{Layer, LayerSpec};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::Real;
@@ -38,13 +38,5 @@ impl<T: Real> Layer<T> for Flatten {
             dx.resize(&x.shape);
             dx.data.copy_from_slice(&g.data);
         }
-    }
-
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        Vec::new()
-    }
-
-    fn params_and_grads(&mut self) -> Vec<(&mut [T], &mut [T])> {
-        Vec::new()
     }
 }

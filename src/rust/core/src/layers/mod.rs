@@ -104,10 +104,14 @@ pub trait Layer<T: Real>: Send {
         &mut self, x: &Tensor<T>, out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>,
         g_is_preactivation: bool,
     );
-    /// The weights, Keras order (dense: kernel `in x units`, then bias).
-    fn weights(&self) -> Vec<WeightRef<'_, T>>;
+    /// The weights, Keras order (dense: kernel `in x units`, then bias). None by default.
+    fn weights(&self) -> Vec<WeightRef<'_, T>> {
+        Vec::new()
+    }
     /// Mutable weights and their gradients, same order as [`Layer::weights`].
-    fn params_and_grads(&mut self) -> Vec<(&mut [T], &mut [T])>;
+    fn params_and_grads(&mut self) -> Vec<(&mut [T], &mut [T])> {
+        Vec::new()
+    }
     /// The activation applied last, for fusing it with the loss gradient.
     fn output_activation(&self) -> Option<Activation> {
         None

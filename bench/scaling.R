@@ -1,0 +1,94 @@
+#!/usr/bin/env Rscript
+# Scaling of the fit regime (tutorial model, Fashion-MNIST, validation_split 0.2):
+#   rows 1x/2x/4x (the 60,000 rows repeated), hidden widths 1x/2x/4x (256-128 -> 512-256 ->
+#   1024-512), and 1 vs 2 threads.
+#
+#   Rscript bench/scaling.R [--epochs N] [--data DIR] [--out FILE]
+#
+# Each point runs bench/bench.R --regime fit in its own Rscript process.
+# Threads: rkeras has no documented thread option in this version. The only knob found in the
+# built library is matrixmultiply's MATMUL_NUM_THREADS (its GEMM thread pool; default: the
+# number of physical cores); RKERAS_THREADS is set too, for a future version that honours it.
+# Which of the two names the installed library contains is printed with the table.
+
+options(width = 200)
+argv <- commandArgs(trailingOnly = TRUE)
+get_arg <- function(name, default) {
+  i <- match(name, argv)
+  if (is.na(i)) default else argv[[i + 1L]]
+}
+epochs <- as.integer(get_arg("--epochs", "3"))
+data <- get_arg("--data", NULL)
+out <- get_arg("--out", NULL)
+
+self <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+bench <- file.path(dirname(normalizePath(self)), "bench.R")
+rscript <- file.path(R.home("bin"), "Rscript")
+ncores <- parallel::detectCores()
+
+# which thread knobs does the installed library know?
+so <- file.path(find.package("rkeras"), "libs", "rkeras.so")
+so_has <- function(s) {
+  if (!file.exists(so)) return(NA)
+  raw <- readBin(so, "raw", file.size(so))
+  length(grepRaw(charToRaw(s), raw, fixed = TRUE)) > 0
+}
+ns_text <- tryCatch(paste(unlist(lapply(ls(asNamespace("rkeras"), all.names = TRUE), function(n) {
+  f <- get(n, asNamespace("rkeras")); if (is.function(f)) deparse(f) else NULL })), collapse = "\n"),
+  error = function(e) "")
+knobs <- c(RKERAS_THREADS = isTRUE(so_has("RKERAS_THREADS")) || grepl("RKERAS_THREADS", ns_text, fixed = TRUE),
+           rkeras.threads_option = grepl("rkeras.threads", ns_text, fixed = TRUE),
+           MATMUL_NUM_THREADS = isTRUE(so_has("MATMUL_NUM_THREADS")))
+
+run_point <- function(label, rows = 1, width = 1, threads = NA) {
+  env <- character(0)
+  if (!is.na(threads)) env <- c(sprintf("MATMUL_NUM_THREADS=%d", threads), sprintf("RKERAS_THREADS=%d", threads))
+  a <- c(bench, "--regime", "fit", "--epochs", epochs, "--no-fixed", "--rows-mult", rows, "--width-mult", width)
+  if (!is.null(data)) a <- c(a, "--data", data)
+  cat(sprintf("  running %-14s ...", label)); flush(stdout())
+  lines <- system2(rscript, a, stdout = TRUE, stderr = FALSE,
+                   env = c(env, paste0("R_LIBS=", paste(.libPaths(), collapse = ":"))))
+  res <- grep("^RESULT ", lines, value = TRUE)
+  if (!length(res)) { cat(" failed\n"); return(NULL) }
+  line <- sub("^RESULT ", "", res[[length(res)]])
+  num <- function(key) as.numeric(sub(sprintf('.*"%s":([-0-9.eE]+).*', key), "\\1", line))
+  r <- data.frame(point = label, rows = rows, width = width, threads = if (is.na(threads)) "default" else threads,
+                  train_rows = num("train_rows"), s_epoch = num("median_s"), samples_s = num("train_samples_per_s"),
+                  test_acc = num("test_acc"), stringsAsFactors = FALSE)
+  cat(sprintf(" %.3f s/epoch\n", r$s_epoch))
+  if (!is.null(out)) cat(line, "\n", file = out, sep = "", append = TRUE)
+  r
+}
+
+flops <- function(w) { h1 <- 256 * w; h2 <- 128 * w; 784 * h1 + h1 * h2 + h2 * 10 }
+
+cat(sprintf("scaling: fit regime, %d epochs per point (median of epochs 2..%d), %d cores\n", epochs, epochs, ncores))
+pts <- list(
+  run_point("rows 1x", 1, 1), run_point("rows 2x", 2, 1), run_point("rows 4x", 4, 1),
+  run_point("width 2x", 1, 2), run_point("width 4x", 1, 4),
+  run_point("threads 1", 1, 1, 1), run_point(sprintf("threads %d", ncores), 1, 1, ncores))
+tab <- do.call(rbind, Filter(Negate(is.null), pts))
+base <- tab$s_epoch[tab$point == "rows 1x"]
+tab$time_ratio <- tab$s_epoch / base
+tab$expected_ratio <- ifelse(grepl("^rows", tab$point), tab$rows,
+                      ifelse(grepl("^width", tab$point), flops(tab$width) / flops(1), NA))
+tab$expected_ratio[tab$point == "rows 1x"] <- 1
+tab$time_over_expected <- tab$time_ratio / tab$expected_ratio
+
+cat("\n")
+fmt <- tab
+for (k in c("s_epoch", "time_ratio", "expected_ratio", "time_over_expected")) fmt[[k]] <- formatC(tab[[k]], digits = 3, format = "f")
+fmt$samples_s <- formatC(tab$samples_s, digits = 0, format = "f")
+fmt$test_acc <- formatC(tab$test_acc, digits = 4, format = "f")
+print(fmt[, c("point", "train_rows", "width", "threads", "s_epoch", "samples_s", "time_ratio", "expected_ratio",
+              "time_over_expected", "test_acc")], row.names = FALSE)
+cat("expected_ratio: rows multiplier, or the ratio of multiply-adds per sample for the wider model",
+    "(784*h1 + h1*h2 + h2*10); time_over_expected 1.00 = linear.\n")
+t1 <- tab$s_epoch[tab$point == "threads 1"]; tn <- tab$s_epoch[tab$point == sprintf("threads %d", ncores)]
+if (length(t1) && length(tn))
+  cat(sprintf("threads: %d threads give %.2fx the speed of 1 thread (target >= 1.7x for 2 threads)\n", ncores, t1 / tn))
+cat("thread knobs found in the installed rkeras:",
+    paste(names(knobs), ifelse(knobs, "yes", "no"), sep = "=", collapse = ", "), "\n")
+if (!knobs[["RKERAS_THREADS"]] && !knobs[["rkeras.threads_option"]])
+  cat("rkeras exposes no thread option; the thread points set MATMUL_NUM_THREADS (matrixmultiply's GEMM pool),",
+      "which the library reads, and the default run uses all", ncores, "cores.\n")

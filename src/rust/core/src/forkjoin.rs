@@ -1,0 +1,113 @@
+//! A two-way fork-join with one persistent helper thread, for splitting a matrix product
+//! between the calling thread and the helper with microsecond hand-offs. (Handing work to a
+//! thread pool from R's main thread parks and wakes threads on every product, which cost
+//! more than it saved on the tutorial's shapes.) The helper spins briefly between jobs,
+//! then sleeps.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// A job: a pointer to a closure that lives on the caller's stack until the job is done.
+#[derive(Clone, Copy)]
+struct Job(*const (dyn Fn() + Sync));
+// SAFETY: the closure is Sync and the caller blocks until the helper has finished with it.
+unsafe impl Send for Job {}
+
+struct Helper {
+    job: Mutex<Option<Job>>,
+    wake: Condvar,
+    /// Bumped when a job is posted; the helper spins on it before sleeping.
+    posted: AtomicUsize,
+    done: AtomicBool,
+}
+
+fn helper() -> &'static Helper {
+    static HELPER: OnceLock<&'static Helper> = OnceLock::new();
+    HELPER.get_or_init(|| {
+        let h: &'static Helper = Box::leak(Box::new(Helper {
+            job: Mutex::new(None),
+            wake: Condvar::new(),
+            posted: AtomicUsize::new(0),
+            done: AtomicBool::new(true),
+        }));
+        std::thread::Builder::new()
+            .name("rkeras-helper".into())
+            .spawn(move || run_helper(h))
+            .expect("cannot start the rkeras helper thread");
+        h
+    })
+}
+
+fn run_helper(h: &'static Helper) {
+    let mut seen = 0;
+    loop {
+        // spin a little: the next product of a training step usually follows within microseconds
+        let spin_until = Instant::now() + Duration::from_micros(50);
+        while h.posted.load(Ordering::Acquire) == seen && Instant::now() < spin_until {
+            std::hint::spin_loop();
+        }
+        let job = {
+            let mut slot = h.job.lock().unwrap();
+            while slot.is_none() {
+                slot = h.wake.wait(slot).unwrap();
+            }
+            slot.take().unwrap()
+        };
+        seen = h.posted.load(Ordering::Acquire);
+        // SAFETY: `join` keeps the closure alive until `done` is set below.
+        let f = unsafe { &*job.0 };
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        h.done.store(true, Ordering::Release);
+    }
+}
+
+/// Runs `a` on this thread and `b` on the helper thread, returning when both are done.
+/// Calls from the helper thread itself, or nested calls, run both on this thread.
+pub fn join(a: impl FnOnce(), b: impl Fn() + Sync) {
+    static BUSY: AtomicBool = AtomicBool::new(false);
+    if BUSY.swap(true, Ordering::Acquire) {
+        a();
+        b();
+        return;
+    }
+    let h = helper();
+    let bref: &(dyn Fn() + Sync) = &b;
+    // SAFETY: erase the lifetime; we wait for `done` before `b` goes out of scope.
+    let job = Job(unsafe { std::mem::transmute::<&(dyn Fn() + Sync), &'static (dyn Fn() + Sync)>(bref) });
+    h.done.store(false, Ordering::Release);
+    *h.job.lock().unwrap() = Some(job);
+    h.posted.fetch_add(1, Ordering::AcqRel);
+    h.wake.notify_one();
+    a();
+    // spin briefly, then give the core away: when another process holds the second core,
+    // spinning would only delay the helper we are waiting for
+    let spin_until = Instant::now() + Duration::from_micros(20);
+    while !h.done.load(Ordering::Acquire) {
+        if Instant::now() < spin_until {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    BUSY.store(false, Ordering::Release);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_halves_run_and_borrow_the_callers_data() {
+        let data: Vec<u64> = (0..1000).collect();
+        let left = std::sync::atomic::AtomicU64::new(0);
+        let right = std::sync::atomic::AtomicU64::new(0);
+        for _ in 0..100 {
+            join(
+                || left.store(data[..500].iter().sum(), Ordering::Relaxed),
+                || right.store(data[500..].iter().sum(), Ordering::Relaxed),
+            );
+            assert_eq!(left.load(Ordering::Relaxed) + right.load(Ordering::Relaxed), 499500);
+        }
+    }
+}
