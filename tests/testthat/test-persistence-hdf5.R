@@ -362,3 +362,20 @@ test_that("rkeras loads a file Keras 3 writes now and predicts the same (within 
 test_that("rkeras loads a file tf.keras 2 writes now and predicts the same (within 1e-6)", {
   keras_writes(keras_python("RKERAS_TFKERAS_PYTHON"), "--tf-keras")
 })
+
+test_that("callback_model_checkpoint() writes Keras HDF5 files for .h5/.hdf5 names", {
+  m <- h5_models()
+  dir <- tempfile()
+  cbs <- list(callback_model_checkpoint(file.path(dir, "m-{epoch:02d}.h5")),
+              callback_model_checkpoint(file.path(dir, "w-{epoch:02d}.hdf5"), save_weights_only = TRUE))
+  fit(m$fun, m$x, m$y, epochs = 2, verbose = 0, callbacks = cbs)
+  expect_setequal(list.files(dir), c("m-01.h5", "m-02.h5", "w-01.hdf5", "w-02.hdf5"))
+  loaded <- load_model_hdf5(file.path(dir, "m-02.h5"))
+  expect_identical(predict(loaded, m$x), predict(m$fun, m$x))
+  inp <- layer_input(shape = 6)
+  out <- inp %>% layer_dense(5, activation = "tanh") %>% layer_activation("relu") %>%
+    layer_dense(3, activation = "softmax")
+  other <- keras_model(inp, out)
+  load_model_weights_hdf5(other, file.path(dir, "w-02.hdf5"))
+  expect_identical(predict(other, m$x), predict(m$fun, m$x))
+})
