@@ -55,4 +55,12 @@ rk_model_weight_info <- function(h) .Call(wrap__rk_model_weight_info, h)
 
 rk_model_compile_info <- function(h) .Call(wrap__rk_model_compile_info, h)
 
+rk_h5_load_model <- function(bytes, compile, seed) .Call(wrap__rk_h5_load_model, bytes, compile, seed)
+
+rk_h5_save_model <- function(h, path, include_optimizer, keras_version) .Call(wrap__rk_h5_save_model, h, path, include_optimizer, keras_version)
+
+rk_h5_save_weights <- function(h, path) .Call(wrap__rk_h5_save_weights, h, path)
+
+rk_h5_load_weights <- function(h, bytes, by_name, skip_mismatch, reshape) .Call(wrap__rk_h5_load_weights, h, bytes, by_name, skip_mismatch, reshape)
+
 # nolint end

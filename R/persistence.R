@@ -84,6 +84,12 @@ read_model_file <- function(filepath, what) {
 model_from_bytes <- function(bytes, compile, what) {
   res <- tryCatch(rk_model_from_bytes(bytes, isTRUE(compile)), error = function(e)
     stop_arg("cannot load a model from ", what, ": ", conditionMessage(e)))
+  model_from_loaded(res)
+}
+
+# A new model environment around a model loaded in Rust: `list(ptr, model = <spec>,
+# compile = <spec or NULL>)` (also what load_model_hdf5() gets).
+model_from_loaded <- function(res) {
   spec <- res$model
   model <- new_model(spec$class_name, spec$name, input_shape = as.integer(unlist(spec$input_shape)),
                      input_name = spec$input_name)

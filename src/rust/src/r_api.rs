@@ -9,6 +9,7 @@ use crate::r_generator::CondSlot;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::{Halt, Logs};
 use rkeras_core::data::split_point;
+use rkeras_core::keras_h5;
 use rkeras_core::model::{CompileSpec, Model, ModelSpec};
 use rkeras_core::rng::Rng;
 use rkeras_core::serialize;
@@ -438,6 +439,48 @@ fn rk_model_compile_info(h: Robj) -> R<Robj> {
     })
 }
 
+// ---- Keras HDF5 files (R/persistence-hdf5.R) ----
+
+/// A model from a Keras HDF5 file's bytes: `list(ptr, model = <spec>, compile = <spec or
+/// NULL>, warnings)`, the shape of [`rk_model_from_bytes`]'s answer.
+#[extendr]
+fn rk_h5_load_model(bytes: Robj, compile: bool, seed: f64) -> R<Robj> {
+    let l = keras_h5::load_model(raw_arg(&bytes)?.to_vec(), compile, seed as u64)?;
+    let spec = crate::r_persist::to_r(&l.model.spec);
+    let cspec = match &l.model.compiled {
+        // the live optimizer config: it carries the restored learning rate
+        Some(c) => crate::r_persist::to_r(&CompileSpec { optimizer: c.optimizer.config().clone(), ..c.spec.clone() }),
+        None => ().into(),
+    };
+    let ptr: Robj = ExternalPtr::new(ModelHandle { model: Some(l.model) }).into();
+    Ok(list!(ptr = ptr, model = spec, compile = cspec, warnings = l.warnings).into())
+}
+
+/// Writes the model as a Keras HDF5 file to a new file `path`; returns the warnings.
+#[extendr]
+fn rk_h5_save_model(h: Robj, path: &str, include_optimizer: bool, keras_version: i32) -> R<Vec<String>> {
+    let layout = keras_h5::Layout::from_version(keras_version)?;
+    with_model(h, |m| {
+        let (bytes, warnings) = keras_h5::save_model(m, include_optimizer, layout)?;
+        serialize::write_new_file(std::path::Path::new(path), &bytes)?;
+        Ok(warnings)
+    })
+}
+
+/// Writes the weights as a Keras HDF5 weights file to a new file `path`.
+#[extendr]
+fn rk_h5_save_weights(h: Robj, path: &str) -> R<()> {
+    with_model(h, |m| serialize::write_new_file(std::path::Path::new(path), &keras_h5::save_weights(m)?))
+}
+
+/// Loads weights from a Keras HDF5 file's bytes; returns the warnings.
+#[extendr]
+fn rk_h5_load_weights(h: Robj, bytes: Robj, by_name: bool, skip_mismatch: bool, reshape: bool) -> R<Vec<String>> {
+    let b = raw_arg(&bytes)?.to_vec();
+    let opts = keras_h5::LoadWeightsOptions { by_name, skip_mismatch, reshape };
+    with_model(h, |m| keras_h5::load_weights(m, b, opts))
+}
+
 extendr_module! {
     mod r_api;
     fn rk_handle_alive;
@@ -467,4 +510,8 @@ extendr_module! {
     fn rk_model_respec;
     fn rk_model_weight_info;
     fn rk_model_compile_info;
+    fn rk_h5_load_model;
+    fn rk_h5_save_model;
+    fn rk_h5_save_weights;
+    fn rk_h5_load_weights;
 }

@@ -11,6 +11,7 @@ pub mod csv_log;
 pub mod data;
 pub mod forkjoin;
 pub mod init;
+pub mod keras_h5;
 pub mod keras_json;
 pub mod layers;
 pub mod linalg;

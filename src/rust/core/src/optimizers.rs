@@ -517,6 +517,12 @@ impl<T: Real> Optimizer<T> {
         self.iterations
     }
 
+    /// Nadam's running product of the momentum schedule (1 for the other optimizers): the
+    /// scalar variable Keras 3 lists last among a Nadam optimizer's variables.
+    pub fn u_product(&self) -> T {
+        self.u_product
+    }
+
     /// Slot names in Keras 3 naming (see [`OptimizerConfig::slot_names`]).
     pub fn slot_names(&self) -> &'static [&'static str] {
         self.config.slot_names()

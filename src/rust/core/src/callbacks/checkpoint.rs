@@ -139,8 +139,10 @@ pub fn is_hdf5(path: &Path) -> bool {
 
 /// Writes the model (or its weights) to `path` atomically, creating missing folders.
 pub fn save_file<T: Real>(model: &Model<T>, path: &Path, weights_only: bool) -> Result<(), String> {
-    let bytes = if is_hdf5(path) {
-        return Err(format!("'{}': HDF5 checkpoints need save_model_hdf5 support", path.display()));
+    let bytes = if is_hdf5(path) && weights_only {
+        crate::keras_h5::save_weights(model)?
+    } else if is_hdf5(path) {
+        crate::keras_h5::save_model(model, true, crate::keras_h5::Layout::Keras3)?.0
     } else if weights_only {
         model.weights_to_bytes()
     } else {

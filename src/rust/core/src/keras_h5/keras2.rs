@@ -1,0 +1,210 @@
+//! The Keras 2 (tf.keras 2.11+, R keras 2.x) flavour of the HDF5 layout: `model_config`
+//! and `training_config` as tf.keras 2.12 writes them (`batch_input_shape`, dtype strings,
+//! `[[["fc_1", 0, 0, {}]]]` inbound nodes, `Custom>Adam` optimizer configs), weights under
+//! `<layer>/<layer>/kernel:0`, and optimizer variables `iteration:0`,
+//! `Adam/m/<layer>/kernel:0`, ... in tf.keras' order. tf.keras 2 restores all of it; Keras
+//! 3 reads such files too (its legacy loader converts the configs).
+
+use crate::activations::Activation;
+use crate::init::Initializer;
+use crate::keras_json::{optimizer_json, Json};
+use crate::layers::{LayerKind, LayerSpec};
+use crate::model::Model;
+use crate::optimizers::OptimizerKind;
+use crate::Real;
+
+type R<T> = Result<T, String>;
+
+/// The tf.keras release whose layout the Keras 2 flavour follows (its `keras_version`).
+pub const KERAS2_VERSION: &str = "2.12.0";
+
+fn s(v: &str) -> Json {
+    Json::Str(v.to_string())
+}
+
+fn o(pairs: Vec<(&str, Json)>) -> Json {
+    Json::Obj(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+fn batch_shape(per_sample: &[usize]) -> Json {
+    Json::Arr(std::iter::once(Json::Null).chain(per_sample.iter().map(|&d| Json::Int(d as i64))).collect())
+}
+
+fn initializer(init: &Initializer) -> Json {
+    let seed = || o(vec![("seed", Json::Null)]);
+    let (class, config) = match init {
+        Initializer::GlorotUniform => ("GlorotUniform", seed()),
+        Initializer::GlorotNormal => ("GlorotNormal", seed()),
+        Initializer::HeUniform => ("HeUniform", seed()),
+        Initializer::HeNormal => ("HeNormal", seed()),
+        Initializer::LecunUniform => ("LecunUniform", seed()),
+        Initializer::LecunNormal => ("LecunNormal", seed()),
+        Initializer::Zeros => ("Zeros", o(vec![])),
+        Initializer::Ones => ("Ones", o(vec![])),
+        Initializer::Constant { value } => ("Constant", o(vec![("value", Json::Float(*value))])),
+        Initializer::RandomNormal { mean, stddev } => (
+            "RandomNormal",
+            o(vec![("mean", Json::Float(*mean)), ("stddev", Json::Float(*stddev)), ("seed", Json::Null)]),
+        ),
+        Initializer::RandomUniform { minval, maxval } => (
+            "RandomUniform",
+            o(vec![("minval", Json::Float(*minval)), ("maxval", Json::Float(*maxval)), ("seed", Json::Null)]),
+        ),
+        Initializer::TruncatedNormal { mean, stddev } => (
+            "TruncatedNormal",
+            o(vec![("mean", Json::Float(*mean)), ("stddev", Json::Float(*stddev)), ("seed", Json::Null)]),
+        ),
+    };
+    o(vec![("class_name", s(class)), ("config", config)])
+}
+
+fn activation(a: Activation, layer: &str) -> R<Json> {
+    Ok(s(match a {
+        // Keras 2's hard_sigmoid is clip(0.2 x + 0.5, 0, 1), not rkeras' (Keras 3's)
+        Activation::HardSigmoid => {
+            return Err(format!(
+                "layer '{layer}': hard_sigmoid cannot be saved for Keras 2, whose hard_sigmoid is another function \
+                 (use keras_version = 3)"
+            ))
+        }
+        Activation::Silu | Activation::Swish => "swish",
+        a => a.name(),
+    }))
+}
+
+/// A layer's config as tf.keras 2 writes it.
+fn layer_config(spec: &LayerSpec) -> R<Json> {
+    let mut c = vec![
+        ("name", s(&spec.name)),
+        ("trainable", Json::Bool(spec.trainable)),
+        ("dtype", s("float32")),
+    ];
+    match &spec.kind {
+        LayerKind::Dense { units, activation: a, use_bias, kernel_initializer, bias_initializer } => {
+            c.push(("units", Json::Int(*units as i64)));
+            c.push(("activation", activation(*a, &spec.name)?));
+            c.push(("use_bias", Json::Bool(*use_bias)));
+            c.push(("kernel_initializer", initializer(kernel_initializer)));
+            c.push(("bias_initializer", initializer(bias_initializer)));
+            for k in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] {
+                c.push((k, Json::Null));
+            }
+        }
+        LayerKind::Dropout { rate } => {
+            c.push(("rate", Json::Float(*rate)));
+            c.push(("noise_shape", Json::Null));
+            c.push(("seed", Json::Null));
+        }
+        LayerKind::Activation { activation: a } => c.push(("activation", activation(*a, &spec.name)?)),
+        LayerKind::Flatten {} => c.push(("data_format", s("channels_last"))),
+    }
+    Ok(o(c))
+}
+
+/// The input layer's name: the model's, else the one Keras 3 gives (which rkeras reads back
+/// as "no name" for a Sequential model).
+fn input_name<T: Real>(model: &Model<T>) -> String {
+    model.spec.input_name.clone().unwrap_or_else(|| "input_layer".to_string())
+}
+
+/// `model_config` as tf.keras 2.12 writes it.
+pub fn model_config<T: Real>(model: &Model<T>) -> R<String> {
+    let spec = &model.spec;
+    let functional = spec.class_name == "Functional";
+    let input = input_name(model);
+    let input_cfg = o(vec![
+        ("batch_input_shape", batch_shape(&spec.input_shape)),
+        ("dtype", s("float32")),
+        ("sparse", Json::Bool(false)),
+        ("ragged", Json::Bool(false)),
+        ("name", s(&input)),
+    ]);
+    let mut layers = vec![];
+    let mut first = vec![("class_name", s("InputLayer")), ("config", input_cfg)];
+    if functional {
+        first.push(("name", s(&input)));
+        first.push(("inbound_nodes", Json::Arr(vec![])));
+    }
+    layers.push(o(first));
+    let mut prev = input.clone();
+    for ls in &spec.layers {
+        let mut e = vec![("class_name", s(ls.kind.class_name())), ("config", layer_config(ls)?)];
+        if functional {
+            e.push(("name", s(&ls.name)));
+            let call = Json::Arr(vec![s(&prev), Json::Int(0), Json::Int(0), o(vec![])]);
+            e.push(("inbound_nodes", Json::Arr(vec![Json::Arr(vec![call])])));
+        }
+        layers.push(o(e));
+        prev = ls.name.clone();
+    }
+    let tref = |n: &str| Json::Arr(vec![Json::Arr(vec![s(n), Json::Int(0), Json::Int(0)])]);
+    let config = if functional {
+        o(vec![
+            ("name", s(&spec.name)),
+            ("trainable", Json::Bool(true)),
+            ("layers", Json::Arr(layers)),
+            ("input_layers", tref(&input)),
+            ("output_layers", tref(&prev)),
+        ])
+    } else {
+        o(vec![("name", s(&spec.name)), ("layers", Json::Arr(layers))])
+    };
+    let class = if functional { "Functional" } else { "Sequential" };
+    Ok(o(vec![("class_name", s(class)), ("config", config)]).to_string())
+}
+
+/// The optimizer's class name in tf.keras 2 (also its default `name` and the prefix of its
+/// variables).
+pub fn optimizer_class(kind: &OptimizerKind) -> &'static str {
+    match kind {
+        OptimizerKind::Sgd { .. } => "SGD",
+        OptimizerKind::Rmsprop { .. } => "RMSprop",
+        OptimizerKind::Adam { .. } => "Adam",
+        OptimizerKind::Adagrad { .. } => "Adagrad",
+        OptimizerKind::Adadelta { .. } => "Adadelta",
+        OptimizerKind::Adamax { .. } => "Adamax",
+        OptimizerKind::Nadam { .. } => "Nadam",
+    }
+}
+
+/// `training_config` as tf.keras 2.12 writes it (metrics by name).
+pub fn training_config<T: Real>(model: &Model<T>) -> Option<String> {
+    let c = model.compiled.as_ref()?;
+    let opt = &c.optimizer;
+    let k3 = optimizer_json(opt.config(), opt.learning_rate());
+    let Some(Json::Obj(k3c)) = k3.get("config").cloned() else { return None };
+    let get = |k: &str| k3c.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or(Json::Null);
+    let class = optimizer_class(&opt.config().kind);
+    let mut cfg = vec![("name".to_string(), s(class))];
+    for k in ["weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema", "ema_momentum"] {
+        cfg.push((k.to_string(), get(k)));
+    }
+    // tf.keras 2.12's RMSprop defaults ema_overwrite_frequency to 100, the others to None
+    let ema_freq = if class == "RMSprop" { Json::Int(100) } else { Json::Null };
+    cfg.push(("ema_overwrite_frequency".into(), ema_freq));
+    cfg.push(("jit_compile".into(), Json::Bool(false)));
+    cfg.push(("is_legacy_optimizer".into(), Json::Bool(false)));
+    cfg.push(("learning_rate".into(), get("learning_rate")));
+    const COMMON: [&str; 11] = [
+        "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema",
+        "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps",
+    ];
+    for (k, v) in &k3c {
+        if !COMMON.contains(&k.as_str()) {
+            cfg.push((k.clone(), v.clone()));
+        }
+    }
+    let metrics = if c.spec.metrics.is_empty() {
+        Json::Null
+    } else {
+        Json::Arr(c.spec.metrics.iter().map(|m| s(m)).collect())
+    };
+    let tc = o(vec![
+        ("loss", s(c.spec.loss.name())),
+        ("metrics", metrics),
+        ("weighted_metrics", Json::Null),
+        ("loss_weights", Json::Null),
+        ("optimizer_config", o(vec![("class_name", s(&format!("Custom>{class}"))), ("config", Json::Obj(cfg))])),
+    ]);
+    Some(tc.to_string())
+}

@@ -1,0 +1,563 @@
+use super::*;
+use crate::model::{CompileSpec, ModelSpec};
+use crate::tensor::Tensor;
+use std::path::{Path, PathBuf};
+
+/// `shared/keras3-reference/h5` in an ancestor of the crate (the Keras-written fixtures).
+fn fixture_dir() -> Option<PathBuf> {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let cand = dir.join("shared/keras3-reference/h5");
+        if cand.is_dir() {
+            return Some(cand);
+        }
+        if !dir.pop() {
+            eprintln!("shared/keras3-reference/h5 not found above the crate: Keras fixture tests skipped");
+            return None;
+        }
+    }
+}
+
+fn load_err(bytes: Vec<u8>) -> String {
+    match load_model(bytes, true, 1) {
+        Err(e) => e,
+        Ok(_) => panic!("the load succeeded"),
+    }
+}
+
+fn read_csv(p: &Path) -> (usize, Vec<f32>) {
+    let text = std::fs::read_to_string(p).unwrap();
+    let rows: Vec<Vec<f32>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').map(|v| v.trim().parse::<f64>().unwrap() as f32).collect())
+        .collect();
+    let n = rows.len();
+    (n, rows.into_iter().flatten().collect())
+}
+
+fn predict(m: &mut Model<f32>, x: &[f32], n: usize) -> Vec<f32> {
+    let cols = x.len() / n;
+    m.predict(&Tensor::from_vec(&[n, cols], x.to_vec()), 32).data
+}
+
+fn build(spec: serde_json::Value, seed: u64) -> Model<f32> {
+    let spec: ModelSpec = serde_json::from_value(spec).unwrap();
+    Model::build(spec, &mut Rng::seed_from(seed)).unwrap()
+}
+
+fn compile(m: &mut Model<f32>, spec: serde_json::Value) {
+    let spec: CompileSpec = serde_json::from_value(spec).unwrap();
+    m.compile(spec).unwrap();
+}
+
+fn data(n: usize, d: usize, k: usize, seed: u64) -> (Tensor<f32>, Tensor<f32>) {
+    let mut r = crate::testutil::Rng::new(seed);
+    let x: Vec<f32> = (0..n * d).map(|_| r.uniform(-1.0, 1.0) as f32).collect();
+    let mut y = vec![0f32; n * k];
+    for i in 0..n {
+        y[i * k + r.below(k)] = 1.0;
+    }
+    (Tensor::from_vec(&[n, d], x), Tensor::from_vec(&[n, k], y))
+}
+
+fn train(m: &mut Model<f32>, steps: usize) {
+    let (x, y) = data(16, m.input_shape().iter().product(), 3, 7);
+    let mut run = m.new_running(3).unwrap();
+    for _ in 0..steps {
+        m.train_step(&x, &y, None, &mut run);
+    }
+}
+
+fn seq_spec() -> serde_json::Value {
+    serde_json::json!({
+        "name": "sequential_7", "class_name": "Sequential", "input_shape": [2, 3],
+        "layers": [
+            {"name": "flatten", "class_name": "Flatten"},
+            {"name": "dense", "class_name": "Dense", "units": 5, "activation": "relu"},
+            {"name": "dropout", "class_name": "Dropout", "rate": 0.25},
+            {"name": "act", "class_name": "Activation", "activation": "tanh"},
+            {"name": "dense_1", "class_name": "Dense", "units": 3, "activation": "softmax"}
+        ]
+    })
+}
+
+fn func_spec() -> serde_json::Value {
+    serde_json::json!({
+        "name": "functional", "class_name": "Functional", "input_shape": [6], "input_name": "input_layer",
+        "layers": [
+            {"name": "fc_1", "class_name": "Dense", "units": 4, "activation": "relu"},
+            {"name": "frozen", "class_name": "Dense", "units": 4, "use_bias": false, "trainable": false},
+            {"name": "out", "class_name": "Dense", "units": 3, "activation": "softmax"}
+        ]
+    })
+}
+
+#[test]
+fn keras_fixtures_load_and_predict_like_keras() {
+    let Some(dir) = fixture_dir() else { return };
+    let (n, x) = read_csv(&dir.join("x.csv"));
+    for (file, pred, class, opt, iters) in [
+        ("functional_keras2.h5", "pred_keras2.csv", "Functional", "rmsprop", true),
+        ("functional_keras3.h5", "pred_keras3.csv", "Functional", "rmsprop", true),
+        ("sequential_keras2.h5", "pred_sequential_keras2.csv", "Sequential", "adam", true),
+    ] {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let mut l = load_model(bytes, true, 1).unwrap();
+        assert!(l.warnings.is_empty(), "{file}: {:?}", l.warnings);
+        assert_eq!(l.model.spec.class_name, class);
+        let (_, want) = read_csv(&dir.join(pred));
+        let got = predict(&mut l.model, &x, n);
+        let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst <= 1e-6, "{file}: max |diff| {worst}");
+        let c = l.model.compiled.as_ref().expect("compiled");
+        assert_eq!(c.optimizer.config().name(), opt);
+        assert_eq!(c.spec.metrics, vec!["accuracy"]);
+        // the optimizer state was restored: iterations and non-zero slots
+        let st = c.optimizer.state();
+        assert_eq!(st.iterations > 0, iters, "{file}");
+        assert!(st.slots.iter().flatten().flatten().any(|v| *v != 0.0), "{file}");
+        assert_eq!(st.learning_rate, 0.001f32);
+    }
+}
+
+#[test]
+fn keras3_fixture_round_trips_byte_exact_config_and_state() {
+    let Some(dir) = fixture_dir() else { return };
+    let bytes = std::fs::read(dir.join("functional_keras3.h5")).unwrap();
+    let h = H5::parse(bytes.clone()).unwrap();
+    let root = h.attrs("").unwrap();
+    let l = load_model(bytes, true, 1).unwrap();
+    // rkeras writes the same model_config and training_config Keras did
+    assert_eq!(h5_model_config(&l.model), attr_string(&root, "model_config").unwrap());
+    assert_eq!(training_config_json(&l.model).unwrap(), attr_string(&root, "training_config").unwrap());
+    // the velocity slot of fc_1's kernel is the file's
+    let (_, v) = h.read_f32("optimizer_weights/rm_sprop/fc_1_kernel_velocity").unwrap();
+    let st = l.model.compiled.as_ref().unwrap().optimizer.state();
+    assert_eq!(st.slots[0][0], v);
+    assert_eq!(st.iterations as i64, h.read_i64_scalar("optimizer_weights/rm_sprop/iteration").unwrap());
+    // and saves them again under the same names
+    let (out, w) = save_model(&l.model, true, Layout::Keras3).unwrap();
+    assert!(w.is_empty());
+    let h2 = H5::parse(out).unwrap();
+    let a1 = attr_strings(&h.attrs("optimizer_weights").unwrap(), "weight_names").unwrap();
+    let a2 = attr_strings(&h2.attrs("optimizer_weights").unwrap(), "weight_names").unwrap();
+    assert_eq!(a1, a2);
+    let l1 = attr_strings(&h.attrs("model_weights/fc_2").unwrap(), "weight_names").unwrap();
+    let l2 = attr_strings(&h2.attrs("model_weights/fc_2").unwrap(), "weight_names").unwrap();
+    assert_eq!(l1, l2);
+    assert_eq!(h.read_f32("model_weights/fc_2/fc_2/kernel").unwrap(), h2.read_f32("model_weights/fc_2/fc_2/kernel").unwrap());
+}
+
+#[test]
+fn keras2_layout_matches_tf_keras() {
+    let Some(dir) = fixture_dir() else { return };
+    let bytes = std::fs::read(dir.join("functional_keras2.h5")).unwrap();
+    let h = H5::parse(bytes.clone()).unwrap();
+    let root = h.attrs("").unwrap();
+    let l = load_model(bytes, true, 1).unwrap();
+    let (out, w) = save_model(&l.model, true, Layout::Keras2).unwrap();
+    assert!(w.is_empty());
+    let h2 = H5::parse(out).unwrap();
+    let root2 = h2.attrs("").unwrap();
+    assert_eq!(attr_string(&root2, "model_config"), attr_string(&root, "model_config"));
+    assert_eq!(attr_string(&root2, "keras_version").as_deref(), Some(KERAS2_VERSION));
+    let tc = |r: &std::collections::HashMap<String, hdf5_pure::AttrValue>| {
+        let v: serde_json::Value = serde_json::from_str(&attr_string(r, "training_config").unwrap()).unwrap();
+        v
+    };
+    let (t1, t2) = (tc(&root), tc(&root2));
+    assert_eq!(t1["optimizer_config"], t2["optimizer_config"]);
+    assert_eq!(t1["loss"], t2["loss"]);
+    assert_eq!(t2["metrics"], serde_json::json!(["accuracy"]));
+    for g in ["optimizer_weights", "model_weights", "model_weights/fc_1", "model_weights/input_layer"] {
+        for a in ["weight_names", "layer_names"] {
+            assert_eq!(attr_strings(&h.attrs(g).unwrap(), a).unwrap(), attr_strings(&h2.attrs(g).unwrap(), a).unwrap(), "{g} {a}");
+        }
+    }
+    for d in ["optimizer_weights/RMSprop/velocity/fc_2/kernel:0", "model_weights/output_layer/output_layer/bias:0"] {
+        assert_eq!(h.read_f32(d).unwrap(), h2.read_f32(d).unwrap());
+    }
+    assert_eq!(h.read_i64_scalar("optimizer_weights/iteration:0").unwrap(), h2.read_i64_scalar("optimizer_weights/iteration:0").unwrap());
+    // hard_sigmoid means another function in Keras 2
+    let m = build(serde_json::json!({"name": "s", "class_name": "Sequential", "input_shape": [2],
+        "layers": [{"name": "d", "class_name": "Dense", "units": 1, "activation": "hard_sigmoid"}]}), 1);
+    assert!(save_model(&m, true, Layout::Keras2).unwrap_err().contains("hard_sigmoid"));
+    assert!(save_model(&m, true, Layout::Keras3).is_ok());
+    assert!(Layout::from_version(4).is_err());
+}
+
+#[test]
+fn round_trip_is_bitwise_for_every_optimizer() {
+    let opts = [
+        serde_json::json!({"name": "sgd", "learning_rate": 0.05, "momentum": 0.9, "nesterov": true}),
+        serde_json::json!({"name": "sgd", "learning_rate": 0.05}),
+        serde_json::json!({"name": "rmsprop", "learning_rate": 0.01, "momentum": 0.5, "centered": true}),
+        serde_json::json!({"name": "adam", "learning_rate": 0.01, "amsgrad": true, "clipnorm": 1.0}),
+        serde_json::json!({"name": "adagrad", "learning_rate": 0.05}),
+        serde_json::json!({"name": "adadelta", "learning_rate": 1.0}),
+        serde_json::json!({"name": "adamax", "learning_rate": 0.01, "weight_decay": 0.01}),
+        serde_json::json!({"name": "nadam", "learning_rate": 0.01}),
+    ];
+    for (i, opt) in opts.iter().enumerate() {
+        for (spec, layout) in [(seq_spec(), Layout::Keras3), (func_spec(), Layout::Keras3), (seq_spec(), Layout::Keras2), (func_spec(), Layout::Keras2)] {
+            let mut m = build(spec, 3 + i as u64);
+            compile(&mut m, serde_json::json!({"optimizer": opt, "loss": "categorical_crossentropy", "metrics": ["accuracy"]}));
+            train(&mut m, 3);
+            let (bytes, w) = save_model(&m, true, layout).unwrap();
+            assert!(w.is_empty());
+            let mut l = load_model(bytes, true, 99).unwrap();
+            assert!(l.warnings.is_empty(), "{opt}: {:?}", l.warnings);
+            assert_eq!(l.keras_version.as_deref(), Some(layout.version()));
+            assert_eq!(l.model.spec, m.spec);
+            let (c1, c2) = (m.compiled.as_ref().unwrap(), l.model.compiled.as_ref().unwrap());
+            assert_eq!(c1.spec.loss, c2.spec.loss);
+            assert_eq!(c1.spec.metrics, c2.spec.metrics);
+            assert_eq!(c1.optimizer.config().kind, c2.optimizer.config().kind);
+            assert_eq!(c1.optimizer.state(), c2.optimizer.state(), "{opt}");
+            assert_eq!(c1.optimizer.u_product(), c2.optimizer.u_product());
+            let (x, _) = data(9, m.input_shape().iter().product(), 3, 5);
+            let a = m.predict(&x, 4).data;
+            let b = l.model.predict(&x, 4).data;
+            assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+            // training continues identically (same dropout stream aside: copy the rng)
+            l.model.rng = m.rng.clone();
+            train(&mut m, 2);
+            train(&mut l.model, 2);
+            let wa: Vec<f32> = m.get_weights().into_iter().flat_map(|w| w.3).collect();
+            let wb: Vec<f32> = l.model.get_weights().into_iter().flat_map(|w| w.3).collect();
+            assert!(wa.iter().zip(&wb).all(|(p, q)| p.to_bits() == q.to_bits()), "{opt}");
+        }
+    }
+}
+
+#[test]
+fn without_optimizer_or_compile_the_model_is_not_compiled() {
+    let mut m = build(seq_spec(), 1);
+    compile(&mut m, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.001}, "loss": "mse"}));
+    let (bytes, _) = save_model(&m, false, Layout::Keras3).unwrap();
+    let h = H5::parse(bytes.clone()).unwrap();
+    assert!(!h.has_group("optimizer_weights"));
+    let l = load_model(bytes.clone(), true, 1).unwrap();
+    assert!(l.model.compiled.is_none());
+    assert!(l.warnings[0].starts_with("No training configuration found"));
+    let (bytes, _) = save_model(&m, true, Layout::Keras3).unwrap();
+    let l = load_model(bytes, false, 1).unwrap();
+    assert!(l.model.compiled.is_none() && l.warnings.is_empty());
+    // an uncompiled model saves without training config
+    let m = build(func_spec(), 1);
+    let (bytes, _) = save_model(&m, true, Layout::Keras3).unwrap();
+    assert!(load_model(bytes, true, 1).unwrap().model.compiled.is_none());
+}
+
+#[test]
+fn legacy_decay_is_reported() {
+    let mut m = build(seq_spec(), 1);
+    compile(&mut m, serde_json::json!({"optimizer": {"name": "sgd", "learning_rate": 0.1, "decay": 0.01}, "loss": "mse"}));
+    let (_, w) = save_model(&m, true, Layout::Keras3).unwrap();
+    assert_eq!(w.len(), 1);
+    assert!(w[0].contains("decay"));
+}
+
+#[test]
+fn weights_files() {
+    let mut a = build(func_spec(), 1);
+    let mut b = build(func_spec(), 2);
+    let bytes = save_weights(&a).unwrap();
+    let h = H5::parse(bytes.clone()).unwrap();
+    let root = h.attrs("").unwrap();
+    assert_eq!(attr_strings(&root, "layer_names").unwrap().unwrap(), vec!["input_layer", "fc_1", "frozen", "out"]);
+    assert!(attr_string(&root, "model_config").is_none());
+    assert!(load_err(bytes.clone()).contains("no model_config"));
+    assert!(load_weights(&mut b, bytes.clone(), LoadWeightsOptions::default()).unwrap().is_empty());
+    let (x, _) = data(4, 6, 3, 1);
+    assert_eq!(a.predict(&x, 4).data, b.predict(&x, 4).data);
+
+    // a model file works as a weights file too
+    let mut c = build(func_spec(), 3);
+    let (mbytes, _) = save_model(&a, true, Layout::Keras3).unwrap();
+    load_weights(&mut c, mbytes, LoadWeightsOptions::default()).unwrap();
+    assert_eq!(a.predict(&x, 4).data, c.predict(&x, 4).data);
+
+    // topological: names need not match, weightless layers may differ
+    let other = serde_json::json!({
+        "name": "s", "class_name": "Sequential", "input_shape": [6],
+        "layers": [
+            {"name": "x1", "class_name": "Dense", "units": 4, "activation": "relu"},
+            {"name": "drop", "class_name": "Dropout", "rate": 0.5},
+            {"name": "x2", "class_name": "Dense", "units": 4, "use_bias": false},
+            {"name": "x3", "class_name": "Dense", "units": 3, "activation": "softmax"}
+        ]
+    });
+    let mut d = build(other.clone(), 4);
+    load_weights(&mut d, bytes.clone(), LoadWeightsOptions::default()).unwrap();
+    assert_eq!(a.predict(&x, 4).data, d.predict(&x, 4).data);
+
+    // by name: only layers with the same name are loaded
+    let mut e = build(other, 5);
+    let before = e.get_weights();
+    load_weights(&mut e, bytes.clone(), LoadWeightsOptions { by_name: true, ..Default::default() }).unwrap();
+    assert_eq!(before.iter().map(|w| &w.3).collect::<Vec<_>>(), e.get_weights().iter().map(|w| &w.3).collect::<Vec<_>>());
+
+    // shape mismatch: error (nothing changed), skip_mismatch, reshape
+    let wide = serde_json::json!({
+        "name": "w", "class_name": "Functional", "input_shape": [6], "input_name": "input_layer",
+        "layers": [
+            {"name": "fc_1", "class_name": "Dense", "units": 4, "activation": "relu"},
+            {"name": "frozen", "class_name": "Dense", "units": 4, "use_bias": false},
+            {"name": "out", "class_name": "Dense", "units": 2}
+        ]
+    });
+    let mut f = build(wide, 6);
+    let before = f.get_weights();
+    let err = load_weights(&mut f, bytes.clone(), LoadWeightsOptions::default()).unwrap_err();
+    assert!(err.contains("Shape mismatch in layer #2 (named out) for weight out/kernel. Weight expects shape (4, 2). Received saved weight with shape (4, 3)"), "{err}");
+    assert_eq!(before.iter().map(|w| &w.3).collect::<Vec<_>>(), f.get_weights().iter().map(|w| &w.3).collect::<Vec<_>>());
+    let w = load_weights(&mut f, bytes.clone(), LoadWeightsOptions { skip_mismatch: true, ..Default::default() }).unwrap();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert_eq!(f.get_weights()[0].3, a.get_weights()[0].3);
+    assert_ne!(f.get_weights()[3].3.len(), a.get_weights()[3].3.len());
+
+    let flat = serde_json::json!({
+        "name": "r", "class_name": "Functional", "input_shape": [6], "input_name": "input_layer",
+        "layers": [
+            {"name": "fc_1", "class_name": "Dense", "units": 4, "activation": "relu"},
+            {"name": "frozen", "class_name": "Dense", "units": 2, "use_bias": false},
+            {"name": "out", "class_name": "Dense", "units": 6}
+        ]
+    });
+    let mut g = build(flat, 7);
+    assert!(load_weights(&mut g, bytes.clone(), LoadWeightsOptions::default()).is_err());
+    // (4, 4) -> (4, 2) has the wrong count even with reshape; (4, 3) -> (2, 6) has the right one
+    assert!(load_weights(&mut g, bytes.clone(), LoadWeightsOptions { reshape: true, ..Default::default() }).is_err());
+
+    // layer count mismatch
+    let mut short = build(serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [6],
+        "layers": [{"name": "d", "class_name": "Dense", "units": 3}]}), 1);
+    let err = load_weights(&mut short, bytes.clone(), LoadWeightsOptions::default()).unwrap_err();
+    assert!(err.contains("Model expected 1 layers, found 3 saved layers"), "{err}");
+    // weight count mismatch by name with skip_mismatch
+    let mut nb = build(serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [6],
+        "layers": [{"name": "fc_1", "class_name": "Dense", "units": 4, "use_bias": false}]}), 1);
+    let w = load_weights(&mut nb, bytes.clone(), LoadWeightsOptions { by_name: true, skip_mismatch: true, ..Default::default() }).unwrap();
+    assert!(w[0].contains("Weight count mismatch"), "{w:?}");
+    assert!(load_weights(&mut nb, bytes, LoadWeightsOptions { by_name: true, ..Default::default() }).is_err());
+}
+
+#[test]
+fn reshape_accepts_the_same_number_of_values() {
+    let a = build(serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [4],
+        "layers": [{"name": "d", "class_name": "Dense", "units": 6, "use_bias": false}]}), 1);
+    let mut b = build(serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [4],
+        "layers": [{"name": "d", "class_name": "Dense", "units": 6, "use_bias": false}]}), 2);
+    // rewrite the kernel as (6, 4) in a hand-made weights file
+    let mut t = Tree::default();
+    t.attr_strings("", "layer_names", &["d".into()]);
+    t.attr_strings("d", "weight_names", &["d/kernel:0".into()]);
+    t.dataset("d/d/kernel:0", &[6, 4], Data::F32(a.get_weights()[0].3.clone()));
+    let bytes = t.finish().unwrap();
+    assert!(load_weights(&mut b, bytes.clone(), LoadWeightsOptions::default()).unwrap_err().contains("Shape mismatch"));
+    load_weights(&mut b, bytes, LoadWeightsOptions { reshape: true, ..Default::default() }).unwrap();
+    assert_eq!(a.get_weights()[0].3, b.get_weights()[0].3);
+}
+
+/// A minimal Keras-style file with the given model config (and no weights).
+fn file_with_config(config: &str) -> Vec<u8> {
+    let mut t = Tree::default();
+    t.attr_str("", "model_config", config);
+    t.attr_str("", "keras_version", "2.12.0");
+    t.attr_strings("model_weights", "layer_names", &[]);
+    t.finish().unwrap()
+}
+
+#[test]
+fn unsupported_layers_and_foreign_files_give_clear_errors() {
+    let conv = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 8, 8, 1], "name": "in"}},
+        {"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 2, "kernel_size": [3, 3]}},
+        {"class_name": "Flatten", "config": {"name": "flatten"}}]}}"#;
+    let err = load_err(file_with_config(conv));
+    assert!(err.starts_with("layer 'conv2d' (Conv2D) is not supported by rkeras"), "{err}");
+    let err = load_err(b"not an hdf5 file at all".to_vec());
+    assert!(err.contains("not an HDF5 file"), "{err}");
+    let err = load_err(Vec::new());
+    assert!(err.contains("not an HDF5 file"), "{err}");
+    // a Dense model with no weights saved
+    let dense = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "Dense", "config": {"name": "d", "units": 2, "batch_input_shape": [null, 3]}}]}}"#;
+    let err = load_err(file_with_config(dense));
+    assert!(err.contains("Model expected 1 layers, found 0 saved layers"), "{err}");
+    // an HDF5 file that is not a Keras file
+    let mut t = Tree::default();
+    t.dataset("data", &[2], Data::F32(vec![1.0, 2.0]));
+    let other = t.finish().unwrap();
+    assert!(load_err(other.clone()).contains("no model_config"));
+    let mut m = build(seq_spec(), 1);
+    assert!(load_weights(&mut m, other, LoadWeightsOptions::default()).unwrap_err().contains("holds no Keras weights"));
+    // a file cut short, even by a few bytes of its last dataset
+    let (bytes, _) = save_model(&m, true, Layout::Keras3).unwrap();
+    let err = load_err(bytes[..bytes.len() - 10].to_vec());
+    assert!(err.contains("the file is truncated"), "{err}");
+}
+
+#[test]
+fn a_mismatched_optimizer_state_is_a_warning() {
+    let mut m = build(seq_spec(), 1);
+    compile(&mut m, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.001}, "loss": "mse"}));
+    train(&mut m, 1);
+    let (bytes, _) = save_model(&m, true, Layout::Keras3).unwrap();
+    // make the training config say SGD with momentum (1 slot instead of Adam's 2)
+    let h = H5::parse(bytes.clone()).unwrap();
+    let root = h.attrs("").unwrap();
+    let mut t = Tree::default();
+    for k in ["model_config", "keras_version", "backend"] {
+        t.attr_str("", k, &attr_string(&root, k).unwrap());
+    }
+    let tc = attr_string(&root, "training_config").unwrap();
+    let tc = tc.replace(r#""class_name": "Adam""#, r#""class_name": "SGD""#);
+    let v: serde_json::Value = serde_json::from_str(&tc).unwrap();
+    let mut v = v;
+    v["optimizer_config"]["config"] = serde_json::json!({"learning_rate": 0.01, "momentum": 0.9});
+    t.attr_str("", "training_config", &v.to_string());
+    write_layers(&mut t, "model_weights", &m, Layout::Keras3);
+    let names = attr_strings(&h.attrs("optimizer_weights").unwrap(), "weight_names").unwrap().unwrap();
+    for n in &names {
+        let (shape, vals) = h.read_f32(&format!("optimizer_weights/{n}")).unwrap();
+        if n.ends_with("iteration") {
+            t.dataset(&format!("optimizer_weights/{n}"), &shape, Data::I64(vec![1]));
+        } else {
+            t.dataset(&format!("optimizer_weights/{n}"), &shape, Data::F32(vals));
+        }
+    }
+    t.attr_strings("optimizer_weights", "weight_names", &names);
+    let l = load_model(t.finish().unwrap(), true, 1).unwrap();
+    assert_eq!(l.model.compiled.as_ref().unwrap().optimizer.config().name(), "sgd");
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert!(l.warnings[0].contains("could not be restored"), "{:?}", l.warnings);
+    assert_eq!(l.model.compiled.as_ref().unwrap().optimizer.iterations(), 0);
+}
+
+#[test]
+fn legacy_tf_keras_optimizer_names() {
+    // tf.keras < 2.11 (optimizer_v2): Adam/iter:0, Adam/<layer>/<weight>/m:0, ... (m for all, then v)
+    let mut m = build(serde_json::json!({"name": "s", "class_name": "Sequential", "input_shape": [3],
+        "layers": [{"name": "dense", "class_name": "Dense", "units": 2}]}), 1);
+    compile(&mut m, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.001}, "loss": "mse"}));
+    let mut t = Tree::default();
+    let cfg = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 3], "name": "dense_input"}},
+        {"class_name": "Dense", "config": {"name": "dense", "units": 2, "activation": "linear"}}]}}"#;
+    t.attr_str("", "model_config", cfg);
+    t.attr_str("", "keras_version", "2.4.0");
+    t.attr_str("", "training_config", r#"{"loss": "mse", "metrics": null, "optimizer_config": {"class_name": "Adam",
+        "config": {"name": "Adam", "learning_rate": 0.002, "decay": 0.0, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07, "amsgrad": false}}}"#);
+    t.attr_strings("model_weights", "layer_names", &["dense".into()]);
+    t.attr_strings("model_weights/dense", "weight_names", &["dense/kernel:0".into(), "dense/bias:0".into()]);
+    t.dataset("model_weights/dense/dense/kernel:0", &[3, 2], Data::F32(vec![1., 2., 3., 4., 5., 6.]));
+    t.dataset("model_weights/dense/dense/bias:0", &[2], Data::F32(vec![0.5, -0.5]));
+    let names: Vec<String> = ["Adam/iter:0", "Adam/dense/kernel/m:0", "Adam/dense/bias/m:0", "Adam/dense/kernel/v:0", "Adam/dense/bias/v:0"]
+        .iter().map(|s| s.to_string()).collect();
+    t.attr_strings("optimizer_weights", "weight_names", &names);
+    t.dataset("optimizer_weights/Adam/iter:0", &[], Data::I64(vec![12]));
+    t.dataset("optimizer_weights/Adam/dense/kernel/m:0", &[3, 2], Data::F32(vec![0.1; 6]));
+    t.dataset("optimizer_weights/Adam/dense/bias/m:0", &[2], Data::F32(vec![0.2; 2]));
+    t.dataset("optimizer_weights/Adam/dense/kernel/v:0", &[3, 2], Data::F32(vec![0.3; 6]));
+    t.dataset("optimizer_weights/Adam/dense/bias/v:0", &[2], Data::F32(vec![0.4; 2]));
+    let l = load_model(t.finish().unwrap(), true, 1).unwrap();
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    assert_eq!(l.model.spec.input_name.as_deref(), Some("dense_input"));
+    let st = l.model.compiled.as_ref().unwrap().optimizer.state();
+    assert_eq!(st.iterations, 12);
+    assert_eq!(st.learning_rate, 0.002f32);
+    assert_eq!(st.slots[0], vec![vec![0.1f32; 6], vec![0.3f32; 6]]);
+    assert_eq!(st.slots[1], vec![vec![0.2f32; 2], vec![0.4f32; 2]]);
+    let mut lm = l.model;
+    assert_eq!(predict(&mut lm, &[1.0, 0.0, 0.0], 1), vec![1.5, 1.5]);
+}
+
+/// Truncations and byte flips of real files never panic: every result is a model or an error.
+#[test]
+fn fuzz_reader_never_panics() {
+    let mut corpus = Vec::new();
+    let mut m = build(seq_spec(), 1);
+    compile(&mut m, serde_json::json!({"optimizer": {"name": "nadam", "learning_rate": 0.001}, "loss": "categorical_crossentropy", "metrics": ["accuracy"]}));
+    train(&mut m, 1);
+    corpus.push(save_model(&m, true, Layout::Keras3).unwrap().0);
+    corpus.push(save_weights(&m).unwrap());
+    if let Some(dir) = fixture_dir() {
+        for f in ["functional_keras2.h5", "functional_keras3.h5", "sequential_keras2.h5"] {
+            corpus.push(std::fs::read(dir.join(f)).unwrap());
+        }
+    }
+    let cases_per_file: usize = std::env::var("RKERAS_H5_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1500);
+    let mut r = crate::testutil::Rng::new(2024);
+    let (mut ok, mut err) = (0, 0);
+    for bytes in &corpus {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        let step = (bytes.len() / 150).max(1);
+        for cut in (0..bytes.len()).step_by(step) {
+            cases.push(bytes[..cut].to_vec());
+        }
+        for i in 0..cases_per_file {
+            let mut b = bytes.clone();
+            match i % 3 {
+                0 => {
+                    for _ in 0..1 + r.below(4) {
+                        let at = r.below(b.len());
+                        b[at] ^= 1 << r.below(8);
+                    }
+                }
+                1 => {
+                    let at = r.below(b.len() - 8);
+                    b[at..at + 8].copy_from_slice(&r.next_u64().to_le_bytes());
+                }
+                _ => {
+                    // a plausible huge size or address
+                    let at = r.below(b.len() - 8);
+                    b[at..at + 8].copy_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+                }
+            }
+            cases.push(b);
+        }
+        for c in cases {
+            let res = std::panic::catch_unwind(|| {
+                let a = load_model(c.clone(), true, 1).map(|_| ());
+                let mut target = build(seq_spec(), 1);
+                let b = load_weights(&mut target, c, LoadWeightsOptions::default()).map(|_| ());
+                (a, b)
+            });
+            let (a, b) = res.expect("the reader panicked");
+            for r in [a, b] {
+                match r {
+                    Ok(()) => ok += 1,
+                    Err(e) => {
+                        assert!(!e.contains("internal error"), "a reader panic was caught: {e}");
+                        err += 1;
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("fuzz: {ok} loads succeeded, {err} gave errors, none panicked");
+    assert!(err > 0);
+}
+
+#[test]
+fn checkpoints_named_h5_are_keras_files() {
+    let dir = std::env::temp_dir().join(format!("rkeras-h5-ckpt-{}", std::process::id()));
+    let mut m = build(func_spec(), 1);
+    compile(&mut m, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.01}, "loss": "categorical_crossentropy"}));
+    train(&mut m, 2);
+    let full = dir.join("sub/m.h5");
+    let weights = dir.join("w.hdf5");
+    crate::callbacks::save_file(&m, &full, false).unwrap();
+    crate::callbacks::save_file(&m, &weights, true).unwrap();
+    let (x, _) = data(5, 6, 3, 2);
+    let mut l = load_model(std::fs::read(&full).unwrap(), true, 1).unwrap();
+    assert_eq!(l.model.predict(&x, 8).data, m.predict(&x, 8).data);
+    assert_eq!(l.model.compiled.as_ref().unwrap().optimizer.state(), m.compiled.as_ref().unwrap().optimizer.state());
+    let mut fresh = build(func_spec(), 2);
+    load_weights(&mut fresh, std::fs::read(&weights).unwrap(), LoadWeightsOptions::default()).unwrap();
+    assert_eq!(fresh.predict(&x, 8).data, m.predict(&x, 8).data);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
