@@ -119,7 +119,7 @@ model_from_loaded <- function(res) {
 #' Writes are atomic: the file is written under a temporary name in the same directory,
 #' flushed to disk, then renamed over `filepath`, so an error or an interrupt during a save
 #' never leaves a damaged file and never destroys an earlier good one. A truncated, damaged
-#' or foreign file (HDF5, `.rds`, a file from a newer rkeras, ...) gives an error that says
+#' or foreign file (`.rds`, a file from a newer rkeras, ...) gives an error that says
 #' which.
 #'
 #' A model object also survives `saveRDS()`/`readRDS()` and a new R session by itself (it
@@ -170,8 +170,17 @@ load_model <- function(filepath, custom_objects = NULL, compile = TRUE) {
   path <- path.expand(check_string(filepath, "filepath"))
   compile <- check_flag(compile, "compile")
   if (dir.exists(path)) return(load_model_tf(path, custom_objects = custom_objects, compile = compile))
+  if (is_hdf5_file(path)) return(load_model_hdf5(path, custom_objects = custom_objects, compile = compile))
   bytes <- read_model_file(path, "load_model")
   model_from_bytes(bytes, compile, sprintf("'%s'", path))
+}
+
+# TRUE when the file starts with HDF5's signature (Keras .h5 files, checkpoints named .h5).
+is_hdf5_file <- function(path) {
+  con <- tryCatch(file(path, "rb"), error = function(e) NULL, warning = function(w) NULL)
+  if (is.null(con)) return(FALSE)
+  on.exit(close(con))
+  identical(readBin(con, "raw", 8L), as.raw(c(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a)))
 }
 
 #' Save and load only the weights of a model

@@ -379,3 +379,11 @@ test_that("callback_model_checkpoint() writes Keras HDF5 files for .h5/.hdf5 nam
   load_model_weights_hdf5(other, file.path(dir, "w-02.hdf5"))
   expect_identical(predict(other, m$x), predict(m$fun, m$x))
 })
+
+test_that("load_model() also reads Keras HDF5 files", {
+  d <- toy_data(20)
+  model <- toy_model()
+  f <- tempfile(fileext = ".h5")
+  save_model_hdf5(model, f)
+  expect_equal(predict(load_model(f), d$x), predict(model, d$x))
+})
