@@ -44,8 +44,14 @@ fn run_helper(h: &'static Helper) {
     loop {
         // spin a little: the next product of a training step usually follows within microseconds
         let spin_until = Instant::now() + Duration::from_micros(50);
-        while h.posted.load(Ordering::Acquire) == seen && Instant::now() < spin_until {
+        let mut spins = 0u32;
+        while h.posted.load(Ordering::Acquire) == seen {
             std::hint::spin_loop();
+            spins = spins.wrapping_add(1);
+            // reading the clock costs more than a spin: look every 256 spins
+            if spins % 256 == 0 && Instant::now() >= spin_until {
+                break;
+            }
         }
         let job = {
             let mut slot = h.job.lock().unwrap();
@@ -83,11 +89,15 @@ pub fn join(a: impl FnOnce(), b: impl Fn() + Sync) {
     // spin briefly, then give the core away: when another process holds the second core,
     // spinning would only delay the helper we are waiting for
     let spin_until = Instant::now() + Duration::from_micros(20);
+    let mut spins = 0u32;
+    let mut yielding = false;
     while !h.done.load(Ordering::Acquire) {
-        if Instant::now() < spin_until {
-            std::hint::spin_loop();
-        } else {
+        if yielding {
             std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+            spins = spins.wrapping_add(1);
+            yielding = spins % 256 == 0 && Instant::now() >= spin_until;
         }
     }
     BUSY.store(false, Ordering::Release);
