@@ -62,3 +62,23 @@ impl<T: Real> Layer<T> for Dropout<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_one_minus_rate_scales_by_its_inverse_and_is_identity_at_inference() {
+        let spec = LayerSpec { name: "d".into(), trainable: true, kind: LayerKind::Dropout { rate: 0.4 } };
+        let mut layer = Dropout::<f64>::new(spec, &[1000]);
+        let x = Tensor::from_vec(&[100, 1000], vec![1.0; 100_000]);
+        let mut out = Tensor::default();
+        let mut rng = Rng::seed_from(9);
+        layer.forward(&x, &mut out, true, &mut rng);
+        let kept = out.data.iter().filter(|v| **v != 0.0).count() as f64 / 100_000.0;
+        assert!((kept - 0.6).abs() < 0.01, "kept {kept}");
+        assert!(out.data.iter().all(|v| *v == 0.0 || (*v - 1.0 / 0.6).abs() < 1e-12));
+        layer.forward(&x, &mut out, false, &mut rng);
+        assert_eq!(out.data, x.data);
+    }
+}
