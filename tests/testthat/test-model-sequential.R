@@ -125,3 +125,8 @@ test_that("initializers follow keras: glorot_uniform limits, zeros and constants
   expect_true(all(w[[3]] == 0.5))
   expect_true(all(w[[4]] == 1))
 })
+
+test_that("an absurdly large layer is an error, not a crash", {
+  model <- keras_model_sequential(input_shape = 784) %>% layer_dense(1e9)
+  expect_error(compile(model, loss = "mse", optimizer = "sgd"), "784 x 1000000000 kernel.*too many")
+})

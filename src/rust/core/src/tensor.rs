@@ -57,6 +57,23 @@ impl<T: Real> Tensor<T> {
     }
 }
 
+/// Weights per layer beyond which building refuses (2^31 values: 8 GiB of f32), so that an
+/// absurd size is an error instead of an allocation failure that would abort R.
+pub const MAX_WEIGHTS: usize = 1 << 31;
+
+/// A zero vector of `n` values, or an error naming `what` when it is too large or memory
+/// cannot be had (never an abort).
+pub fn try_zeros<T: Real>(n: usize, what: &str) -> Result<Vec<T>, String> {
+    if n > MAX_WEIGHTS {
+        return Err(format!("{what}: {n} values is too many (at most {MAX_WEIGHTS} per weight)"));
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| format!("{what}: cannot allocate {n} values ({:.1} GiB)", (n * std::mem::size_of::<T>()) as f64 / (1u64 << 30) as f64))?;
+    v.resize(n, T::zero());
+    Ok(v)
+}
+
 /// Converts an R-style column-major array with dims `(n, d1, ..., dm)` into a row-major
 /// tensor. `conv` turns each source element into `f32`, returning `None` for NA/NaN/Inf;
 /// the error is the column-major index of the first such element.

@@ -5,7 +5,7 @@ use super::{Layer, LayerKind, LayerSpec, WeightRef};
 use crate::activations::Activation;
 use crate::linalg::matmul;
 use crate::rng::Rng;
-use crate::tensor::Tensor;
+use crate::tensor::{try_zeros, Tensor};
 use crate::Real;
 
 pub struct Dense<T> {
@@ -32,9 +32,12 @@ impl<T: Real> Dense<T> {
             return Err(format!("{}: units must be a positive integer", spec.name));
         }
         let inputs = *input_shape.last().unwrap();
-        let mut kernel = vec![T::zero(); inputs * units];
+        let what = format!("{} (a {inputs} x {units} kernel)", spec.name);
+        let n = inputs.checked_mul(*units).ok_or_else(|| format!("{what}: too many weights"))?;
+        let mut kernel = try_zeros(n, &what)?;
         kernel_initializer.fill(&mut kernel, inputs, *units, rng);
-        let mut bias = vec![T::zero(); if *use_bias { *units } else { 0 }];
+        let dkernel = try_zeros(n, &what)?;
+        let mut bias = try_zeros(if *use_bias { *units } else { 0 }, &what)?;
         bias_initializer.fill(&mut bias, inputs, *units, rng);
         let mut out_shape = input_shape.to_vec();
         *out_shape.last_mut().unwrap() = *units;
@@ -44,7 +47,7 @@ impl<T: Real> Dense<T> {
             activation: *activation,
             use_bias: *use_bias,
             out_shape,
-            dkernel: vec![T::zero(); kernel.len()],
+            dkernel,
             dbias: vec![T::zero(); bias.len()],
             kernel,
             bias,
