@@ -6,10 +6,9 @@
 #   Rscript bench/scaling.R [--epochs N] [--data DIR] [--out FILE]
 #
 # Each point runs bench/bench.R --regime fit in its own Rscript process.
-# Threads: rkeras has no documented thread option in this version. The only knob found in the
-# built library is matrixmultiply's MATMUL_NUM_THREADS (its GEMM thread pool; default: the
-# number of physical cores); RKERAS_THREADS is set too, for a future version that honours it.
-# Which of the two names the installed library contains is printed with the table.
+# Threads: the thread points set RKERAS_THREADS (rkeras' thread option; the option
+# `rkeras.threads` does the same from R). Large matrix products are then split in two
+# between R's thread and one helper thread.
 
 options(width = 200)
 argv <- commandArgs(trailingOnly = TRUE)
@@ -42,7 +41,7 @@ knobs <- c(RKERAS_THREADS = isTRUE(so_has("RKERAS_THREADS")) || grepl("RKERAS_TH
 
 run_point <- function(label, rows = 1, width = 1, threads = NA) {
   env <- character(0)
-  if (!is.na(threads)) env <- c(sprintf("MATMUL_NUM_THREADS=%d", threads), sprintf("RKERAS_THREADS=%d", threads))
+  if (!is.na(threads)) env <- sprintf("RKERAS_THREADS=%d", threads)
   a <- c(bench, "--regime", "fit", "--epochs", epochs, "--no-fixed", "--rows-mult", rows, "--width-mult", width)
   if (!is.null(data)) a <- c(a, "--data", data)
   cat(sprintf("  running %-14s ...", label)); flush(stdout())
@@ -90,5 +89,4 @@ if (length(t1) && length(tn))
 cat("thread knobs found in the installed rkeras:",
     paste(names(knobs), ifelse(knobs, "yes", "no"), sep = "=", collapse = ", "), "\n")
 if (!knobs[["RKERAS_THREADS"]] && !knobs[["rkeras.threads_option"]])
-  cat("rkeras exposes no thread option; the thread points set MATMUL_NUM_THREADS (matrixmultiply's GEMM pool),",
-      "which the library reads, and the default run uses all", ncores, "cores.\n")
+  cat("this rkeras exposes no thread option: the thread points measured the default\n")
