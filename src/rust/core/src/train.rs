@@ -153,59 +153,48 @@ pub fn apply_class_weight<T: Real>(cw: &[f64], b: &mut Batch<T>) {
     }
 }
 
-/// The callback list of one fit: the user's, then History, then the progress bar.
+/// The callbacks of one call: the user's, then the progress bar when `verbose > 0`, with
+/// History fed at every epoch end. (Keras runs History before the bar; neither changes the
+/// logs, so their order does not matter.)
 struct CallbackSet<'c, T: Real> {
-    user: Vec<Box<dyn Callback<T> + 'c>>,
+    list: Vec<Box<dyn Callback<T> + 'c>>,
     history: History,
-    progbar: Option<ProgbarLogger>,
     params: Params,
     stop: bool,
 }
 
 impl<'c, T: Real> CallbackSet<'c, T> {
+    fn new(mut list: Vec<Box<dyn Callback<T> + 'c>>, params: Params) -> Self {
+        if params.verbose > 0 {
+            list.push(Box::new(ProgbarLogger::new(params.verbose)));
+        }
+        CallbackSet { list, history: History::default(), params, stop: false }
+    }
+
     fn fire(&mut self, model: &mut Model<T>, host: &mut dyn Host, hook: Hook, logs: &mut Logs) -> Result<(), Halt> {
         let iterations = model.compiled.as_ref().map_or(0, |c| c.optimizer.iterations());
         let mut cx = Ctx { model, host, params: &self.params, stop_training: self.stop, iterations };
-        let r = dispatch(&mut self.user, &mut cx, hook, logs);
-        if r.is_ok() {
-            if let Hook::EpochEnd(e) = hook {
-                let _ = Callback::<T>::on_epoch_end(&mut self.history, &mut cx, e, logs);
-            }
-            if let Some(p) = self.progbar.as_mut() {
-                let mut one: [Box<dyn Callback<T> + '_>; 1] = [Box::new(ProgbarRef(p))];
-                dispatch(&mut one, &mut cx, hook, logs)?;
-            }
+        let r = dispatch(&mut self.list, &mut cx, hook, logs);
+        if let (Ok(()), Hook::EpochEnd(e)) = (&r, hook) {
+            let _ = Callback::<T>::on_epoch_end(&mut self.history, &mut cx, e, logs);
         }
         self.stop = cx.stop_training;
         r
+    }
+
+    /// Lets every callback close its files after a halt.
+    fn on_abort(&mut self) {
+        for cb in self.list.iter_mut() {
+            cb.on_abort();
+        }
     }
 
     /// Ends the run after a halt: `on_train_end` for everyone (files are flushed and closed),
     /// errors from it ignored, then `on_abort`.
     fn abort(&mut self, model: &mut Model<T>, host: &mut dyn Host, logs: &mut Logs) {
         let _ = self.fire(model, host, Hook::TrainEnd, logs);
-        for cb in self.user.iter_mut() {
-            cb.on_abort();
-        }
+        self.on_abort();
     }
-}
-
-/// Lets the set own its progress bar while dispatching through the same trait.
-struct ProgbarRef<'p>(&'p mut ProgbarLogger);
-
-macro_rules! forward_hooks {
-    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {
-        impl<T: Real> Callback<T> for ProgbarRef<'_> {
-            $(fn $name(&mut self, cx: &mut Ctx<T>, $($arg: $ty,)* logs: &mut Logs) -> crate::callbacks::HookResult {
-                Callback::<T>::$name(self.0, cx, $($arg,)* logs)
-            })*
-        }
-    };
-}
-forward_hooks! {
-    on_train_begin(); on_train_end(); on_epoch_begin(e: usize); on_epoch_end(e: usize);
-    on_train_batch_end(b: usize); on_test_begin(); on_test_end(); on_test_batch_end(b: usize);
-    on_predict_begin(); on_predict_end(); on_predict_batch_end(b: usize);
 }
 
 fn running_logs(run: &Running) -> Logs {
@@ -231,13 +220,7 @@ pub fn fit<'c, 'v, T: Real>(
         validation_samples: val.as_ref().and_then(|v| v.samples()),
         do_validation: val.is_some(),
     };
-    let mut set = CallbackSet {
-        user: callbacks,
-        history: History::default(),
-        progbar: (cfg.verbose > 0).then(|| ProgbarLogger::new(cfg.verbose)),
-        params: params.clone(),
-        stop: false,
-    };
+    let mut set = CallbackSet::new(callbacks, params.clone());
     let mut out = FitOutcome { params, ..Default::default() };
     let mut epoch_logs = Logs::new();
     let mut run: Option<Running> = None;
@@ -360,18 +343,11 @@ pub fn evaluate<'c, T: Real>(
     model: &mut Model<T>, src: &mut dyn BatchSource<T>, callbacks: Vec<Box<dyn Callback<T> + 'c>>,
     host: &mut dyn Host, verbose: u8,
 ) -> Result<Logs, Halt> {
-    let mut set = CallbackSet {
-        user: callbacks,
-        history: History::default(),
-        progbar: (verbose > 0).then(|| ProgbarLogger::new(verbose)),
-        params: Params { epochs: 1, steps: Some(src.steps()), verbose, ..Default::default() },
-        stop: false,
-    };
+    let params = Params { epochs: 1, steps: Some(src.steps()), verbose, ..Default::default() };
+    let mut set = CallbackSet::new(callbacks, params);
     let r = evaluate_with(model, src, &mut set, host);
     if r.is_err() {
-        for cb in set.user.iter_mut() {
-            cb.on_abort();
-        }
+        set.on_abort();
     }
     r
 }
@@ -382,13 +358,7 @@ pub fn predict_source<'c, T: Real>(
     host: &mut dyn Host, verbose: u8,
 ) -> Result<Tensor<T>, Halt> {
     let steps = src.steps();
-    let mut set = CallbackSet {
-        user: callbacks,
-        history: History::default(),
-        progbar: (verbose > 0).then(|| ProgbarLogger::new(verbose)),
-        params: Params { epochs: 1, steps: Some(steps), verbose, ..Default::default() },
-        stop: false,
-    };
+    let mut set = CallbackSet::new(callbacks, Params { epochs: 1, steps: Some(steps), verbose, ..Default::default() });
     let mut b = Batch::default();
     let mut pred = Tensor::default();
     let mut out: Vec<T> = Vec::new();
@@ -411,9 +381,7 @@ pub fn predict_source<'c, T: Real>(
         set.fire(model, host, Hook::PredictEnd, &mut Logs::new())
     })();
     if let Err(h) = r {
-        for cb in set.user.iter_mut() {
-            cb.on_abort();
-        }
+        set.on_abort();
         return Err(h);
     }
     let mut shape = vec![rows];
