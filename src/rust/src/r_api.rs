@@ -65,9 +65,8 @@ fn rk_model_layers(h: Robj) -> R<Robj> {
             .layers()
             .iter()
             .map(|l| {
-                let n: usize = l.weights().iter().map(|w| w.values.len()).sum();
                 let shape: Vec<i32> = l.output_shape().iter().map(|d| *d as i32).collect();
-                list!(name = l.spec().name.clone(), output_shape = shape, params = n as f64).into()
+                list!(name = l.spec().name.clone(), output_shape = shape, params = l.param_count() as f64).into()
             })
             .collect();
         Ok(List::from_values(rows).into())

@@ -61,6 +61,9 @@ pub struct Compiled<T: Real> {
     pub spec: CompileSpec,
     pub optimizer: Optimizer<T>,
     fusion: Fusion,
+    /// The lowest layer whose gradients are needed (the first with trainable weights);
+    /// trainable flags change only at compile time, as in Keras.
+    first_trainable: Option<usize>,
 }
 
 /// Per-step scratch reused across steps.
@@ -155,7 +158,7 @@ impl<T: Real> Model<T> {
         let mut total = 0;
         let mut trainable = 0;
         for l in &self.layers {
-            let n: usize = l.weights().iter().map(|w| w.values.len()).sum();
+            let n = l.param_count();
             total += n;
             if l.spec().trainable {
                 trainable += n;
@@ -177,7 +180,8 @@ impl<T: Real> Model<T> {
             _ => Fusion::None,
         };
         let optimizer = Optimizer::new(spec.optimizer.clone(), &sizes);
-        self.compiled = Some(Compiled { spec, optimizer, fusion });
+        let first_trainable = self.layers.iter().position(|l| l.spec().trainable && l.param_count() > 0);
+        self.compiled = Some(Compiled { spec, optimizer, fusion, first_trainable });
         Ok(())
     }
 
@@ -274,10 +278,10 @@ impl<T: Real> Model<T> {
     pub fn backprop(&mut self, x: &Tensor<T>, y: &Tensor<T>, w: Option<&[T]>, run: &mut Running) -> f64 {
         self.forward(x, true);
         let loss = self.loss_and_metrics(y, w, true, run);
-        let fused = self.compiled.as_ref().unwrap().fusion != Fusion::None;
+        let c = self.compiled.as_ref().unwrap();
+        let fused = c.fusion != Fusion::None;
         let n = self.layers.len();
-        // the lowest layer whose gradients are needed: the first one with trainable weights
-        let Some(stop) = self.layers.iter().position(|l| l.spec().trainable && !l.weights().is_empty()) else {
+        let Some(stop) = c.first_trainable else {
             return loss;
         };
         let s = &mut self.scratch;

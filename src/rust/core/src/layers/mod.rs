@@ -112,6 +112,10 @@ pub trait Layer<T: Real>: Send {
     fn params_and_grads(&mut self) -> Vec<(&mut [T], &mut [T])> {
         Vec::new()
     }
+    /// Number of weight values.
+    fn param_count(&self) -> usize {
+        self.weights().iter().map(|w| w.values.len()).sum()
+    }
     /// The activation applied last, for fusing it with the loss gradient.
     fn output_activation(&self) -> Option<Activation> {
         None
