@@ -20,6 +20,8 @@ struct Helper {
     /// Bumped when a job is posted; the helper spins on it before sleeping.
     posted: AtomicUsize,
     done: AtomicBool,
+    /// Set when the last job panicked; `join` re-raises it on the caller's thread.
+    panicked: AtomicBool,
 }
 
 fn helper() -> &'static Helper {
@@ -30,6 +32,7 @@ fn helper() -> &'static Helper {
             wake: Condvar::new(),
             posted: AtomicUsize::new(0),
             done: AtomicBool::new(true),
+            panicked: AtomicBool::new(false),
         }));
         std::thread::Builder::new()
             .name("rkeras-helper".into())
@@ -63,31 +66,57 @@ fn run_helper(h: &'static Helper) {
         seen = h.posted.load(Ordering::Acquire);
         // SAFETY: `join` keeps the closure alive until `done` is set below.
         let f = unsafe { &*job.0 };
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+            h.panicked.store(true, Ordering::Release);
+        }
         h.done.store(true, Ordering::Release);
     }
 }
 
+static BUSY: AtomicBool = AtomicBool::new(false);
+
 /// Runs `a` on this thread and `b` on the helper thread, returning when both are done.
 /// Calls from the helper thread itself, or nested calls, run both on this thread.
-pub fn join(a: impl FnOnce(), b: impl Fn() + Sync) {
-    static BUSY: AtomicBool = AtomicBool::new(false);
+pub fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
     if BUSY.swap(true, Ordering::Acquire) {
         a();
         b();
         return;
     }
     let h = helper();
-    let bref: &(dyn Fn() + Sync) = &b;
-    // SAFETY: erase the lifetime; we wait for `done` before `b` goes out of scope.
+    // The helper runs a `Fn`; it takes `b` out of the slot once.
+    let slot = Mutex::new(Some(b));
+    let run_b = || {
+        if let Some(b) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            b();
+        }
+    };
+    let bref: &(dyn Fn() + Sync) = &run_b;
+    // SAFETY: erase the lifetime; we wait for `done` before `run_b` goes out of scope.
     let job = Job(unsafe { std::mem::transmute::<&(dyn Fn() + Sync), &'static (dyn Fn() + Sync)>(bref) });
     h.done.store(false, Ordering::Release);
     *h.job.lock().unwrap() = Some(job);
     h.posted.fetch_add(1, Ordering::AcqRel);
     h.wake.notify_one();
+    // Waits for the helper even if `a` panics: `b` borrows this frame.
+    struct Wait(&'static Helper);
+    impl Drop for Wait {
+        fn drop(&mut self) {
+            wait_done(self.0);
+            BUSY.store(false, Ordering::Release);
+        }
+    }
+    let wait = Wait(h);
     a();
-    // spin briefly, then give the core away: when another process holds the second core,
-    // spinning would only delay the helper we are waiting for
+    drop(wait);
+    if h.panicked.swap(false, Ordering::AcqRel) {
+        panic!("rkeras helper thread: a parallel task panicked");
+    }
+}
+
+/// Spins briefly, then gives the core away: when another process holds the second core,
+/// spinning would only delay the helper we are waiting for.
+fn wait_done(h: &Helper) {
     let spin_until = Instant::now() + Duration::from_micros(20);
     let mut spins = 0u32;
     let mut yielding = false;
@@ -100,7 +129,6 @@ pub fn join(a: impl FnOnce(), b: impl Fn() + Sync) {
             yielding = spins % 256 == 0 && Instant::now() >= spin_until;
         }
     }
-    BUSY.store(false, Ordering::Release);
 }
 
 #[cfg(test)]

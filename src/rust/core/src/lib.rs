@@ -19,6 +19,7 @@ pub mod losses;
 pub mod metrics;
 pub mod model;
 pub mod optimizers;
+pub mod parts;
 pub mod progress;
 pub mod real;
 pub mod rng;

@@ -1,14 +1,16 @@
-//! Row-major matrix products on flat slices, the only place the core multiplies matrices.
+//! Row-major matrix products on flat slices and faer views, the only place the core
+//! multiplies matrices.
 //!
 //! faer's kernels (AVX2/AVX-512, chosen at run time) were picked by measurement on the
-//! tutorial's shapes. With more than one thread allowed ([`set_threads`]), products large
-//! enough to gain are split in two between the calling thread and one helper thread
-//! ([`crate::forkjoin`]); small ones, and everything on a thread that asked for
-//! [`sequential`] (the generator worker, so that R's thread keeps a core), run on one
-//! thread. Each element is computed the same way either way, so results do not depend on
-//! the thread count.
+//! tutorial's shapes. Products always run on the calling thread; layers split their work
+//! (products and the elementwise work around them) in two column parts with
+//! [`crate::parts`] when more than one thread is allowed ([`set_threads`]) and the thread
+//! has not asked for [`sequential`] (the generator worker does, so that R's thread keeps
+//! a core). A column part of a product is computed exactly like the same columns of the
+//! whole product, so results do not depend on the thread count.
 
 use crate::Real;
+use faer::{MatMut, MatRef};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -18,20 +20,27 @@ thread_local! {
     static SEQUENTIAL: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Threads the matrix products may use (default: all cores).
+/// Threads the core may use (default: all cores).
 pub fn threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => cores(),
         n => n,
     }
 }
 
-/// Bounds the threads used by matrix products (0 = all cores; 1 = this thread only).
+/// The cores this process may use, asked once: the standard library reads cgroup files
+/// on every call, which cost more than a layer's work when asked per layer.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Bounds the threads the core uses (0 = all cores; 1 = this thread only).
 pub fn set_threads(n: usize) {
     THREADS.store(n, Ordering::Relaxed);
 }
 
-/// Runs `f` with this thread's matrix products on one thread.
+/// Runs `f` with this thread's work on this thread only.
 pub fn sequential<R>(f: impl FnOnce() -> R) -> R {
     let old = SEQUENTIAL.with(|s| s.replace(true));
     let r = f();
@@ -39,66 +48,55 @@ pub fn sequential<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Below this many multiply-adds, splitting a product costs more than it saves.
-const PARALLEL_MIN_WORK: usize = 1 << 20;
-
-fn split_in_two(work: usize, n: usize) -> bool {
-    threads() > 1 && work >= PARALLEL_MIN_WORK && n >= 32 && !SEQUENTIAL.with(|s| s.get())
+/// Whether this thread may hand work to a second thread.
+pub(crate) fn may_split() -> bool {
+    threads() > 1 && !SEQUENTIAL.with(|s| s.get())
 }
 
-/// `C (m x n) = alpha * op(A) * op(B) + beta * C`, all row-major, with `alpha` 1 and
-/// `beta` 0 (replace) or 1 (accumulate).
+/// `op(A)` as an `m x k` view of a row-major slice: `A` stored `m x k`, or `k x m` when
+/// `trans`.
+pub fn op<T: Real>(a: &[T], m: usize, k: usize, trans: bool) -> MatRef<'_, T> {
+    if trans {
+        MatRef::from_row_major_slice(&a[..m * k], k, m).transpose()
+    } else {
+        MatRef::from_row_major_slice(&a[..m * k], m, k)
+    }
+}
+
+/// `C = A B`, or `C += A B` when `accumulate`, on this thread.
+pub fn gemm<T: Real>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, accumulate: bool) {
+    if c.nrows() == 0 || c.ncols() == 0 {
+        return;
+    }
+    if a.ncols() == 0 {
+        if !accumulate {
+            let mut c = c;
+            for j in 0..c.ncols() {
+                for i in 0..c.nrows() {
+                    c[(i, j)] = T::zero();
+                }
+            }
+        }
+        return;
+    }
+    T::gemm_view(c, a, b, accumulate);
+}
+
+/// `C (m x n) = op(A) * op(B) + beta * C`, all row-major, with `beta` 0 (replace) or 1
+/// (accumulate), on this thread.
 ///
 /// `op(A)` is `m x k`: `A` is stored `m x k`, or `k x m` when `trans_a`.
 /// `op(B)` is `k x n`: `B` is stored `k x n`, or `n x k` when `trans_b`.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul<T: Real>(
-    m: usize, k: usize, n: usize, alpha: T,
+    m: usize, k: usize, n: usize,
     a: &[T], trans_a: bool, b: &[T], trans_b: bool,
     beta: T, c: &mut [T],
 ) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul: slice too short");
-    assert!(alpha == T::one() && (beta == T::zero() || beta == T::one()), "matmul: alpha 1, beta 0 or 1");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if beta == T::zero() {
-            c[..m * n].iter_mut().for_each(|v| *v = T::zero());
-        }
-        return;
-    }
-    use faer::{MatMut, MatRef};
-    let acc = beta == T::one();
-    let am = if trans_a {
-        MatRef::from_row_major_slice(&a[..m * k], k, m).transpose()
-    } else {
-        MatRef::from_row_major_slice(&a[..m * k], m, k)
-    };
-    let bm = if trans_b {
-        MatRef::from_row_major_slice(&b[..k * n], n, k).transpose()
-    } else {
-        MatRef::from_row_major_slice(&b[..k * n], k, n)
-    };
+    assert!(beta == T::zero() || beta == T::one(), "matmul: beta 0 or 1");
     let cm = MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n);
-    if !split_in_two(m * n * k, n) {
-        T::gemm_view(cm, am, bm, acc);
-        return;
-    }
-    // Split C's (and B's) columns in two: the halves are independent and each element is
-    // computed exactly as in the one-thread product, so results do not depend on threads.
-    let n1 = (n / 2).div_ceil(16) * 16;
-    let (c1, c2) = cm.split_at_col_mut(n1);
-    let (b1, b2) = bm.split_at_col(n1);
-    let right = std::sync::Mutex::new(Some(c2));
-    crate::forkjoin::join(
-        || T::gemm_view(c1, am, b1, acc),
-        || {
-            if let Some(c2) = right.lock().unwrap().take() {
-                T::gemm_view(c2, am, b2, acc);
-            }
-        },
-    );
+    gemm(cm, op(a, m, k, trans_a), op(b, k, n, trans_b), beta == T::one());
 }
 
 #[cfg(test)]
@@ -129,7 +127,7 @@ mod tests {
         for &ta in &[false, true] {
             for &tb in &[false, true] {
                 let mut c = vec![1.0; m * n];
-                matmul(m, k, n, 1.0, &a, ta, &b, tb, 0.0, &mut c);
+                matmul(m, k, n, &a, ta, &b, tb, 0.0, &mut c);
                 let want = naive(m, k, n, &a, ta, &b, tb);
                 for (x, y) in c.iter().zip(&want) {
                     assert!((x - y).abs() < 1e-12);
@@ -139,17 +137,26 @@ mod tests {
     }
 
     #[test]
-    fn split_products_are_bitwise_equal_to_one_thread() {
-        let (m, k, n) = (128, 784, 256);
-        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 / 997.0 - 0.5).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729) % 1000) as f32 / 991.0 - 0.5).collect();
-        for &(ta, tb) in &[(false, false), (true, false), (false, true)] {
-            let mut one = vec![0f32; m * n];
-            sequential(|| matmul(m, k, n, 1.0, &a, ta, &b, tb, 0.0, &mut one));
-            let mut two = vec![0f32; m * n];
-            set_threads(2);
-            matmul(m, k, n, 1.0, &a, ta, &b, tb, 0.0, &mut two);
-            assert_eq!(one, two);
+    fn column_parts_on_two_threads_are_bitwise_equal_to_the_whole_product() {
+        use crate::parts::{self, SharedCols};
+        for &(m, k, n) in &[(128, 784, 256), (784, 128, 256), (128, 256, 100), (64, 33, 48)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 / 997.0 - 0.5).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729) % 1000) as f32 / 991.0 - 0.5).collect();
+            for &(ta, tb) in &[(false, false), (true, false), (false, true)] {
+                let mut whole = vec![0f32; m * n];
+                matmul(m, k, n, &a, ta, &b, tb, 0.0, &mut whole);
+                let mut two = vec![0f32; m * n];
+                let shared = SharedCols::new(&mut two, n);
+                let (am, bm) = (op(&a, m, k, ta), op(&b, k, n, tb));
+                set_threads(2);
+                parts::run(true, |part| {
+                    let mut c = shared.part(part);
+                    let cols = c.cols();
+                    gemm(c.mat(), am, bm.subcols(cols.start, cols.len()), false);
+                });
+                drop(shared);
+                assert_eq!(whole, two, "{m}x{k}x{n} ta={ta} tb={tb}");
+            }
         }
     }
 
@@ -158,7 +165,7 @@ mod tests {
         let a = [1.0f32, 2.0];
         let b = [3.0f32, 4.0];
         let mut c = [10.0f32];
-        matmul(1, 2, 1, 1.0, &a, false, &b, false, 1.0, &mut c);
+        matmul(1, 2, 1, &a, false, &b, false, 1.0, &mut c);
         assert_eq!(c[0], 21.0);
     }
 }

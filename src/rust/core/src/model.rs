@@ -64,6 +64,8 @@ pub struct Compiled<T: Real> {
     /// The lowest layer whose gradients are needed (the first with trainable weights);
     /// trainable flags change only at compile time, as in Keras.
     first_trainable: Option<usize>,
+    /// Row length of each trainable weight (its last axis), for column-split updates.
+    row_lens: Vec<usize>,
 }
 
 /// Per-step scratch reused across steps.
@@ -181,7 +183,13 @@ impl<T: Real> Model<T> {
         };
         let optimizer = Optimizer::new(spec.optimizer.clone(), &sizes);
         let first_trainable = self.layers.iter().position(|l| l.spec().trainable && l.param_count() > 0);
-        self.compiled = Some(Compiled { spec, optimizer, fusion, first_trainable });
+        let row_lens = self
+            .layers
+            .iter()
+            .filter(|l| l.spec().trainable)
+            .flat_map(|l| l.weights().into_iter().map(|w| w.shape.last().copied().unwrap_or(1).max(1)))
+            .collect();
+        self.compiled = Some(Compiled { spec, optimizer, fusion, first_trainable, row_lens });
         Ok(())
     }
 
@@ -306,7 +314,7 @@ impl<T: Real> Model<T> {
             .filter(|l| l.spec().trainable)
             .flat_map(|l| l.params_and_grads())
             .unzip();
-        c.optimizer.apply(&mut params, &mut grads);
+        c.optimizer.apply_rows(&mut params, &mut grads, Some(&c.row_lens));
         loss
     }
 
@@ -396,4 +404,61 @@ pub const PREDICT_CHUNK: usize = 1024;
 
 pub fn not_compiled() -> String {
     "You must compile your model before training/testing. Use `compile(model, optimizer, loss)`.".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn model(last_activation: &str, loss: &str, optimizer: serde_json::Value) -> Model<f32> {
+        let dense = |name: &str, units: usize, act: &str| {
+            json!({"class_name": "Dense", "name": name, "units": units, "activation": act})
+        };
+        let spec: ModelSpec = serde_json::from_value(json!({
+            "name": "m", "input_shape": [300],
+            "layers": [
+                dense("d1", 256, "relu"),
+                {"class_name": "Dropout", "name": "drop1", "rate": 0.4},
+                dense("d2", 96, "swish"),
+                {"class_name": "Dropout", "name": "drop2", "rate": 0.3},
+                dense("d3", 10, last_activation),
+            ]
+        }))
+        .unwrap();
+        let mut m = Model::<f32>::build(spec, &mut Rng::seed_from(3)).unwrap();
+        let compile = json!({"optimizer": optimizer, "loss": loss, "metrics": ["accuracy"]});
+        m.compile(serde_json::from_value(compile).unwrap()).unwrap();
+        m
+    }
+
+    fn train(m: &mut Model<f32>) -> Vec<Vec<f32>> {
+        let mut r = Rng::seed_from(4);
+        let x = Tensor::from_vec(&[128, 300], (0..128 * 300).map(|_| r.uniform() as f32).collect());
+        let y = Tensor::from_vec(&[128, 10], (0..1280).map(|i| ((i / 10) % 10 == i % 10) as u8 as f32).collect());
+        let mut run = m.new_running(10).unwrap();
+        for _ in 0..4 {
+            m.train_step(&x, &y, None, &mut run);
+        }
+        let mut out = Tensor::default();
+        m.predict_batch(&x, &mut out);
+        m.get_weights().into_iter().map(|w| w.3).chain([out.data]).collect()
+    }
+
+    #[test]
+    fn two_threads_train_bitwise_like_one() {
+        let cases = [
+            ("softmax", "categorical_crossentropy", json!({"name": "rmsprop", "learning_rate": 0.001})),
+            ("softmax", "mse", json!({"name": "adam", "learning_rate": 0.001, "amsgrad": true})),
+            ("sigmoid", "binary_crossentropy", json!({"name": "sgd", "learning_rate": 0.01, "momentum": 0.9})),
+            ("linear", "mse", json!({"name": "rmsprop", "learning_rate": 0.001, "momentum": 0.5, "centered": true})),
+        ];
+        for (act, loss, opt) in cases {
+            let one = crate::linalg::sequential(|| train(&mut model(act, loss, opt.clone())));
+            crate::linalg::set_threads(2);
+            let two = train(&mut model(act, loss, opt.clone()));
+            assert_eq!(one, two, "{act} {loss} {opt}");
+            assert!(one.iter().flatten().all(|v| v.is_finite()));
+        }
+    }
 }

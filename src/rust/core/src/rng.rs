@@ -19,6 +19,25 @@ impl Rng {
         Rng(ChaCha8Rng::seed_from_u64(self.0.next_u64()))
     }
 
+    /// How many 32-bit words of the stream have been used.
+    pub fn word_pos(&self) -> u128 {
+        self.0.get_word_pos()
+    }
+
+    /// Skips (or rewinds) the stream to word `pos`: the words a sequence of `next_u32`
+    /// calls would have drawn from there can be drawn anywhere, in any order.
+    pub fn set_word_pos(&mut self, pos: u128) {
+        self.0.set_word_pos(pos);
+    }
+
+    /// A copy of this stream positioned at word `pos`.
+    pub fn at_word(&self, pos: u128) -> Self {
+        let mut r = self.clone();
+        r.set_word_pos(pos);
+        r
+    }
+
+    #[inline]
     pub fn next_u32(&mut self) -> u32 {
         self.0.next_u32()
     }
@@ -71,6 +90,20 @@ mod tests {
         let saved = serde_json::to_string(&a).unwrap();
         let mut c: Rng = serde_json::from_str(&saved).unwrap();
         assert_eq!(a.next_u64(), c.next_u64());
+    }
+
+    #[test]
+    fn words_drawn_from_a_position_are_the_sequential_stream() {
+        let mut a = Rng::seed_from(7);
+        a.next_u64();
+        let start = a.word_pos();
+        let mut seq = a.clone();
+        let want: Vec<u32> = (0..300).map(|_| seq.next_u32()).collect();
+        let mut tail = a.at_word(start + 137);
+        let got: Vec<u32> = (0..163).map(|_| tail.next_u32()).collect();
+        assert_eq!(got, want[137..]);
+        a.set_word_pos(start + 300);
+        assert_eq!(a, seq);
     }
 
     #[test]

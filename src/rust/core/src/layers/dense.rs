@@ -3,7 +3,8 @@
 
 use super::{Layer, LayerKind, LayerSpec, WeightRef};
 use crate::activations::Activation;
-use crate::linalg::matmul;
+use crate::linalg::{gemm, op};
+use crate::parts::{self, SharedCols};
 use crate::rng::Rng;
 use crate::tensor::{try_zeros, Tensor};
 use crate::Real;
@@ -67,42 +68,92 @@ impl<T: Real> Layer<T> for Dense<T> {
     }
 
     fn forward(&mut self, x: &Tensor<T>, out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
-        let m = x.data.len() / self.inputs;
+        let (m, units) = (x.data.len() / self.inputs, self.units);
         out.resize_batch(x.rows(), &self.out_shape);
-        if self.use_bias {
-            for row in out.data.chunks_exact_mut(self.units) {
-                row.copy_from_slice(&self.bias);
+        let keep_z = self.activation.needs_input_for_backward();
+        self.z.resize(if keep_z { out.data.len() } else { 0 }, T::zero());
+        let row_wise = self.activation.is_row_wise();
+        let (xm, wm) = (op(&x.data, m, self.inputs, false), op(&self.kernel, self.inputs, units, false));
+        let (bias, activation, use_bias) = (&self.bias, self.activation, self.use_bias);
+        let outs = SharedCols::new(&mut out.data, units);
+        let zs = SharedCols::new(&mut self.z, units);
+        // Each part: its units' bias, product, (saved pre-activation,) activation.
+        parts::run(parts::split_product(m * self.inputs * units, units), |part| {
+            let mut o = outs.part(part);
+            let cols = o.cols();
+            if use_bias {
+                for i in 0..m {
+                    o.row(i).copy_from_slice(&bias[cols.clone()]);
+                }
             }
+            gemm(o.mat(), xm, wm.subcols(cols.start, cols.len()), use_bias);
+            if keep_z {
+                let mut z = zs.part(part);
+                for i in 0..m {
+                    z.row(i).copy_from_slice(o.row(i));
+                }
+            }
+            if !row_wise {
+                for i in 0..m {
+                    activation.forward(o.row(i), cols.len());
+                }
+            }
+        });
+        drop(outs);
+        if row_wise {
+            self.activation.forward(&mut out.data, units);
         }
-        let beta = if self.use_bias { T::one() } else { T::zero() };
-        matmul(m, self.inputs, self.units, T::one(), &x.data, false, &self.kernel, false, beta, &mut out.data);
-        if self.activation.needs_input_for_backward() {
-            self.z.clear();
-            self.z.extend_from_slice(&out.data);
-        }
-        self.activation.forward(&mut out.data, self.units);
     }
 
     fn backward(
         &mut self, x: &Tensor<T>, out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>,
         g_is_preactivation: bool,
     ) {
-        let m = x.data.len() / self.inputs;
-        if !g_is_preactivation {
-            self.activation.backward(&self.z, &out.data, &mut g.data, self.units);
+        let (m, units, inputs) = (x.data.len() / self.inputs, self.units, self.inputs);
+        let act = (!g_is_preactivation).then_some(self.activation);
+        if let Some(a) = act.filter(|a| a.is_row_wise()) {
+            a.backward(&self.z, &out.data, &mut g.data, units);
         }
-        matmul(self.inputs, m, self.units, T::one(), &x.data, true, &g.data, false, T::zero(), &mut self.dkernel);
-        if self.use_bias {
-            self.dbias.iter_mut().for_each(|v| *v = T::zero());
-            for row in g.data.chunks_exact(self.units) {
-                for (d, v) in self.dbias.iter_mut().zip(row) {
-                    *d += *v;
+        let elementwise = act.filter(|a| !a.is_row_wise());
+        let (xt, z, y) = (op(&x.data, inputs, m, true), &self.z[..], &out.data[..]);
+        let gs = SharedCols::new(&mut g.data, units);
+        let dks = SharedCols::new(&mut self.dkernel, units);
+        let dbs = SharedCols::new(&mut self.dbias, units);
+        let use_bias = self.use_bias;
+        // Each part: its units' activation derivative, kernel and bias gradients.
+        parts::run(parts::split_product(m * inputs * units, units), |part| {
+            let mut gp = gs.part(part);
+            let cols = gp.cols();
+            if let Some(a) = elementwise {
+                for i in 0..m {
+                    let at = i * units + cols.start..i * units + cols.end;
+                    let zi = if z.is_empty() { z } else { &z[at.clone()] };
+                    a.backward(zi, &y[at], gp.row(i), cols.len());
                 }
             }
-        }
+            gemm(dks.part(part).mat(), xt, gp.mat_ref(), false);
+            if use_bias {
+                let mut db = dbs.part(part);
+                let db = db.row(0);
+                db.iter_mut().for_each(|v| *v = T::zero());
+                for i in 0..m {
+                    for (d, v) in db.iter_mut().zip(gp.row(i).iter()) {
+                        *d += *v;
+                    }
+                }
+            }
+        });
+        drop((gs, dks, dbs));
         if let Some(dx) = dx {
             dx.resize(&x.shape);
-            matmul(m, self.units, self.inputs, T::one(), &g.data, false, &self.kernel, true, T::zero(), &mut dx.data);
+            let (gm, wt) = (op(&g.data, m, units, false), op(&self.kernel, units, inputs, true));
+            let dxs = SharedCols::new(&mut dx.data, inputs);
+            // Each part: the gradient for its share of the inputs.
+            parts::run(parts::split_product(m * units * inputs, inputs), |part| {
+                let mut d = dxs.part(part);
+                let cols = d.cols();
+                gemm(d.mat(), gm, wt.subcols(cols.start, cols.len()), false);
+            });
         }
     }
 

@@ -3,6 +3,7 @@
 
 use super::{Layer, LayerKind, LayerSpec};
 use crate::rng::Rng;
+use crate::{forkjoin, parts};
 use crate::tensor::Tensor;
 use crate::Real;
 
@@ -37,14 +38,31 @@ impl<T: Real> Layer<T> for Dropout<T> {
             self.mask.clear();
             return;
         }
-        // keep when a uniform u32 is at or above rate * 2^32
+        // Keep when a uniform u32 is at or above rate * 2^32. Element e takes word e of the
+        // stream from here, whichever thread draws it, so the masks do not depend on the
+        // thread count.
         let threshold = (self.rate * 4_294_967_296.0) as u64;
         let scale = T::c(1.0 / (1.0 - self.rate));
-        self.mask.resize(x.data.len(), T::zero());
-        for ((m, o), v) in self.mask.iter_mut().zip(out.data.iter_mut()).zip(&x.data) {
-            *m = if (rng.next_u32() as u64) >= threshold { scale } else { T::zero() };
-            *o = *v * *m;
+        let len = x.data.len();
+        self.mask.resize(len, T::zero());
+        let start = rng.word_pos();
+        let fill = |from: usize, mask: &mut [T], out: &mut [T], x: &[T]| {
+            let mut r = rng.at_word(start + from as u128);
+            for ((m, o), v) in mask.iter_mut().zip(out.iter_mut()).zip(x) {
+                *m = if (r.next_u32() as u64) >= threshold { scale } else { T::zero() };
+                *o = *v * *m;
+            }
+        };
+        if parts::split_elementwise(len) {
+            let half = x.rows() / 2 * (len / x.rows().max(1));
+            let (m0, m1) = self.mask.split_at_mut(half);
+            let (o0, o1) = out.data.split_at_mut(half);
+            let (x0, x1) = x.data.split_at(half);
+            forkjoin::join(|| fill(0, m0, o0, x0), || fill(half, m1, o1, x1));
+        } else {
+            fill(0, &mut self.mask, &mut out.data, &x.data);
         }
+        rng.set_word_pos(start + len as u128);
     }
 
     fn backward(
@@ -55,8 +73,19 @@ impl<T: Real> Layer<T> for Dropout<T> {
             if self.mask.is_empty() {
                 dx.data.copy_from_slice(&g.data);
             } else {
-                for ((d, gv), m) in dx.data.iter_mut().zip(&g.data).zip(&self.mask) {
-                    *d = *gv * *m;
+                let apply = |d: &mut [T], g: &[T], m: &[T]| {
+                    for ((d, gv), m) in d.iter_mut().zip(g).zip(m) {
+                        *d = *gv * *m;
+                    }
+                };
+                let len = g.data.len();
+                if parts::split_elementwise(len) {
+                    let half = g.rows() / 2 * (len / g.rows().max(1));
+                    let (d0, d1) = dx.data.split_at_mut(half);
+                    let ((g0, g1), (m0, m1)) = (g.data.split_at(half), self.mask.split_at(half));
+                    forkjoin::join(|| apply(d0, g0, m0), || apply(d1, g1, m1));
+                } else {
+                    apply(&mut dx.data, &g.data, &self.mask);
                 }
             }
         }
