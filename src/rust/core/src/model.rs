@@ -64,8 +64,6 @@ pub struct Compiled<T: Real> {
     /// The lowest layer whose gradients are needed (the first with trainable weights);
     /// trainable flags change only at compile time, as in Keras.
     first_trainable: Option<usize>,
-    /// Row length of each trainable weight (its last axis), for column-split updates.
-    row_lens: Vec<usize>,
 }
 
 /// Per-step scratch reused across steps.
@@ -183,13 +181,7 @@ impl<T: Real> Model<T> {
         };
         let optimizer = Optimizer::new(spec.optimizer.clone(), &sizes);
         let first_trainable = self.layers.iter().position(|l| l.spec().trainable && l.param_count() > 0);
-        let row_lens = self
-            .layers
-            .iter()
-            .filter(|l| l.spec().trainable)
-            .flat_map(|l| l.weights().into_iter().map(|w| w.shape.last().copied().unwrap_or(1).max(1)))
-            .collect();
-        self.compiled = Some(Compiled { spec, optimizer, fusion, first_trainable, row_lens });
+        self.compiled = Some(Compiled { spec, optimizer, fusion, first_trainable });
         Ok(())
     }
 
@@ -314,7 +306,7 @@ impl<T: Real> Model<T> {
             .filter(|l| l.spec().trainable)
             .flat_map(|l| l.params_and_grads())
             .unzip();
-        c.optimizer.apply_rows(&mut params, &mut grads, Some(&c.row_lens));
+        c.optimizer.apply(&mut params, &mut grads);
         loss
     }
 

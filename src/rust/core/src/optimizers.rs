@@ -38,7 +38,7 @@
 //! than multiplications by a reciprocal, since that is what keeps the results exact.
 //! Adam on 235k `f32` parameters takes about 0.12 ms per step (x86-64 baseline, SSE2).
 
-use crate::parts::{self, SharedCols};
+use crate::{forkjoin, parts};
 use crate::Real;
 use serde::{Deserialize, Serialize};
 
@@ -568,15 +568,10 @@ impl<T: Real> Optimizer<T> {
     ///
     /// `params[i]` and `grads[i]` must both have `param_sizes[i]` elements (panics
     /// otherwise). `grads` is clipped in place.
+    ///
+    /// Large parameters are updated in two halves on two threads (see [`crate::parts`]);
+    /// every element is updated the same way either way.
     pub fn apply(&mut self, params: &mut [&mut [T]], grads: &mut [&mut [T]]) {
-        self.apply_rows(params, grads, None);
-    }
-
-    /// [`Optimizer::apply`] for parameters stored as row-major matrices with rows of
-    /// `row_lens[i]` values: large ones are updated in two column parts on two threads,
-    /// the same parts the layers compute, so each core updates what it computed. The
-    /// result is the same either way.
-    pub fn apply_rows(&mut self, params: &mut [&mut [T]], grads: &mut [&mut [T]], row_lens: Option<&[usize]>) {
         assert_eq!(
             params.len(),
             self.param_sizes.len(),
@@ -594,9 +589,6 @@ impl<T: Real> Optimizer<T> {
                 params[i].len(),
                 grads[i].len()
             );
-            if let Some(r) = row_lens {
-                assert!(r[i] > 0 && n % r[i] == 0, "optimizer: parameter {i} is not rows of {}", r[i]);
-            }
         }
 
         if self.param_sizes.is_empty() {
@@ -615,9 +607,8 @@ impl<T: Real> Optimizer<T> {
 
         let update = self.step_update(lr);
         let pairs = params.iter_mut().zip(grads.iter()).zip(self.slots.iter_mut());
-        for (i, ((w, g), s)) in pairs.enumerate() {
-            let cols = row_lens.map_or(w.len(), |r| r[i]);
-            update_param(&update, w, g, s, cols);
+        for ((w, g), s) in pairs {
+            update_param(&update, w, g, s);
         }
         self.iterations += 1;
     }
@@ -911,31 +902,27 @@ impl<T: Real> Update<T> {
     }
 }
 
-/// Applies `update` to one parameter stored as rows of `cols` values, in two column parts
-/// on two threads when it is large.
-fn update_param<T: Real>(update: &Update<T>, w: &mut [T], g: &[T], slots: &mut [Vec<T>], cols: usize) {
-    assert!(slots.len() <= MAX_SLOTS);
-    let n_slots = slots.len();
-    if cols < 32 || !parts::split_elementwise(w.len()) {
-        let mut it = slots.iter_mut();
-        let mut segs: [&mut [T]; MAX_SLOTS] = std::array::from_fn(|_| it.next().map_or(&mut [][..], |v| &mut v[..]));
-        update.run(w, g, &mut segs[..n_slots]);
+/// Applies `update` to one parameter, in two halves on two threads when it is large.
+/// (Halves of the flat parameter, not the layers' column parts: a call per row of a
+/// column part cost more than it saved.)
+fn update_param<T: Real>(update: &Update<T>, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
+    let k = slots.len();
+    assert!(k <= MAX_SLOTS);
+    let mut lo: [&mut [T]; MAX_SLOTS] = Default::default();
+    if !parts::split_elementwise(w.len()) {
+        for (l, s) in lo.iter_mut().zip(slots.iter_mut()) {
+            *l = s;
+        }
+        update.run(w, g, &mut lo[..k]);
         return;
     }
-    let ws = SharedCols::new(w, cols);
-    let mut it = slots.iter_mut();
-    let ss: [Option<SharedCols<'_, T>>; MAX_SLOTS] = std::array::from_fn(|_| it.next().map(|v| SharedCols::new(v, cols)));
-    parts::run(true, |part| {
-        let mut wp = ws.part(part);
-        let mut sp = ss.each_ref().map(|s| s.as_ref().map(|s| s.part(part)));
-        let c = wp.cols();
-        for r in 0..wp.rows() {
-            let mut it = sp.iter_mut();
-            let mut segs: [&mut [T]; MAX_SLOTS] =
-                std::array::from_fn(|_| it.next().and_then(|p| p.as_mut()).map_or(&mut [][..], |p| p.row(r)));
-            update.run(wp.row(r), &g[r * cols + c.start..r * cols + c.end], &mut segs[..n_slots]);
-        }
-    });
+    let cut = (w.len() / 2).div_ceil(16) * 16;
+    let mut hi: [&mut [T]; MAX_SLOTS] = Default::default();
+    for ((l, h), s) in lo.iter_mut().zip(hi.iter_mut()).zip(slots.iter_mut()) {
+        (*l, *h) = s.split_at_mut(cut);
+    }
+    let ((w0, w1), (g0, g1)) = (w.split_at_mut(cut), g.split_at(cut));
+    forkjoin::join(|| update.run(w0, g0, &mut lo[..k]), || update.run(w1, g1, &mut hi[..k]));
 }
 
 fn sgd<T: Real>(w: &mut [T], g: &[T], lr: T) {

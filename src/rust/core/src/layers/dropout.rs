@@ -7,6 +7,15 @@ use crate::{forkjoin, parts};
 use crate::tensor::Tensor;
 use crate::Real;
 
+/// Draws the mask (`scale` where the next word of `r` is at or above `threshold`, else 0)
+/// and applies it: `out = x * mask`.
+fn draw_mask<T: Real>(mut r: Rng, threshold: u64, scale: T, mask: &mut [T], out: &mut [T], x: &[T]) {
+    for ((m, o), v) in mask.iter_mut().zip(out.iter_mut()).zip(x) {
+        *m = if (r.next_u32() as u64) >= threshold { scale } else { T::zero() };
+        *o = *v * *m;
+    }
+}
+
 pub struct Dropout<T> {
     spec: LayerSpec,
     rate: f64,
@@ -46,21 +55,18 @@ impl<T: Real> Layer<T> for Dropout<T> {
         let len = x.data.len();
         self.mask.resize(len, T::zero());
         let start = rng.word_pos();
-        let fill = |from: usize, mask: &mut [T], out: &mut [T], x: &[T]| {
-            let mut r = rng.at_word(start + from as u128);
-            for ((m, o), v) in mask.iter_mut().zip(out.iter_mut()).zip(x) {
-                *m = if (r.next_u32() as u64) >= threshold { scale } else { T::zero() };
-                *o = *v * *m;
-            }
-        };
+        let shared: &Rng = rng;
         if parts::split_elementwise(len) {
             let half = x.rows() / 2 * (len / x.rows().max(1));
             let (m0, m1) = self.mask.split_at_mut(half);
             let (o0, o1) = out.data.split_at_mut(half);
             let (x0, x1) = x.data.split_at(half);
-            forkjoin::join(|| fill(0, m0, o0, x0), || fill(half, m1, o1, x1));
+            forkjoin::join(
+                || draw_mask(shared.at_word(start), threshold, scale, m0, o0, x0),
+                || draw_mask(shared.at_word(start + half as u128), threshold, scale, m1, o1, x1),
+            );
         } else {
-            fill(0, &mut self.mask, &mut out.data, &x.data);
+            draw_mask(shared.at_word(start), threshold, scale, &mut self.mask, &mut out.data, &x.data);
         }
         rng.set_word_pos(start + len as u128);
     }
