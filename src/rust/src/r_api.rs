@@ -4,7 +4,7 @@
 use crate::r_callbacks::build_callbacks;
 use crate::r_console::RHost;
 use crate::r_convert::{from_spec, from_tensor, logs_to_r, to_tensor};
-use crate::r_data::{generator, read_data, Arrays, Data};
+use crate::r_data::{generator, predict_array, read_data, Arrays, Data};
 use crate::r_generator::CondSlot;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::{Halt, Logs};
@@ -177,10 +177,15 @@ fn rk_evaluate(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Li
 fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: List) -> R<Robj> {
     let slot = CondSlot::default();
     with_model(h, |m| {
-        let d = read_data(&data, m, false, "")?;
         let mut host = RHost::new();
+        let plain = callbacks.len() == 0 && verbose == 0 && data.dollar("type").ok().and_then(|t| t.as_str().map(|s| s == "arrays")) == Some(true);
+        if plain {
+            let x = data.dollar("x").unwrap_or_else(|_| ().into());
+            let t = predict_array(m, &x, batch_size as usize)?;
+            return Ok(list!(status = "ok", value = from_tensor(&t), warnings = host.warnings.clone()).into());
+        }
+        let d = read_data(&data, m, false, "")?;
         let r = match &d {
-            Data::Arrays(a) if callbacks.len() == 0 && verbose == 0 => Ok(m.predict(&a.x, batch_size as usize)),
             Data::Arrays(a) => {
                 let cbs = build_callbacks(&callbacks, &slot)?;
                 let mut src = array_source(a, 0..a.x.rows(), batch_size as usize, false);

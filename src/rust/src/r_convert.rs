@@ -62,14 +62,14 @@ pub fn from_spec<T: serde::de::DeserializeOwned>(x: &Robj, what: &str) -> std::r
     serde_json::from_value(to_json(x)).map_err(|e| format!("invalid {what}: {e}"))
 }
 
-fn dims_of(x: &Robj) -> Vec<usize> {
+pub fn dims_of(x: &Robj) -> Vec<usize> {
     match x.dim() {
         Some(d) => d.iter().map(|v| Option::<i32>::from(v).unwrap_or(0) as usize).collect(),
         None => vec![x.len()],
     }
 }
 
-fn bad_value(what: &str, dims: &[usize], idx: usize) -> String {
+pub fn bad_value(what: &str, dims: &[usize], idx: usize) -> String {
     let n = dims[0].max(1);
     let (row, col) = (idx % n + 1, idx / n + 1);
     if dims.len() == 1 {
@@ -88,13 +88,11 @@ pub fn to_tensor(x: &Robj, what: &str) -> std::result::Result<Tensor<f32>, Strin
         dims.push(1);
     }
     let r = match x.rtype() {
-        Rtype::Doubles => from_col_major(&dims, x.as_real_slice().unwrap(), |v| v.is_finite().then_some(v as f32)),
-        Rtype::Integers => {
-            from_col_major(&dims, x.as_integer_slice().unwrap(), |v| (v != i32::MIN).then_some(v as f32))
-        }
+        Rtype::Doubles => from_col_major(&dims, x.as_real_slice().unwrap()),
+        Rtype::Integers => from_col_major(&dims, x.as_integer_slice().unwrap()),
         Rtype::Logicals => {
             let s: Vec<i32> = x.as_logical_slice().unwrap().iter().map(|v| if v.is_na() { i32::MIN } else { v.is_true() as i32 }).collect();
-            from_col_major(&dims, &s, |v| (v != i32::MIN).then_some(v as f32))
+            from_col_major(&dims, &s)
         }
         Rtype::Null => return Err(format!("{what} is NULL; a numeric matrix or array is needed")),
         other => {

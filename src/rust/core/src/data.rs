@@ -28,15 +28,21 @@ fn describe(shape: &[usize]) -> String {
     }
 }
 
-/// Checks that `x` fits the model input and, when given, that `y` fits the output and loss.
-pub fn check_xy<T: Real>(
-    x: &Tensor<T>, y: Option<&Tensor<T>>, input_shape: &[usize], output_shape: &[usize], loss: Option<Loss>,
-) -> Result<(), String> {
-    let xs = &x.shape[1..];
+/// Checks that an `x` of shape `x_shape` (batch first) fits the model input.
+pub fn check_x_shape(x_shape: &[usize], input_shape: &[usize]) -> Result<(), String> {
+    let xs = x_shape.get(1..).unwrap_or(&[]);
     let flat_ok = xs.iter().product::<usize>() == input_shape.iter().product::<usize>() && input_shape.len() == 1;
     if xs != input_shape && !(flat_ok && xs.len() == 1) {
         return Err(format!("x has {}, the model expects {}", describe(xs), describe(input_shape)));
     }
+    Ok(())
+}
+
+/// Checks that `x` fits the model input and, when given, that `y` fits the output and loss.
+pub fn check_xy<T: Real>(
+    x: &Tensor<T>, y: Option<&Tensor<T>>, input_shape: &[usize], output_shape: &[usize], loss: Option<Loss>,
+) -> Result<(), String> {
+    check_x_shape(&x.shape, input_shape)?;
     let Some(y) = y else { return Ok(()) };
     if y.rows() != x.rows() {
         return Err(format!("x has {} rows but y has {} rows; they must match", x.rows(), y.rows()));

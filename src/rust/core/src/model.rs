@@ -365,13 +365,31 @@ impl<T: Real> Model<T> {
         Ok(())
     }
 
-    /// The model's output for the whole of `x`. Rows are independent at inference, so the
-    /// work is done in chunks of at least [`PREDICT_CHUNK`] rows whatever `batch_size` says
-    /// (keras' `batch_size` only bounds memory); larger batches are honoured.
+    /// The model's output for the whole of `x` (see [`Model::predict_with`]).
     pub fn predict(&mut self, x: &Tensor<T>, batch_size: usize) -> Tensor<T> {
-        let batch_size = batch_size.max(PREDICT_CHUNK);
-        let n = x.rows();
         let rl = x.row_len();
+        let copy = |rows: std::ops::Range<usize>, dst: &mut [T]| {
+            dst.copy_from_slice(&x.data[rows.start * rl..rows.end * rl]);
+            Ok::<(), std::convert::Infallible>(())
+        };
+        match self.predict_with(x.rows(), batch_size, copy) {
+            Ok(t) => t,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The model's output for `n` rows whose inputs `fill(rows, dst)` writes into `dst`
+    /// (row-major, batch first), a chunk at a time; the first error of `fill` stops it.
+    ///
+    /// Rows are independent at inference, so the work is done in chunks of
+    /// [`PREDICT_CHUNK`] rows whatever `batch_size` says (keras' `batch_size` only bounds
+    /// memory); larger batches are honoured. Reading the input a chunk at a time keeps it
+    /// in cache for the first layer and needs no copy of the whole input.
+    pub fn predict_with<E>(
+        &mut self, n: usize, batch_size: usize, fill: impl Fn(std::ops::Range<usize>, &mut [T]) -> Result<(), E>,
+    ) -> Result<Tensor<T>, E> {
+        let batch_size = batch_size.max(PREDICT_CHUNK);
+        let input_shape = self.spec.input_shape.clone();
         let mut out_shape = vec![n];
         out_shape.extend(self.output_shape());
         let mut out = Tensor::zeros(&out_shape);
@@ -381,13 +399,13 @@ impl<T: Real> Model<T> {
         let mut start = 0;
         while start < n {
             let end = (start + batch_size).min(n);
-            xb.resize_batch(end - start, &x.shape[1..]);
-            xb.data.copy_from_slice(&x.data[start * rl..end * rl]);
+            xb.resize_batch(end - start, &input_shape);
+            fill(start..end, &mut xb.data)?;
             self.predict_batch(&xb, &mut ob);
             out.data[start * ol..end * ol].copy_from_slice(&ob.data);
             start = end;
         }
-        out
+        Ok(out)
     }
 }
 

@@ -1,6 +1,7 @@
 //! A dense, row-major, batch-first tensor whose buffer is reused across steps.
 
 use crate::Real;
+use std::ops::Range;
 
 /// N-d array stored row-major (C order); `shape[0]` is the batch axis.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -74,49 +75,152 @@ pub fn try_zeros<T: Real>(n: usize, what: &str) -> Result<Vec<T>, String> {
     Ok(v)
 }
 
-/// Converts an R-style column-major array with dims `(n, d1, ..., dm)` into a row-major
-/// tensor. `conv` turns each source element into `f32`, returning `None` for NA/NaN/Inf;
-/// the error is the column-major index of the first such element.
-pub fn from_col_major<S: Copy>(dims: &[usize], src: &[S], conv: impl Fn(S) -> Option<f32>) -> Result<Tensor<f32>, usize> {
-    let n = dims.first().copied().unwrap_or(0);
-    let sample: &[usize] = if dims.len() > 1 { &dims[1..] } else { &[1] };
-    let s: usize = sample.iter().product();
-    assert_eq!(n * s, src.len(), "from_col_major: dims do not match data length");
-    // position, within a row-major sample, of each column-major sample index
-    let mut perm = vec![0usize; s];
-    let mut strides = vec![1usize; sample.len()];
-    for a in (0..sample.len().saturating_sub(1)).rev() {
-        strides[a] = strides[a + 1] * sample[a + 1];
+/// A value of an R vector the core reads: double or integer, with R's missing values.
+pub trait RValue: Copy + Sync {
+    fn to_f32(self) -> f32;
+    /// NA (and, for doubles, NaN and Inf): values a model cannot take.
+    fn is_bad(self) -> bool;
+}
+
+impl RValue for f64 {
+    #[inline]
+    fn to_f32(self) -> f32 {
+        self as f32
     }
-    let mut idx = vec![0usize; sample.len()];
-    for p in perm.iter_mut() {
-        *p = idx.iter().zip(&strides).map(|(i, st)| i * st).sum();
-        for a in 0..sample.len() {
-            idx[a] += 1;
-            if idx[a] < sample[a] {
-                break;
+    #[inline]
+    fn is_bad(self) -> bool {
+        !self.is_finite()
+    }
+}
+
+impl RValue for i32 {
+    #[inline]
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+    #[inline]
+    fn is_bad(self) -> bool {
+        self == i32::MIN
+    }
+}
+
+/// Rows of an R-style column-major array with dims `(n, d1, ..., dm)`, read into row-major
+/// `f32` (batch first) a range of rows at a time.
+pub struct ColMajor<'a, S> {
+    src: &'a [S],
+    n: usize,
+    sample: Vec<usize>,
+    /// Position, within a row-major sample, of each column-major sample index.
+    perm: Vec<usize>,
+}
+
+impl<'a, S: RValue> ColMajor<'a, S> {
+    pub fn new(dims: &[usize], src: &'a [S]) -> Self {
+        let n = dims.first().copied().unwrap_or(0);
+        let sample: Vec<usize> = if dims.len() > 1 { dims[1..].to_vec() } else { vec![1] };
+        let s: usize = sample.iter().product();
+        assert_eq!(n * s, src.len(), "ColMajor: dims do not match data length");
+        let mut perm = vec![0usize; s];
+        let mut strides = vec![1usize; sample.len()];
+        for a in (0..sample.len().saturating_sub(1)).rev() {
+            strides[a] = strides[a + 1] * sample[a + 1];
+        }
+        let mut idx = vec![0usize; sample.len()];
+        for p in perm.iter_mut() {
+            *p = idx.iter().zip(&strides).map(|(i, st)| i * st).sum();
+            for a in 0..sample.len() {
+                idx[a] += 1;
+                if idx[a] < sample[a] {
+                    break;
+                }
+                idx[a] = 0;
             }
-            idx[a] = 0;
+        }
+        ColMajor { src, n, sample, perm }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.n
+    }
+
+    /// Per-sample shape.
+    pub fn sample_shape(&self) -> &[usize] {
+        &self.sample
+    }
+
+    /// Rows `rows` into `out` (`rows.len()` row-major samples), on two threads when large.
+    /// A missing value is an error: the column-major index of the first one in the whole
+    /// array (R's order).
+    pub fn read(&self, rows: Range<usize>, out: &mut [f32]) -> Result<(), usize> {
+        let s = self.perm.len();
+        assert_eq!(out.len(), rows.len() * s, "ColMajor::read: output size");
+        let half = rows.len() / 2;
+        let ok = if !crate::parts::split_elementwise(out.len()) || half == 0 {
+            self.read_block(rows, out)
+        } else {
+            let (o0, o1) = out.split_at_mut(half * s);
+            let mid = rows.start + half;
+            let (mut ok0, mut ok1) = (true, true);
+            crate::forkjoin::join(|| ok0 = self.read_block(rows.start..mid, o0), || ok1 = self.read_block(mid..rows.end, o1));
+            ok0 && ok1
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(self.src.iter().position(|v| v.is_bad()).unwrap_or(0))
         }
     }
-    let mut out = vec![0f32; n * s];
-    const BLOCK: usize = 64;
-    let mut i0 = 0;
-    while i0 < n {
-        let i1 = (i0 + BLOCK).min(n);
-        for (q, &pq) in perm.iter().enumerate() {
-            let col = &src[q * n..(q + 1) * n];
-            for i in i0..i1 {
-                match conv(col[i]) {
-                    Some(v) => out[i * s + pq] = v,
-                    None => return Err(q * n + i),
+
+    /// Converts in tiles of 64 rows: each column's run of the tile is read contiguously
+    /// while the tile's rows stay in cache. False if a value is missing.
+    fn read_block(&self, rows: Range<usize>, out: &mut [f32]) -> bool {
+        const ROWS: usize = 128;
+        const AHEAD: usize = 4;
+        let (n, s) = (self.n, self.perm.len());
+        let mut bad = false;
+        let mut i0 = rows.start;
+        while i0 < rows.end {
+            let i1 = (i0 + ROWS).min(rows.end);
+            let tile = &mut out[(i0 - rows.start) * s..(i1 - rows.start) * s];
+            for (q, &pq) in self.perm.iter().enumerate() {
+                // the source is read from memory one short run per column: ask for the run
+                // AHEAD columns on now, so that its cache misses overlap this one's
+                if q + AHEAD < s {
+                    prefetch(&self.src[(q + AHEAD) * n + i0..(q + AHEAD) * n + i1]);
+                }
+                let col = &self.src[q * n + i0..q * n + i1];
+                for (o, v) in tile[pq..].iter_mut().step_by(s).zip(col) {
+                    bad |= v.is_bad();
+                    *o = v.to_f32();
                 }
             }
+            i0 = i1;
         }
-        i0 = i1;
+        !bad
     }
-    let mut shape = vec![n];
-    shape.extend_from_slice(sample);
+}
+
+/// Hints the CPU to bring `run` into cache (a no-op where there is no such instruction).
+#[inline]
+fn prefetch<S>(run: &[S]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in run.chunks(64 / std::mem::size_of::<S>().max(1)) {
+        // SAFETY: prefetching has no effect on memory and cannot fault; the address is
+        // inside `run` anyway.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = run;
+}
+
+/// Converts an R-style column-major array with dims `(n, d1, ..., dm)` into a row-major
+/// tensor; a missing value is an error: its column-major index (the first in R's order).
+pub fn from_col_major<S: RValue>(dims: &[usize], src: &[S]) -> Result<Tensor<f32>, usize> {
+    let r = ColMajor::new(dims, src);
+    let mut out = vec![0f32; src.len()];
+    r.read(0..r.rows(), &mut out)?;
+    let mut shape = vec![r.rows()];
+    shape.extend_from_slice(r.sample_shape());
     Ok(Tensor { shape, data: out })
 }
 
@@ -172,7 +276,7 @@ mod tests {
     fn col_major_matrix_round_trip_non_square() {
         // R matrix(1:6, 2, 3): rows (1,3,5) and (2,4,6)
         let src: Vec<f64> = (1..=6).map(|v| v as f64).collect();
-        let t = from_col_major(&[2, 3], &src, |v| Some(v as f32)).unwrap();
+        let t = from_col_major(&[2, 3], &src).unwrap();
         assert_eq!(t.data, vec![1.0, 3.0, 5.0, 2.0, 4.0, 6.0]);
         assert_eq!(to_col_major(&t), src);
     }
@@ -181,7 +285,7 @@ mod tests {
     fn col_major_3d_is_row_major_per_sample() {
         // R array(1:24, c(2, 3, 4)): x[i, r, c] = 1 + (i-1) + 2*(r-1) + 6*(c-1)
         let src: Vec<f64> = (1..=24).map(|v| v as f64).collect();
-        let t = from_col_major(&[2, 3, 4], &src, |v| Some(v as f32)).unwrap();
+        let t = from_col_major(&[2, 3, 4], &src).unwrap();
         for i in 0..2 {
             for r in 0..3 {
                 for c in 0..4 {
@@ -203,9 +307,33 @@ mod tests {
     }
 
     #[test]
+    fn col_major_tiles_and_halves_read_every_value_in_place() {
+        crate::linalg::set_threads(2);
+        for &(n, s) in &[(300usize, 37usize), (1000, 64), (130, 784)] {
+            let src: Vec<i32> = (0..n * s).map(|v| v as i32 * 7 % 1000).collect();
+            let t = from_col_major(&[n, s], &src).unwrap();
+            for i in 0..n {
+                for q in 0..s {
+                    assert_eq!(t.data[i * s + q], src[q * n + i] as f32, "{n}x{s} [{i}, {q}]");
+                }
+            }
+            let part = ColMajor::new(&[n, s], &src);
+            let mut out = vec![0f32; 50 * s];
+            part.read(n - 50..n, &mut out).unwrap();
+            assert_eq!(out, t.data[(n - 50) * s..]);
+        }
+        // the first NA in R's (column-major) order, not the first met by a thread
+        let (n, s) = (1000, 64);
+        let mut src = vec![1.0f64; n * s];
+        src[5 * n + 900] = f64::NAN; // row 901, column 6
+        src[9 * n + 3] = f64::INFINITY; // row 4, column 10
+        assert_eq!(from_col_major(&[n, s], &src).unwrap_err(), 5 * n + 900);
+    }
+
+    #[test]
     fn col_major_reports_first_bad_value() {
         let src = [1.0, 2.0, f64::NAN, 4.0];
-        let err = from_col_major(&[2, 2], &src, |v: f64| v.is_finite().then_some(v as f32)).unwrap_err();
+        let err = from_col_major(&[2, 2], &src).unwrap_err();
         assert_eq!(err, 2);
     }
 
