@@ -133,9 +133,12 @@ array_reshape <- function(x, dim, order = c("C", "F")) {
       x <- c_to_f(x, from, to)
     } else {
       prefix <- prod(from[seq_len(p)])
-      idx <- c_to_f(seq_len(length(x) / prefix), rest_from, rest_to)
-      x <- if (is.double(x) || is.integer(x)) rk_permute_columns(x, prefix, as.integer(idx))
-           else matrix(x, prefix)[, idx, drop = FALSE]
+      idx <- column_order(length(x) / prefix, rest_from, rest_to)
+      if (is.double(x) || is.integer(x)) {
+        # a view of x: copied out only if R code reads it; rkeras reads it from x
+        return(rk_reshape_view(x, as.integer(prefix), idx, as.integer(new_dim)))
+      }
+      x <- matrix(x, prefix)[, idx, drop = FALSE]
     }
   }
   base::dim(x) <- new_dim  # also drops names and dimnames
@@ -145,6 +148,20 @@ array_reshape <- function(x, dim, order = c("C", "F")) {
 # Reshape `v` (an array with dims `from`, size-1 dims allowed to be absent)
 # to dims `to` in C order: flatten row-major, then refill row-major. Returns
 # the data in R (column-major) storage order, dims unspecified.
+# The column order of a reshape of trailing dimensions `from` into `to` (n columns),
+# remembered: a generator reshapes batches of the same shape on every call.
+column_orders <- new.env(parent = emptyenv())
+column_order <- function(n, from, to) {
+  key <- paste(c(from, 0L, to), collapse = " ")
+  idx <- column_orders[[key]]
+  if (is.null(idx)) {
+    idx <- as.integer(c_to_f(seq_len(n), from, to))
+    if (length(column_orders) >= 64L) rm(list = ls(column_orders), envir = column_orders)
+    assign(key, idx, envir = column_orders)
+  }
+  idx
+}
+
 c_to_f <- function(v, from, to) {
   if (length(from) > 1L) {
     if (!identical(base::dim(v), as.integer(from))) base::dim(v) <- from

@@ -33,7 +33,9 @@ rk_check_metric <- function(name) .Call(wrap__rk_check_metric, name)
 
 rk_activation_name <- function(name) .Call(wrap__rk_activation_name, name)
 
-rk_permute_columns <- function(x, rows, cols) .Call(wrap__rk_permute_columns, x, rows, cols)
+rk_reshape_view <- function(x, rows, cols, dim) .Call(wrap__rk_reshape_view, x, rows, cols, dim)
+
+rk_is_reshape_view <- function(x) .Call(wrap__rk_is_reshape_view, x)
 
 rk_read_scalars <- function(log_dir) .Call(wrap__rk_read_scalars, log_dir)
 

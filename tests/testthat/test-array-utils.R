@@ -91,6 +91,44 @@ test_that("array_reshape() keeps the type and drops names", {
   expect_identical(array_reshape(data.frame(a = 1:2, b = 3:4), c(1, 4)), rbind(c(1L, 3L, 2L, 4L)))
 })
 
+test_that("array_reshape() returns a view that behaves like a copy", {
+  set.seed(3)
+  x <- array(runif(6 * 4 * 5), c(6, 4, 5))
+  ref <- reshape_c_reference(x, c(6, 20))
+  v <- array_reshape(x, c(6, 20))
+  expect_true(rk_is_reshape_view(v))
+  expect_identical(v[4, 7], ref[4, 7])            # single elements: no copy
+  expect_true(rk_is_reshape_view(v))
+  x[4, 2, 2] <- -1                               # the source changes, the result does not
+  expect_identical(v, ref)
+  f <- tempfile(fileext = ".rds")
+  saveRDS(array_reshape(x, c(6, 20)), f)         # serialized as a plain array
+  expect_identical(readRDS(f), reshape_c_reference(x, c(6, 20)))
+  w <- array_reshape(x, c(6, 20))
+  w[1, 1] <- 99                                  # writing copies it out first
+  expect_identical(w[1, 1], 99)
+  expect_identical(w[-1], reshape_c_reference(x, c(6, 20))[-1])
+  expect_identical(v * 2, ref * 2)
+  vi <- array_reshape(array(1:24, c(2, 3, 4)), c(2, 12))
+  expect_true(rk_is_reshape_view(vi))
+  expect_identical(vi, reshape_c_reference(array(1:24, c(2, 3, 4)), c(2, 12)))
+})
+
+test_that("models read array_reshape() views from their source, NA positions included", {
+  set.seed(4)
+  model <- keras_model_sequential() %>% layer_dense(3, activation = "softmax", input_shape = 20)
+  model %>% compile(loss = "categorical_crossentropy", optimizer = "sgd")
+  x <- array(runif(6 * 4 * 5), c(6, 4, 5))
+  v <- array_reshape(x, c(6, 20))
+  expect_identical(predict(model, v), predict(model, reshape_c_reference(x, c(6, 20))))
+  expect_true(rk_is_reshape_view(v))
+  x[5, 3, 2] <- NA                               # row 5, column (3 - 1) * 5 + 2 = 12
+  v <- array_reshape(x, c(6, 20))
+  expect_error(predict(model, v), "first at row 5, column 12")
+  expect_error(fit(model, v, to_categorical(0:5 %% 3, 3), verbose = 0), "first at row 5, column 12")
+  expect_true(rk_is_reshape_view(v))
+})
+
 test_that("to_categorical() gives one-hot rows", {
   y <- c(0, 2, 1, 2)
   m <- to_categorical(y)

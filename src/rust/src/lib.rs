@@ -9,6 +9,7 @@ mod r_data;
 mod r_generator;
 mod r_interrupt;
 mod r_persist;
+mod r_reshape;
 
 use extendr_api::prelude::*;
 

@@ -305,23 +305,16 @@ fn rk_check_metric(name: &str) -> R<bool> {
 }
 
 /// `x[, cols]` for a column-major `rows x n` double or integer matrix (its dim is not set).
+/// Whether `x` is an `array_reshape()` view not copied out yet (for tests).
 #[extendr]
-fn rk_permute_columns(x: Robj, rows: i32, cols: Vec<i32>) -> R<Robj> {
-    use rkeras_core::tensor::permute_columns;
-    let len = rows.max(0) as usize * cols.len();
-    match x.rtype() {
-        Rtype::Doubles => {
-            let mut out: Robj = Doubles::new(len).into();
-            permute_columns(x.as_real_slice().unwrap(), rows as usize, &cols, out.as_real_slice_mut().unwrap())?;
-            Ok(out)
-        }
-        Rtype::Integers => {
-            let mut out: Robj = Integers::new(len).into();
-            permute_columns(x.as_integer_slice().unwrap(), rows as usize, &cols, out.as_integer_slice_mut().unwrap())?;
-            Ok(out)
-        }
-        other => Err(format!("cannot reshape a {other:?} array here")),
-    }
+fn rk_is_reshape_view(x: Robj) -> bool {
+    crate::r_reshape::view_parts(&x).is_some()
+}
+
+/// `array_reshape()`'s column-permuting view (see `r_reshape.rs`).
+#[extendr]
+fn rk_reshape_view(x: Robj, rows: i32, cols: Vec<i32>, dim: Vec<i32>) -> R<Robj> {
+    Ok(crate::r_reshape::reshape_view(x, rows, cols, dim)?)
 }
 
 #[extendr]
@@ -503,7 +496,8 @@ extendr_module! {
     fn rk_loss_name;
     fn rk_check_metric;
     fn rk_activation_name;
-    fn rk_permute_columns;
+    fn rk_reshape_view;
+    fn rk_is_reshape_view;
     fn rk_read_scalars;
     fn rk_model_to_bytes;
     fn rk_model_state;

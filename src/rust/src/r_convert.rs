@@ -3,7 +3,8 @@
 
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::Logs;
-use rkeras_core::tensor::{from_col_major, to_col_major, Tensor};
+use crate::r_reshape::view_parts;
+use rkeras_core::tensor::{from_col_major, to_col_major, ColMajor, Tensor};
 use serde_json::{Map, Number, Value};
 
 /// An R spec (named list -> object, unnamed list -> array, length-1 atomic -> scalar,
@@ -79,29 +80,69 @@ pub fn bad_value(what: &str, dims: &[usize], idx: usize) -> String {
     }
 }
 
-/// An R numeric/integer/logical vector, matrix or array as a row-major f32 tensor, batch
-/// first (a plain vector is one column). NA/NaN/Inf and non-numeric input are errors that
-/// name `what`.
-pub fn to_tensor(x: &Robj, what: &str) -> std::result::Result<Tensor<f32>, String> {
+/// A numeric R array, read a range of rows at a time into row-major f32.
+pub enum Columns<'a> {
+    Real(ColMajor<'a, f64>),
+    Int(ColMajor<'a, i32>),
+}
+
+/// Runs `f` on the columns of `x` (dims `dims`, batch first) when it is a double or integer
+/// array; an `array_reshape()` view is read from its source, not copied out.
+pub fn with_columns<T>(x: &Robj, dims: &[usize], f: impl FnOnce(Columns<'_>) -> T) -> Option<T> {
+    if let Some((src, rows, cols)) = view_parts(x) {
+        if dims.len() >= 2 && dims[0] == rows && dims[1..].iter().product::<usize>() == cols.len() {
+            let starts: Vec<usize> = cols.iter().map(|&c| (c - 1) as usize * rows).collect();
+            match src.rtype() {
+                Rtype::Doubles => return Some(f(Columns::Real(ColMajor::with_starts(dims, src.as_real_slice()?, starts)))),
+                Rtype::Integers => {
+                    return Some(f(Columns::Int(ColMajor::with_starts(dims, src.as_integer_slice()?, starts))))
+                }
+                _ => {}
+            }
+        }
+    }
+    match x.rtype() {
+        Rtype::Doubles => Some(f(Columns::Real(ColMajor::new(dims, x.as_real_slice()?)))),
+        Rtype::Integers => Some(f(Columns::Int(ColMajor::new(dims, x.as_integer_slice()?)))),
+        _ => None,
+    }
+}
+
+/// Dims of `x` with a plain vector as one column.
+pub fn matrix_dims(x: &Robj) -> Vec<usize> {
     let mut dims = dims_of(x);
     if dims.len() == 1 {
         dims.push(1);
     }
-    let r = match x.rtype() {
-        Rtype::Doubles => from_col_major(&dims, x.as_real_slice().unwrap()),
-        Rtype::Integers => from_col_major(&dims, x.as_integer_slice().unwrap()),
-        Rtype::Logicals => {
-            let s: Vec<i32> = x.as_logical_slice().unwrap().iter().map(|v| if v.is_na() { i32::MIN } else { v.is_true() as i32 }).collect();
-            from_col_major(&dims, &s)
-        }
-        Rtype::Null => return Err(format!("{what} is NULL; a numeric matrix or array is needed")),
-        other => {
-            return Err(format!(
-                "{what} must be a numeric matrix or array, got {} ({:?}); for a data frame use as.matrix()",
-                x.class().map(|c| c.collect::<Vec<_>>().join("/")).unwrap_or_default(),
-                other
-            ))
-        }
+    dims
+}
+
+/// An R numeric/integer/logical vector, matrix or array as a row-major f32 tensor, batch
+/// first (a plain vector is one column). NA/NaN/Inf and non-numeric input are errors that
+/// name `what`.
+pub fn to_tensor(x: &Robj, what: &str) -> std::result::Result<Tensor<f32>, String> {
+    let dims = matrix_dims(x);
+    let read = |c: Columns<'_>| match c {
+        Columns::Real(c) => c.to_tensor(),
+        Columns::Int(c) => c.to_tensor(),
+    };
+    let r = match with_columns(x, &dims, read) {
+        Some(r) => r,
+        None => match x.rtype() {
+            Rtype::Logicals => {
+                let s: Vec<i32> =
+                    x.as_logical_slice().unwrap().iter().map(|v| if v.is_na() { i32::MIN } else { v.is_true() as i32 }).collect();
+                from_col_major(&dims, &s)
+            }
+            Rtype::Null => return Err(format!("{what} is NULL; a numeric matrix or array is needed")),
+            other => {
+                return Err(format!(
+                    "{what} must be a numeric matrix or array, got {} ({:?}); for a data frame use as.matrix()",
+                    x.class().map(|c| c.collect::<Vec<_>>().join("/")).unwrap_or_default(),
+                    other
+                ))
+            }
+        },
     };
     r.map_err(|idx| bad_value(what, &dims, idx))
 }

@@ -1,12 +1,12 @@
 //! Batch sources from R's data descriptions: `list(type = "arrays", x, y, w)` or
 //! `list(type = "generator", fn, steps)`.
 
-use crate::r_convert::{bad_value, dims_of, to_tensor, to_weights};
+use crate::r_convert::{bad_value, matrix_dims, to_tensor, to_weights, with_columns, Columns};
 use crate::r_generator::{CondSlot, Expect, RGenerator};
 use extendr_api::prelude::*;
 use rkeras_core::data::{check_x_shape, check_xy};
 use rkeras_core::model::Model;
-use rkeras_core::tensor::{ColMajor, RValue, Tensor};
+use rkeras_core::tensor::Tensor;
 
 /// In-memory data converted once to row-major f32.
 pub struct Arrays {
@@ -50,27 +50,20 @@ pub fn read_data(d: &Robj, model: &Model<f32>, needs_y: bool, prefix: &str) -> s
 /// The model's predictions for an R array, read and converted a chunk at a time (on both
 /// threads) rather than copied whole first.
 pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std::result::Result<Tensor<f32>, String> {
-    let mut dims = dims_of(x);
-    if dims.len() == 1 {
-        dims.push(1);
+    let dims = matrix_dims(x);
+    if dims.iter().product::<usize>() == x.len() && check_x_shape(&dims, model.input_shape()).is_ok() {
+        let run = |c: Columns<'_>| match c {
+            Columns::Real(c) => model.predict_with(c.rows(), batch_size, |rows, dst| c.read(rows, dst)),
+            Columns::Int(c) => model.predict_with(c.rows(), batch_size, |rows, dst| c.read(rows, dst)),
+        };
+        if let Some(r) = with_columns(x, &dims, run) {
+            return r.map_err(|idx| bad_value("x", &dims, idx));
+        }
     }
-    let numeric = matches!(x.rtype(), Rtype::Doubles | Rtype::Integers);
-    if !numeric || dims.iter().product::<usize>() != x.len() {
-        // other types: the full conversion gives the errors (or handles logicals)
-        let t = to_tensor(x, "x")?;
-        check_x_shape(&t.shape, model.input_shape())?;
-        return Ok(model.predict(&t, batch_size));
-    }
-    check_x_shape(&dims, model.input_shape())?;
-    let r = match x.rtype() {
-        Rtype::Doubles => predict_cols(model, ColMajor::new(&dims, x.as_real_slice().unwrap()), batch_size),
-        _ => predict_cols(model, ColMajor::new(&dims, x.as_integer_slice().unwrap()), batch_size),
-    };
-    r.map_err(|idx| bad_value("x", &dims, idx))
-}
-
-fn predict_cols<S: RValue>(model: &mut Model<f32>, cols: ColMajor<'_, S>, batch_size: usize) -> std::result::Result<Tensor<f32>, usize> {
-    model.predict_with(cols.rows(), batch_size, |rows, dst| cols.read(rows, dst))
+    // other types and shapes: the full conversion gives the errors (or handles logicals)
+    let t = to_tensor(x, "x")?;
+    check_x_shape(&t.shape, model.input_shape())?;
+    Ok(model.predict(&t, batch_size))
 }
 
 /// A generator source for this model.

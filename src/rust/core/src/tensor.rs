@@ -112,14 +112,27 @@ pub struct ColMajor<'a, S> {
     sample: Vec<usize>,
     /// Position, within a row-major sample, of each column-major sample index.
     perm: Vec<usize>,
+    /// Where, in `src`, the `n` values of each column-major sample index start (`q * n`
+    /// for a plain array; anywhere for a view that permutes columns).
+    starts: Vec<usize>,
 }
 
 impl<'a, S: RValue> ColMajor<'a, S> {
     pub fn new(dims: &[usize], src: &'a [S]) -> Self {
         let n = dims.first().copied().unwrap_or(0);
+        let s: usize = dims.iter().skip(1).product();
+        assert_eq!(n * s, src.len(), "ColMajor: dims do not match data length");
+        Self::with_starts(dims, src, (0..s).map(|q| q * n).collect())
+    }
+
+    /// An array whose column-major column `q` (its `n` values for sample index `q`) is
+    /// `src[starts[q]..starts[q] + n]`: a view that permutes the columns of `src`.
+    pub fn with_starts(dims: &[usize], src: &'a [S], starts: Vec<usize>) -> Self {
+        let n = dims.first().copied().unwrap_or(0);
         let sample: Vec<usize> = if dims.len() > 1 { dims[1..].to_vec() } else { vec![1] };
         let s: usize = sample.iter().product();
-        assert_eq!(n * s, src.len(), "ColMajor: dims do not match data length");
+        assert_eq!(starts.len(), s, "ColMajor: one start per column");
+        assert!(starts.iter().all(|&st| st + n <= src.len()), "ColMajor: a column lies outside the data");
         let mut perm = vec![0usize; s];
         let mut strides = vec![1usize; sample.len()];
         for a in (0..sample.len().saturating_sub(1)).rev() {
@@ -136,7 +149,7 @@ impl<'a, S: RValue> ColMajor<'a, S> {
                 idx[a] = 0;
             }
         }
-        ColMajor { src, n, sample, perm }
+        ColMajor { src, n, sample, perm, starts }
     }
 
     pub fn rows(&self) -> usize {
@@ -167,8 +180,27 @@ impl<'a, S: RValue> ColMajor<'a, S> {
         if ok {
             Ok(())
         } else {
-            Err(self.src.iter().position(|v| v.is_bad()).unwrap_or(0))
+            Err(self.first_bad())
         }
+    }
+
+    /// The whole array as a row-major tensor.
+    pub fn to_tensor(&self) -> Result<Tensor<f32>, usize> {
+        let mut out = vec![0f32; self.n * self.perm.len()];
+        self.read(0..self.n, &mut out)?;
+        let mut shape = vec![self.n];
+        shape.extend_from_slice(&self.sample);
+        Ok(Tensor { shape, data: out })
+    }
+
+    /// Column-major index of the first missing value.
+    fn first_bad(&self) -> usize {
+        let n = self.n;
+        self.starts
+            .iter()
+            .enumerate()
+            .find_map(|(q, &st)| self.src[st..st + n].iter().position(|v| v.is_bad()).map(|i| q * n + i))
+            .unwrap_or(0)
     }
 
     /// Converts in tiles of 64 rows: each column's run of the tile is read contiguously
@@ -176,7 +208,7 @@ impl<'a, S: RValue> ColMajor<'a, S> {
     fn read_block(&self, rows: Range<usize>, out: &mut [f32]) -> bool {
         const ROWS: usize = 128;
         const AHEAD: usize = 4;
-        let (n, s) = (self.n, self.perm.len());
+        let s = self.perm.len();
         let mut bad = false;
         let mut i0 = rows.start;
         while i0 < rows.end {
@@ -185,10 +217,11 @@ impl<'a, S: RValue> ColMajor<'a, S> {
             for (q, &pq) in self.perm.iter().enumerate() {
                 // the source is read from memory one short run per column: ask for the run
                 // AHEAD columns on now, so that its cache misses overlap this one's
-                if q + AHEAD < s {
-                    prefetch(&self.src[(q + AHEAD) * n + i0..(q + AHEAD) * n + i1]);
+                if let Some(&ahead) = self.starts.get(q + AHEAD) {
+                    prefetch(&self.src[ahead + i0..ahead + i1]);
                 }
-                let col = &self.src[q * n + i0..q * n + i1];
+                let st = self.starts[q];
+                let col = &self.src[st + i0..st + i1];
                 for (o, v) in tile[pq..].iter_mut().step_by(s).zip(col) {
                     bad |= v.is_bad();
                     *o = v.to_f32();
@@ -216,12 +249,7 @@ fn prefetch<S>(run: &[S]) {
 /// Converts an R-style column-major array with dims `(n, d1, ..., dm)` into a row-major
 /// tensor; a missing value is an error: its column-major index (the first in R's order).
 pub fn from_col_major<S: RValue>(dims: &[usize], src: &[S]) -> Result<Tensor<f32>, usize> {
-    let r = ColMajor::new(dims, src);
-    let mut out = vec![0f32; src.len()];
-    r.read(0..r.rows(), &mut out)?;
-    let mut shape = vec![r.rows()];
-    shape.extend_from_slice(r.sample_shape());
-    Ok(Tensor { shape, data: out })
+    ColMajor::new(dims, src).to_tensor()
 }
 
 /// The inverse of [`from_col_major`]: row-major tensor to column-major doubles (R's layout).
@@ -249,23 +277,6 @@ pub fn to_col_major<T: Real>(t: &Tensor<T>) -> Vec<f64> {
         }
     }
     out
-}
-
-/// Column gather on a column-major `rows x n` matrix: column `j` of `dst` is column
-/// `cols[j] - 1` of `src` (1-based, as R gives them). Used by `array_reshape()`.
-pub fn permute_columns<S: Copy>(src: &[S], rows: usize, cols: &[i32], dst: &mut [S]) -> Result<(), String> {
-    let n = if rows == 0 { 0 } else { src.len() / rows };
-    if dst.len() != rows * cols.len() {
-        return Err(format!("output has {} values, expected {}", dst.len(), rows * cols.len()));
-    }
-    for (j, &c) in cols.iter().enumerate() {
-        let c = c as usize;
-        if c == 0 || c > n {
-            return Err(format!("column index {c} is outside 1..{n}"));
-        }
-        dst[j * rows..(j + 1) * rows].copy_from_slice(&src[(c - 1) * rows..c * rows]);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -298,15 +309,6 @@ mod tests {
     }
 
     #[test]
-    fn permute_columns_gathers_whole_columns() {
-        let src = [1, 2, 3, 4, 5, 6]; // 2 x 3, columns (1,2) (3,4) (5,6)
-        let mut dst = [0; 6];
-        permute_columns(&src, 2, &[3, 1, 2], &mut dst).unwrap();
-        assert_eq!(dst, [5, 6, 1, 2, 3, 4]);
-        assert!(permute_columns(&src, 2, &[4, 1, 2], &mut dst).is_err());
-    }
-
-    #[test]
     fn col_major_tiles_and_halves_read_every_value_in_place() {
         crate::linalg::set_threads(2);
         for &(n, s) in &[(300usize, 37usize), (1000, 64), (130, 784)] {
@@ -328,6 +330,17 @@ mod tests {
         src[5 * n + 900] = f64::NAN; // row 901, column 6
         src[9 * n + 3] = f64::INFINITY; // row 4, column 10
         assert_eq!(from_col_major(&[n, s], &src).unwrap_err(), 5 * n + 900);
+    }
+
+    #[test]
+    fn a_column_view_reads_its_source_columns() {
+        // R: x = matrix(1:6, 2, 3); the view is x[, c(3, 1)], a 2 x 2 matrix
+        let src = [1, 2, 3, 4, 5, 6];
+        let t = ColMajor::with_starts(&[2, 2], &src, vec![4, 0]).to_tensor().unwrap();
+        assert_eq!(t.data, vec![5.0, 1.0, 6.0, 2.0]);
+        let src = [1, 2, 3, i32::MIN, 5, 6];
+        let e = ColMajor::with_starts(&[2, 2], &src, vec![4, 2]).to_tensor().unwrap_err();
+        assert_eq!(e, 3, "row 2 of the view's second column");
     }
 
     #[test]
