@@ -56,12 +56,22 @@ impl<'a, T: Real> ArraySource<'a, T> {
     }
 }
 
-/// Copies the listed rows of `src` into `dst` (one pass, no reallocation once sized).
+/// Copies the listed rows of `src` into `dst` (one pass, no reallocation once sized; two
+/// halves on two threads when large: the rows come from memory, not cache).
 pub fn gather_rows<T: Real>(src: &Tensor<T>, rows: &[usize], dst: &mut Tensor<T>) {
-    let rl = src.row_len();
+    let rl = src.row_len().max(1);
     dst.resize_batch(rows.len(), &src.shape[1..]);
-    for (d, &r) in dst.data.chunks_exact_mut(rl.max(1)).zip(rows) {
-        d.copy_from_slice(&src.data[r * rl..(r + 1) * rl]);
+    let copy = |dst: &mut [T], rows: &[usize]| {
+        for (d, &r) in dst.chunks_exact_mut(rl).zip(rows) {
+            d.copy_from_slice(&src.data[r * rl..(r + 1) * rl]);
+        }
+    };
+    if crate::parts::split_elementwise(dst.data.len()) && rows.len() > 1 {
+        let half = rows.len() / 2;
+        let (d0, d1) = dst.data.split_at_mut(half * rl);
+        crate::forkjoin::join(|| copy(d0, &rows[..half]), || copy(d1, &rows[half..]));
+    } else {
+        copy(&mut dst.data, rows);
     }
 }
 
