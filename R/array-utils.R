@@ -97,6 +97,12 @@ categorical_storage <- function(dtype) {
 #' The storage type of `x` is kept (integers stay integer); names and
 #' dimnames are dropped.
 #'
+#' When the leading dimensions stay the same (the usual `c(n, ...)` reshape of
+#' a batch of images), a double or integer result is a view of `x` (an ALTREP
+#' vector): it behaves as a copy in every way, but the copy is made only when R
+#' code needs the result's memory, and `fit()`, `predict()` and generators read
+#' it straight from `x`.
+#'
 #' @param x A vector, matrix, array or data frame (converted with
 #'   `as.matrix()`).
 #' @param dim The new dimensions: an integer vector whose product equals
