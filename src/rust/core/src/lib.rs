@@ -7,6 +7,7 @@
 
 pub mod activations;
 pub mod callbacks;
+mod chacha8;
 pub mod csv_log;
 pub mod data;
 pub mod forkjoin;

@@ -2,17 +2,23 @@
 //! and scales it by `1 / (1 - rate)`; inference is the identity. Any input shape.
 
 use super::{Layer, LayerKind, LayerSpec};
-use crate::rng::Rng;
+use crate::rng::{Rng, Words};
 use crate::{forkjoin, parts};
 use crate::tensor::Tensor;
 use crate::Real;
 
-/// Draws the mask (`scale` where the next word of `r` is at or above `threshold`, else 0)
-/// and applies it: `out = x * mask`.
-fn draw_mask<T: Real>(mut r: Rng, threshold: u64, scale: T, mask: &mut [T], out: &mut [T], x: &[T]) {
-    for ((m, o), v) in mask.iter_mut().zip(out.iter_mut()).zip(x) {
-        *m = if (r.next_u32() as u64) >= threshold { scale } else { T::zero() };
-        *o = *v * *m;
+/// Draws the mask (`scale` where the stream's next word is at or above `threshold`, else
+/// 0) and applies it: `out = x * mask`. Words are drawn in bulk, a chunk at a time.
+fn draw_mask<T: Real>(mut words: Words, threshold: u64, scale: T, mask: &mut [T], out: &mut [T], x: &[T]) {
+    const CHUNK: usize = 1024;
+    let mut w = [0u32; CHUNK];
+    for ((m, o), x) in mask.chunks_mut(CHUNK).zip(out.chunks_mut(CHUNK)).zip(x.chunks(CHUNK)) {
+        let w = &mut w[..m.len()];
+        words.fill(w);
+        for (((m, o), v), &u) in m.iter_mut().zip(o.iter_mut()).zip(x).zip(w.iter()) {
+            *m = if u as u64 >= threshold { scale } else { T::zero() };
+            *o = *v * *m;
+        }
     }
 }
 
@@ -62,11 +68,11 @@ impl<T: Real> Layer<T> for Dropout<T> {
             let (o0, o1) = out.data.split_at_mut(half);
             let (x0, x1) = x.data.split_at(half);
             forkjoin::join(
-                || draw_mask(shared.at_word(start), threshold, scale, m0, o0, x0),
-                || draw_mask(shared.at_word(start + half as u128), threshold, scale, m1, o1, x1),
+                || draw_mask(shared.words_from(start), threshold, scale, m0, o0, x0),
+                || draw_mask(shared.words_from(start + half as u128), threshold, scale, m1, o1, x1),
             );
         } else {
-            draw_mask(shared.at_word(start), threshold, scale, &mut self.mask, &mut out.data, &x.data);
+            draw_mask(shared.words_from(start), threshold, scale, &mut self.mask, &mut out.data, &x.data);
         }
         rng.set_word_pos(start + len as u128);
     }
