@@ -1,37 +1,16 @@
 //! Times each layer's forward and backward pass of the tutorial model on one batch, and the
 //! optimizer update: `cargo run --release --example layer_probe [threads]`.
-use rkeras_core::activations::Activation;
-use rkeras_core::init::Initializer;
-use rkeras_core::layers::{LayerKind, LayerSpec};
-use rkeras_core::losses::Loss;
-use rkeras_core::model::{CompileSpec, Model, ModelSpec};
-use rkeras_core::optimizers::OptimizerConfig;
+mod common;
+
 use rkeras_core::rng::Rng;
 use rkeras_core::tensor::Tensor;
 use std::time::Instant;
 
-fn dense(name: &str, units: usize, activation: Activation) -> LayerSpec {
-    LayerSpec { name: name.into(), trainable: true, kind: LayerKind::Dense { units, activation, use_bias: true,
-        kernel_initializer: Initializer::GlorotUniform, bias_initializer: Initializer::Zeros } }
-}
-
 fn main() {
-    let threads: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(0);
-    rkeras_core::linalg::set_threads(threads);
-    let layers = vec![
-        dense("dense", 256, Activation::Relu),
-        LayerSpec { name: "dropout".into(), trainable: true, kind: LayerKind::Dropout { rate: 0.4 } },
-        dense("dense_1", 128, Activation::Relu),
-        LayerSpec { name: "dropout_1".into(), trainable: true, kind: LayerKind::Dropout { rate: 0.3 } },
-        dense("dense_2", 10, Activation::Softmax),
-    ];
-    let spec = ModelSpec { name: "m".into(), class_name: "Sequential".into(), input_shape: vec![784], input_name: None, layers };
-    let mut model = Model::<f32>::build(spec, &mut Rng::seed_from(1)).unwrap();
-    model.compile(CompileSpec { optimizer: OptimizerConfig::defaults("rmsprop").unwrap(),
-        loss: Loss::CategoricalCrossentropy, metrics: vec!["accuracy".into()] }).unwrap();
+    common::threads_from_args();
+    let mut model = common::tutorial_model();
     let n = 128;
-    let mut r = Rng::seed_from(2);
-    let x = Tensor::from_vec(&[n, 784], (0..n * 784).map(|_| r.uniform() as f32).collect());
+    let (x, _) = common::random_batch(n, &mut Rng::seed_from(2));
     let nl = model.layers().len();
     let mut acts: Vec<Tensor<f32>> = (0..nl).map(|_| Tensor::default()).collect();
     let mut rng = Rng::seed_from(5);

@@ -42,6 +42,8 @@ pub fn blocks16(key: &[u32; 8], stream: u64, block: u64, out: &mut [u32; 16 * LA
     }
 }
 
+// lane-wise loops on purpose: each becomes one vector instruction
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn quarter(x: &mut [[u32; LANES]; 16], a: usize, b: usize, c: usize, d: usize) {
     for l in 0..LANES {

@@ -108,7 +108,7 @@ unsafe impl<T: Send> Send for SharedCols<'_, T> {}
 impl<'a, T> SharedCols<'a, T> {
     /// `data` as a matrix of rows of `cols` values (`data.len()` a multiple of `cols`).
     pub fn new(data: &'a mut [T], cols: usize) -> Self {
-        let rows = if cols == 0 { 0 } else { data.len() / cols };
+        let rows = data.len().checked_div(cols).unwrap_or(0);
         assert_eq!(rows * cols, data.len(), "SharedCols: {} values are not rows of {cols}", data.len());
         SharedCols {
             ptr: data.as_mut_ptr(),

@@ -99,7 +99,6 @@ impl<T: Real> Layer<T> for Dense<T> {
                 }
             }
         });
-        drop(outs);
         if row_wise {
             self.activation.forward(&mut out.data, units);
         }
@@ -143,7 +142,6 @@ impl<T: Real> Layer<T> for Dense<T> {
                 }
             }
         });
-        drop((gs, dks, dbs));
         if let Some(dx) = dx {
             dx.resize(&x.shape);
             let (gm, wt) = (op(&g.data, m, units, false), op(&self.kernel, units, inputs, true));

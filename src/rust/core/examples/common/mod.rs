@@ -1,0 +1,65 @@
+//! The tutorial model (784-256 relu, dropout 0.4, 128 relu, dropout 0.3, 10 softmax; RMSprop,
+//! categorical cross-entropy, accuracy), shared by the profiling examples.
+
+use rkeras_core::activations::Activation;
+use rkeras_core::init::Initializer;
+use rkeras_core::layers::{LayerKind, LayerSpec};
+use rkeras_core::losses::Loss;
+use rkeras_core::model::{CompileSpec, Model, ModelSpec};
+use rkeras_core::optimizers::OptimizerConfig;
+use rkeras_core::rng::Rng;
+
+fn dense(name: &str, units: usize, activation: Activation) -> LayerSpec {
+    LayerSpec {
+        name: name.into(),
+        trainable: true,
+        kind: LayerKind::Dense {
+            units,
+            activation,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+        },
+    }
+}
+
+fn dropout(name: &str, rate: f64) -> LayerSpec {
+    LayerSpec { name: name.into(), trainable: true, kind: LayerKind::Dropout { rate } }
+}
+
+pub fn tutorial_model() -> Model<f32> {
+    let layers = vec![
+        dense("dense", 256, Activation::Relu),
+        dropout("dropout", 0.4),
+        dense("dense_1", 128, Activation::Relu),
+        dropout("dropout_1", 0.3),
+        dense("dense_2", 10, Activation::Softmax),
+    ];
+    let spec = ModelSpec { name: "m".into(), class_name: "Sequential".into(), input_shape: vec![784], input_name: None, layers };
+    let mut model = Model::<f32>::build(spec, &mut Rng::seed_from(1)).unwrap();
+    model
+        .compile(CompileSpec {
+            optimizer: OptimizerConfig::defaults("rmsprop").unwrap(),
+            loss: Loss::CategoricalCrossentropy,
+            metrics: vec!["accuracy".into()],
+        })
+        .unwrap();
+    model
+}
+
+/// Sets the thread count from the first command-line argument (default: all cores).
+#[allow(dead_code)]
+pub fn threads_from_args() -> usize {
+    let threads = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(0);
+    rkeras_core::linalg::set_threads(threads);
+    threads
+}
+
+/// `n` random 784-pixel rows and their one-hot labels (row i is class i % 10).
+#[allow(dead_code)]
+pub fn random_batch(n: usize, rng: &mut Rng) -> (rkeras_core::tensor::Tensor<f32>, rkeras_core::tensor::Tensor<f32>) {
+    use rkeras_core::tensor::Tensor;
+    let x = Tensor::from_vec(&[n, 784], (0..n * 784).map(|_| rng.uniform() as f32).collect());
+    let y = Tensor::from_vec(&[n, 10], (0..n).flat_map(|i| (0..10).map(move |j| (i % 10 == j) as u8 as f32)).collect());
+    (x, y)
+}
