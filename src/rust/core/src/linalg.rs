@@ -3,11 +3,11 @@
 //!
 //! faer's kernels (AVX2/AVX-512, chosen at run time) were picked by measurement on the
 //! tutorial's shapes. Products always run on the calling thread; layers split their work
-//! (products and the elementwise work around them) in two column parts with
-//! [`crate::parts`] when more than one thread is allowed ([`set_threads`]) and the thread
-//! has not asked for [`sequential`] (the generator worker does, so that R's thread keeps
-//! a core). A column part of a product is computed exactly like the same columns of the
-//! whole product, so results do not depend on the thread count.
+//! (products and the elementwise work around them) in two halves (see [`crate::parts`])
+//! when more than one thread is allowed ([`set_threads`]) and the thread has not asked for
+//! [`sequential`] (the generator worker does, so that R's thread keeps a core). Half the
+//! rows of a product are computed exactly like the same rows of the whole product, so
+//! results do not depend on the thread count.
 
 use crate::Real;
 use faer::{MatMut, MatRef};
@@ -137,25 +137,31 @@ mod tests {
     }
 
     #[test]
-    fn column_parts_on_two_threads_are_bitwise_equal_to_the_whole_product() {
-        use crate::parts::{self, SharedCols};
-        for &(m, k, n) in &[(128, 784, 256), (784, 128, 256), (128, 256, 100), (64, 33, 48)] {
+    fn halves_on_two_threads_are_bitwise_equal_to_the_whole_product() {
+        for &(m, k, n) in &[(128, 784, 256), (784, 128, 256), (128, 256, 100), (1024, 128, 10), (65, 33, 48)] {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 / 997.0 - 0.5).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729) % 1000) as f32 / 991.0 - 0.5).collect();
             for &(ta, tb) in &[(false, false), (true, false), (false, true)] {
                 let mut whole = vec![0f32; m * n];
                 matmul(m, k, n, &a, ta, &b, tb, 0.0, &mut whole);
-                let mut two = vec![0f32; m * n];
-                let shared = SharedCols::new(&mut two, n);
                 let (am, bm) = (op(&a, m, k, ta), op(&b, k, n, tb));
-                set_threads(2);
-                parts::run(true, |part| {
-                    let mut c = shared.part(part);
-                    let cols = c.cols();
-                    gemm(c.mat(), am, bm.subcols(cols.start, cols.len()), false);
-                });
-                drop(shared);
-                assert_eq!(whole, two, "{m}x{k}x{n} ta={ta} tb={tb}");
+                // row halves (as the layers split) ...
+                let mut rows = vec![0f32; m * n];
+                let half = m / 2;
+                let (c0, c1) = rows.split_at_mut(half * n);
+                crate::forkjoin::join(
+                    || gemm(MatMut::from_row_major_slice_mut(c0, half, n), am.subrows(0, half), bm, false),
+                    || gemm(MatMut::from_row_major_slice_mut(c1, m - half, n), am.subrows(half, m - half), bm, false),
+                );
+                assert_eq!(whole, rows, "rows: {m}x{k}x{n} ta={ta} tb={tb}");
+                // ... and column blocks
+                let mut cols = vec![0f32; m * n];
+                let cut = n / 2;
+                let cm = MatMut::from_row_major_slice_mut(&mut cols, m, n);
+                let (l, r) = cm.split_at_col_mut(cut);
+                gemm(l, am, bm.subcols(0, cut), false);
+                gemm(r, am, bm.subcols(cut, n - cut), false);
+                assert_eq!(whole, cols, "cols: {m}x{k}x{n} ta={ta} tb={tb}");
             }
         }
     }

@@ -4,10 +4,74 @@
 use super::{Layer, LayerKind, LayerSpec, WeightRef};
 use crate::activations::Activation;
 use crate::linalg::{gemm, op};
-use crate::parts::{self, SharedCols};
+use crate::{forkjoin, parts};
+use faer::{MatMut, MatRef};
+use std::ops::Range;
 use crate::rng::Rng;
 use crate::tensor::{try_zeros, Tensor};
 use crate::Real;
+
+/// One forward pass's operands, for any stretch of rows.
+struct Forward<'a, T> {
+    x: MatRef<'a, T>,
+    kernel: MatRef<'a, T>,
+    bias: Option<&'a [T]>,
+    activation: Activation,
+    keep_z: bool,
+}
+
+impl<T: Real> Forward<'_, T> {
+    /// Rows `rows` of the output into `out` (and of the pre-activation into `z`).
+    fn rows(&self, rows: Range<usize>, out: &mut [T], z: &mut [T]) {
+        let (r, units) = (rows.len(), self.kernel.ncols());
+        if let Some(b) = self.bias {
+            for row in out.chunks_exact_mut(units) {
+                row.copy_from_slice(b);
+            }
+        }
+        let o = MatMut::from_row_major_slice_mut(out, r, units);
+        gemm(o, self.x.subrows(rows.start, r), self.kernel, self.bias.is_some());
+        if self.keep_z {
+            z.copy_from_slice(out);
+        }
+        self.activation.forward(out, units);
+    }
+}
+
+/// One backward pass's operands (with dL/d(pre-activation) in `g`).
+struct Backward<'a, T> {
+    xt: MatRef<'a, T>,
+    g: MatRef<'a, T>,
+    kernel_t: MatRef<'a, T>,
+    g_rows: &'a [T],
+    units: usize,
+}
+
+impl<T: Real> Backward<'_, T> {
+    /// Kernel-gradient rows `k_rows` into `dk`, bias-gradient entries `b_cols` into `db`
+    /// (empty without bias), input-gradient rows `x_rows` into `dx`.
+    fn part(
+        &self, k_rows: Range<usize>, dk: &mut [T], b_cols: Range<usize>, db: &mut [T], x_rows: Range<usize>,
+        dx: Option<&mut [T]>,
+    ) {
+        let units = self.units;
+        let dkm = MatMut::from_row_major_slice_mut(dk, k_rows.len(), units);
+        gemm(dkm, self.xt.subrows(k_rows.start, k_rows.len()), self.g, false);
+        if !db.is_empty() {
+            db.iter_mut().for_each(|v| *v = T::zero());
+            for row in self.g_rows.chunks_exact(units) {
+                for (d, v) in db.iter_mut().zip(&row[b_cols.clone()]) {
+                    *d += *v;
+                }
+            }
+        }
+        if let Some(dx) = dx {
+            let inputs = self.kernel_t.ncols();
+            let dxm = MatMut::from_row_major_slice_mut(dx, x_rows.len(), inputs);
+            gemm(dxm, self.g.subrows(x_rows.start, x_rows.len()), self.kernel_t, false);
+        }
+    }
+}
 
 pub struct Dense<T> {
     spec: LayerSpec,
@@ -68,39 +132,25 @@ impl<T: Real> Layer<T> for Dense<T> {
     }
 
     fn forward(&mut self, x: &Tensor<T>, out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
-        let (m, units) = (x.data.len() / self.inputs, self.units);
+        let (m, units, inputs) = (x.data.len() / self.inputs, self.units, self.inputs);
         out.resize_batch(x.rows(), &self.out_shape);
         let keep_z = self.activation.needs_input_for_backward();
         self.z.resize(if keep_z { out.data.len() } else { 0 }, T::zero());
-        let row_wise = self.activation.is_row_wise();
-        let (xm, wm) = (op(&x.data, m, self.inputs, false), op(&self.kernel, self.inputs, units, false));
-        let (bias, activation, use_bias) = (&self.bias, self.activation, self.use_bias);
-        let outs = SharedCols::new(&mut out.data, units);
-        let zs = SharedCols::new(&mut self.z, units);
-        // Each part: its units' bias, product, (saved pre-activation,) activation.
-        parts::run(parts::split_product(m * self.inputs * units, units), |part| {
-            let mut o = outs.part(part);
-            let cols = o.cols();
-            if use_bias {
-                for i in 0..m {
-                    o.row(i).copy_from_slice(&bias[cols.clone()]);
-                }
-            }
-            gemm(o.mat(), xm, wm.subcols(cols.start, cols.len()), use_bias);
-            if keep_z {
-                let mut z = zs.part(part);
-                for i in 0..m {
-                    z.row(i).copy_from_slice(o.row(i));
-                }
-            }
-            if !row_wise {
-                for i in 0..m {
-                    activation.forward(o.row(i), cols.len());
-                }
-            }
-        });
-        if row_wise {
-            self.activation.forward(&mut out.data, units);
+        let fwd = Forward {
+            x: op(&x.data, m, inputs, false),
+            kernel: op(&self.kernel, inputs, units, false),
+            bias: self.use_bias.then_some(&self.bias[..]),
+            activation: self.activation,
+            keep_z,
+        };
+        // Each part: its rows' bias, product, (saved pre-activation,) activation.
+        if parts::split_product(m * inputs * units, m) {
+            let half = m / 2;
+            let (o0, o1) = out.data.split_at_mut(half * units);
+            let (z0, z1) = self.z.split_at_mut(if keep_z { half * units } else { 0 });
+            forkjoin::join(|| fwd.rows(0..half, o0, z0), || fwd.rows(half..m, o1, z1));
+        } else {
+            fwd.rows(0..m, &mut out.data, &mut self.z);
         }
     }
 
@@ -109,49 +159,52 @@ impl<T: Real> Layer<T> for Dense<T> {
         g_is_preactivation: bool,
     ) {
         let (m, units, inputs) = (x.data.len() / self.inputs, self.units, self.inputs);
-        let act = (!g_is_preactivation).then_some(self.activation);
-        if let Some(a) = act.filter(|a| a.is_row_wise()) {
-            a.backward(&self.z, &out.data, &mut g.data, units);
+        let split = parts::split_product(m * inputs * units, m);
+        // dL/d(pre-activation), in row halves
+        if !g_is_preactivation {
+            let (a, z, y) = (self.activation, &self.z[..], &out.data[..]);
+            let deriv = |rows: std::ops::Range<usize>, g: &mut [T]| {
+                let at = rows.start * units..rows.end * units;
+                a.backward(if z.is_empty() { z } else { &z[at.clone()] }, &y[at], g, units);
+            };
+            if split {
+                let (g0, g1) = g.data.split_at_mut(m / 2 * units);
+                forkjoin::join(|| deriv(0..m / 2, g0), || deriv(m / 2..m, g1));
+            } else {
+                deriv(0..m, &mut g.data);
+            }
         }
-        let elementwise = act.filter(|a| !a.is_row_wise());
-        let (xt, z, y) = (op(&x.data, inputs, m, true), &self.z[..], &out.data[..]);
-        let gs = SharedCols::new(&mut g.data, units);
-        let dks = SharedCols::new(&mut self.dkernel, units);
-        let dbs = SharedCols::new(&mut self.dbias, units);
-        let use_bias = self.use_bias;
-        // Each part: its units' activation derivative, kernel and bias gradients.
-        parts::run(parts::split_product(m * inputs * units, units), |part| {
-            let mut gp = gs.part(part);
-            let cols = gp.cols();
-            if let Some(a) = elementwise {
-                for i in 0..m {
-                    let at = i * units + cols.start..i * units + cols.end;
-                    let zi = if z.is_empty() { z } else { &z[at.clone()] };
-                    a.backward(zi, &y[at], gp.row(i), cols.len());
-                }
-            }
-            gemm(dks.part(part).mat(), xt, gp.mat_ref(), false);
-            if use_bias {
-                let mut db = dbs.part(part);
-                let db = db.row(0);
-                db.iter_mut().for_each(|v| *v = T::zero());
-                for i in 0..m {
-                    for (d, v) in db.iter_mut().zip(gp.row(i).iter()) {
-                        *d += *v;
-                    }
-                }
-            }
+        let bwd = Backward {
+            xt: op(&x.data, inputs, m, true),
+            g: op(&g.data, m, units, false),
+            kernel_t: op(&self.kernel, units, inputs, true),
+            g_rows: &g.data,
+            units,
+        };
+        let bias = self.use_bias;
+        let dbias = &mut self.dbias[..];
+        let dx = dx.map(|d| {
+            d.resize(&x.shape);
+            &mut d.data[..]
         });
-        if let Some(dx) = dx {
-            dx.resize(&x.shape);
-            let (gm, wt) = (op(&g.data, m, units, false), op(&self.kernel, units, inputs, true));
-            let dxs = SharedCols::new(&mut dx.data, inputs);
-            // Each part: the gradient for its share of the inputs.
-            parts::run(parts::split_product(m * units * inputs, inputs), |part| {
-                let mut d = dxs.part(part);
-                let cols = d.cols();
-                gemm(d.mat(), gm, wt.subcols(cols.start, cols.len()), false);
-            });
+        // Each part: half the kernel gradient's rows, half the bias gradient, half the
+        // input gradient's rows.
+        if split {
+            let (k0, k1) = self.dkernel.split_at_mut(inputs / 2 * units);
+            let (b0, b1) = dbias.split_at_mut(if bias { units / 2 } else { 0 });
+            let (d0, d1) = match dx {
+                Some(d) => {
+                    let (d0, d1) = d.split_at_mut(m / 2 * inputs);
+                    (Some(d0), Some(d1))
+                }
+                None => (None, None),
+            };
+            forkjoin::join(
+                || bwd.part(0..inputs / 2, k0, 0..units / 2, b0, 0..m / 2, d0),
+                || bwd.part(inputs / 2..inputs, k1, units / 2..units, b1, m / 2..m, d1),
+            );
+        } else {
+            bwd.part(0..inputs, &mut self.dkernel, 0..units, dbias, 0..m, dx);
         }
     }
 
