@@ -4,12 +4,12 @@
 use super::{Layer, LayerKind, LayerSpec, WeightRef};
 use crate::activations::Activation;
 use crate::linalg::{gemm, op};
-use crate::{forkjoin, parts};
-use faer::{MatMut, MatRef};
-use std::ops::Range;
 use crate::rng::Rng;
 use crate::tensor::{try_zeros, Tensor};
 use crate::Real;
+use crate::{forkjoin, parts};
+use faer::{MatMut, MatRef};
+use std::ops::Range;
 
 /// One forward pass's operands, for any stretch of rows.
 struct Forward<'a, T> {
