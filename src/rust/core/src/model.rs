@@ -69,6 +69,8 @@ pub struct Compiled<T: Real> {
 /// Per-step scratch reused across steps.
 #[derive(Default)]
 struct Scratch<T> {
+    /// A chunk of prediction input, kept between calls (no fresh pages per call).
+    input: Tensor<T>,
     acts: Vec<Tensor<T>>,
     g: Tensor<T>,
     dx: Tensor<T>,
@@ -216,6 +218,11 @@ impl<T: Real> Model<T> {
         }
         for i in 0..n {
             let (done, rest) = acts.split_at_mut(i);
+            if !training && i > 0 && self.layers[i].is_identity_at_inference() {
+                // hand the previous output on; nothing reads it again at inference
+                std::mem::swap(&mut done[i - 1], &mut rest[0]);
+                continue;
+            }
             let input = if i == 0 { x } else { &done[i - 1] };
             self.layers[i].forward(input, &mut rest[0], training, &mut self.rng);
         }
@@ -394,23 +401,32 @@ impl<T: Real> Model<T> {
         out_shape.extend(self.output_shape());
         let mut out = Tensor::zeros(&out_shape);
         let ol = out.row_len();
-        let mut xb = Tensor::default();
-        let mut ob = Tensor::default();
-        let mut start = 0;
-        while start < n {
-            let end = (start + batch_size).min(n);
-            xb.resize_batch(end - start, &input_shape);
-            fill(start..end, &mut xb.data)?;
-            self.predict_batch(&xb, &mut ob);
-            out.data[start * ol..end * ol].copy_from_slice(&ob.data);
-            start = end;
-        }
-        Ok(out)
+        let mut xb = std::mem::take(&mut self.scratch.input);
+        let mut run = || {
+            let mut start = 0;
+            while start < n {
+                let end = (start + batch_size).min(n);
+                xb.resize_batch(end - start, &input_shape);
+                fill(start..end, &mut xb.data)?;
+                let chunk = &mut out.data[start * ol..end * ol];
+                if self.layers.is_empty() {
+                    chunk.copy_from_slice(&xb.data);
+                } else {
+                    self.forward(&xb, false);
+                    chunk.copy_from_slice(&self.scratch.acts.last().unwrap().data);
+                }
+                start = end;
+            }
+            Ok(())
+        };
+        let r = run();
+        self.scratch.input = xb;
+        r.map(|()| out)
     }
 }
 
 /// Rows per forward pass in [`Model::predict`] at least.
-pub const PREDICT_CHUNK: usize = 1024;
+pub const PREDICT_CHUNK: usize = 2048;
 
 pub fn not_compiled() -> String {
     "You must compile your model before training/testing. Use `compile(model, optimizer, loss)`.".into()

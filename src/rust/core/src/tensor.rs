@@ -203,10 +203,10 @@ impl<'a, S: RValue> ColMajor<'a, S> {
             .unwrap_or(0)
     }
 
-    /// Converts in tiles of 64 rows: each column's run of the tile is read contiguously
+    /// Converts in tiles of 256 rows: each column's run of the tile is read contiguously
     /// while the tile's rows stay in cache. False if a value is missing.
     fn read_block(&self, rows: Range<usize>, out: &mut [f32]) -> bool {
-        const ROWS: usize = 128;
+        const ROWS: usize = 256;
         const AHEAD: usize = 4;
         let s = self.perm.len();
         let mut bad = false;

@@ -77,6 +77,10 @@ impl<T: Real> Layer<T> for Dropout<T> {
         rng.set_word_pos(start + len as u128);
     }
 
+    fn is_identity_at_inference(&self) -> bool {
+        true
+    }
+
     fn backward(
         &mut self, _x: &Tensor<T>, _out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>, _pre: bool,
     ) {

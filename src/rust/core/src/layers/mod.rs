@@ -116,6 +116,11 @@ pub trait Layer<T: Real>: Send {
     fn param_count(&self) -> usize {
         self.weights().iter().map(|w| w.values.len()).sum()
     }
+    /// Whether the layer passes its input through unchanged at inference (dropout), so that
+    /// the model can hand the buffer on instead of copying it.
+    fn is_identity_at_inference(&self) -> bool {
+        false
+    }
     /// The activation applied last, for fusing it with the loss gradient.
     fn output_activation(&self) -> Option<Activation> {
         None
