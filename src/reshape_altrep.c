@@ -87,6 +87,9 @@ static void view_init(DllInfo *dll) {
  * prefix x (length(src) / prefix) matrix. The caller checks the arguments. */
 SEXP rkeras_reshape_view(SEXP src, SEXP prefix, SEXP idx) {
   if (!view_ready) view_init(NULL);
+  /* an ALTREP source (a compact sequence, another view) gets its memory now, so that
+   * reading it later (Elt, other threads) never allocates */
+  if (ALTREP(src)) (void) DATAPTR_RO(src);
   SEXP parts = PROTECT(Rf_allocVector(VECSXP, 3));
   SET_VECTOR_ELT(parts, 0, src);
   SET_VECTOR_ELT(parts, 1, Rf_ScalarReal((double) Rf_asInteger(prefix)));

@@ -109,6 +109,9 @@ test_that("array_reshape() returns a view that behaves like a copy", {
   expect_identical(w[1, 1], 99)
   expect_identical(w[-1], reshape_c_reference(x, c(6, 20))[-1])
   expect_identical(v * 2, ref * 2)
+  vv <- array_reshape(array_reshape(x, c(6, 20)), c(6, 4, 5))   # a view of a view
+  expect_identical(vv[3, 2, 4], x[3, 2, 4])
+  expect_identical(vv, x)
   vi <- array_reshape(array(1:24, c(2, 3, 4)), c(2, 12))
   expect_true(rk_is_reshape_view(vi))
   expect_identical(vi, reshape_c_reference(array(1:24, c(2, 3, 4)), c(2, 12)))
