@@ -14,8 +14,15 @@ struct Job(*const (dyn Fn() + Sync));
 // SAFETY: the closure is Sync and the caller blocks until the helper has finished with it.
 unsafe impl Send for Job {}
 
+/// The job hand-off, under the mutex: the posted job, and whether the helper sleeps on the
+/// condition variable (only then does posting wake it: a wake-up is a system call).
+struct Slot {
+    job: Option<Job>,
+    sleeping: bool,
+}
+
 struct Helper {
-    job: Mutex<Option<Job>>,
+    slot: Mutex<Slot>,
     wake: Condvar,
     /// Bumped when a job is posted; the helper spins on it before sleeping.
     posted: AtomicUsize,
@@ -28,7 +35,7 @@ fn helper() -> &'static Helper {
     static HELPER: OnceLock<&'static Helper> = OnceLock::new();
     HELPER.get_or_init(|| {
         let h: &'static Helper = Box::leak(Box::new(Helper {
-            job: Mutex::new(None),
+            slot: Mutex::new(Slot { job: None, sleeping: false }),
             wake: Condvar::new(),
             posted: AtomicUsize::new(0),
             done: AtomicBool::new(true),
@@ -57,11 +64,13 @@ fn run_helper(h: &'static Helper) {
             }
         }
         let job = {
-            let mut slot = h.job.lock().unwrap();
-            while slot.is_none() {
-                slot = h.wake.wait(slot).unwrap();
+            let mut slot = h.slot.lock().unwrap_or_else(|e| e.into_inner());
+            while slot.job.is_none() {
+                slot.sleeping = true;
+                slot = h.wake.wait(slot).unwrap_or_else(|e| e.into_inner());
             }
-            slot.take().unwrap()
+            slot.sleeping = false;
+            slot.job.take().unwrap()
         };
         seen = h.posted.load(Ordering::Acquire);
         // SAFETY: `join` keeps the closure alive until `done` is set below.
@@ -95,9 +104,14 @@ pub fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
     // SAFETY: erase the lifetime; we wait for `done` before `run_b` goes out of scope.
     let job = Job(unsafe { std::mem::transmute::<&(dyn Fn() + Sync), &'static (dyn Fn() + Sync)>(bref) });
     h.done.store(false, Ordering::Release);
-    *h.job.lock().unwrap() = Some(job);
+    {
+        let mut slot = h.slot.lock().unwrap_or_else(|e| e.into_inner());
+        slot.job = Some(job);
+        if slot.sleeping {
+            h.wake.notify_one();
+        }
+    }
     h.posted.fetch_add(1, Ordering::AcqRel);
-    h.wake.notify_one();
     // Waits for the helper even if `a` panics: `b` borrows this frame.
     struct Wait(&'static Helper);
     impl Drop for Wait {
