@@ -54,8 +54,9 @@ draw_seed <- function() {
   floor(stats::runif(1) * 2^31) * 2^22 + floor(stats::runif(1) * 2^22)
 }
 
-# The number of threads for matrix products: option `rkeras.threads`, else the environment
-# variable RKERAS_THREADS, else all cores. Applied before each training or prediction call.
+# The number of threads the core may use: option `rkeras.threads`, else the environment
+# variable RKERAS_THREADS, else all cores (the core splits work in two at most: R's thread
+# and one helper). Applied before each training or prediction call.
 apply_threads <- function() {
   n <- getOption("rkeras.threads", Sys.getenv("RKERAS_THREADS", "0"))
   n <- suppressWarnings(as.integer(n))
