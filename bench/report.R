@@ -125,7 +125,7 @@ t <- list(
       num(rk_fit$median_s) <= 0.5 * num(jax_fit$median_s)),
   chk("fit s/epoch vs GEMM floor", fmt(num(rk_fit$median_s) / floor_fit, 2), "<= 1.50 x",
       num(rk_fit$median_s) <= 1.5 * floor_fit),
-  chk("test accuracy vs Keras+JAX (same epochs)", fmt(100 * (last_acc(rk_fit$test_acc) - last_acc(jax_fit$test_acc)), 2),
+  chk("test accuracy vs Keras+JAX (one seed; see accuracy.sh)", fmt(100 * (last_acc(rk_fit$test_acc) - last_acc(jax_fit$test_acc)), 2),
       ">= -1 point", last_acc(rk_fit$test_acc) >= last_acc(jax_fit$test_acc) - 0.01),
   chk("gen epoch / max(closure, compute)", fmt(num(rk_gen$ratio_epoch_over_bound), 2), "<= 1.15",
       isTRUE(rk_gen$valid) && num(rk_gen$ratio_epoch_over_bound) <= 1.15),
