@@ -93,10 +93,10 @@ pub fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
         return;
     }
     let h = helper();
-    // The helper runs a `Fn`; it takes `b` out of the slot once.
-    let slot = Mutex::new(Some(b));
+    // The helper runs a `Fn`; it takes `b` out once.
+    let pending = Mutex::new(Some(b));
     let run_b = || {
-        if let Some(b) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(b) = pending.lock().unwrap_or_else(|e| e.into_inner()).take() {
             b();
         }
     };
@@ -104,6 +104,7 @@ pub fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
     // SAFETY: erase the lifetime; we wait for `done` before `run_b` goes out of scope.
     let job = Job(unsafe { std::mem::transmute::<&(dyn Fn() + Sync), &'static (dyn Fn() + Sync)>(bref) });
     h.done.store(false, Ordering::Release);
+    h.panicked.store(false, Ordering::Release); // a panic of an earlier job is not this one's
     {
         let mut slot = h.slot.lock().unwrap_or_else(|e| e.into_inner());
         slot.job = Some(job);
@@ -161,5 +162,18 @@ mod tests {
             );
             assert_eq!(left.load(Ordering::Relaxed) + right.load(Ordering::Relaxed), 499500);
         }
+    }
+
+    #[test]
+    fn a_panic_on_the_helper_reaches_the_caller_and_the_next_join_works() {
+        let r = std::panic::catch_unwind(|| join(|| {}, || panic!("boom")));
+        assert!(r.is_err());
+        let hits = std::sync::atomic::AtomicU64::new(0);
+        join(|| drop(hits.fetch_add(1, Ordering::Relaxed)), || drop(hits.fetch_add(1, Ordering::Relaxed)));
+        assert_eq!(hits.load(Ordering::Relaxed), 2);
+        // a panic on this thread still waits for the helper, and leaves no stale state
+        let r = std::panic::catch_unwind(|| join(|| panic!("here"), || panic!("there")));
+        assert!(r.is_err());
+        join(|| {}, || {});
     }
 }
