@@ -169,7 +169,14 @@ mod tests {
         let r = std::panic::catch_unwind(|| join(|| {}, || panic!("boom")));
         assert!(r.is_err());
         let hits = std::sync::atomic::AtomicU64::new(0);
-        join(|| drop(hits.fetch_add(1, Ordering::Relaxed)), || drop(hits.fetch_add(1, Ordering::Relaxed)));
+        join(
+            || {
+                hits.fetch_add(1, Ordering::Relaxed);
+            },
+            || {
+                hits.fetch_add(1, Ordering::Relaxed);
+            },
+        );
         assert_eq!(hits.load(Ordering::Relaxed), 2);
         // a panic on this thread still waits for the helper, and leaves no stale state
         let r = std::panic::catch_unwind(|| join(|| panic!("here"), || panic!("there")));

@@ -1,5 +1,5 @@
-//! Row-major matrix products on flat slices and faer views, the only place the core
-//! multiplies matrices.
+//! Matrix products on faer views of row-major slices, the only place the core multiplies
+//! matrices.
 //!
 //! faer's kernels (AVX2/AVX-512, chosen at run time) were picked by measurement on the
 //! tutorial's shapes. Products always run on the calling thread; layers split their work
@@ -82,26 +82,26 @@ pub fn gemm<T: Real>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, accum
     T::gemm_view(c, a, b, accumulate);
 }
 
-/// `C (m x n) = op(A) * op(B) + beta * C`, all row-major, with `beta` 0 (replace) or 1
-/// (accumulate), on this thread.
-///
-/// `op(A)` is `m x k`: `A` is stored `m x k`, or `k x m` when `trans_a`.
-/// `op(B)` is `k x n`: `B` is stored `k x n`, or `n x k` when `trans_b`.
-#[allow(clippy::too_many_arguments)]
-pub fn matmul<T: Real>(
-    m: usize, k: usize, n: usize,
-    a: &[T], trans_a: bool, b: &[T], trans_b: bool,
-    beta: T, c: &mut [T],
-) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul: slice too short");
-    assert!(beta == T::zero() || beta == T::one(), "matmul: beta 0 or 1");
-    let cm = MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n);
-    gemm(cm, op(a, m, k, trans_a), op(b, k, n, trans_b), beta == T::one());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `C (m x n) = op(A) * op(B) + beta * C`, all row-major, with `beta` 0 (replace) or 1
+    /// (accumulate), on this thread.
+    ///
+    /// `op(A)` is `m x k`: `A` is stored `m x k`, or `k x m` when `trans_a`.
+    /// `op(B)` is `k x n`: `B` is stored `k x n`, or `n x k` when `trans_b`.
+    #[allow(clippy::too_many_arguments)]
+    fn matmul<T: Real>(
+        m: usize, k: usize, n: usize,
+        a: &[T], trans_a: bool, b: &[T], trans_b: bool,
+        beta: T, c: &mut [T],
+    ) {
+        assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul: slice too short");
+        assert!(beta == T::zero() || beta == T::one(), "matmul: beta 0 or 1");
+        let cm = MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n);
+        gemm(cm, op(a, m, k, trans_a), op(b, k, n, trans_b), beta == T::one());
+    }
 
     fn naive(m: usize, k: usize, n: usize, a: &[f64], ta: bool, b: &[f64], tb: bool) -> Vec<f64> {
         let mut c = vec![0.0; m * n];

@@ -24,7 +24,7 @@ pub trait Real:
     }
 
     /// `C = A * B` (or `C += A * B` when `accumulate`) on faer views, on this thread.
-    /// See [`crate::linalg::matmul`] for the row-major slice interface.
+    /// See [`crate::linalg::gemm`] and [`crate::linalg::op`] for views of row-major slices.
     fn gemm_view(c: faer::MatMut<'_, Self>, a: faer::MatRef<'_, Self>, b: faer::MatRef<'_, Self>, accumulate: bool);
 }
 

@@ -30,15 +30,8 @@ impl Rng {
         self.0.set_word_pos(pos);
     }
 
-    /// A copy of this stream positioned at word `pos`.
-    pub fn at_word(&self, pos: u128) -> Self {
-        let mut r = self.clone();
-        r.set_word_pos(pos);
-        r
-    }
-
-    /// The words of the stream from word `pos` on, in bulk (see [`Words`]); the stream
-    /// itself does not move.
+    /// The words of the stream from word `pos` on, in bulk (see [`Words`]): what
+    /// `set_word_pos(pos)` followed by `next_u32()` calls gives. The stream does not move.
     pub fn words_from(&self, pos: u128) -> Words {
         let seed = self.0.get_seed();
         Words {
@@ -48,12 +41,6 @@ impl Rng {
             buf: [0; 256],
             next: 256 + (pos % 16) as usize,
         }
-    }
-
-    /// Fills `out` with the words of the stream from word `pos` on: what `at_word(pos)`
-    /// followed by `next_u32()` calls gives.
-    pub fn words_at(&self, pos: u128, out: &mut [u32]) {
-        self.words_from(pos).fill(out);
     }
 
     #[inline]
@@ -141,6 +128,13 @@ mod tests {
         assert_eq!(a.next_u64(), c.next_u64());
     }
 
+    /// A copy of `r` positioned at word `pos`.
+    fn at_word(r: &Rng, pos: u128) -> Rng {
+        let mut c = r.clone();
+        c.set_word_pos(pos);
+        c
+    }
+
     #[test]
     fn words_drawn_from_a_position_are_the_sequential_stream() {
         let mut a = Rng::seed_from(7);
@@ -148,7 +142,7 @@ mod tests {
         let start = a.word_pos();
         let mut seq = a.clone();
         let want: Vec<u32> = (0..300).map(|_| seq.next_u32()).collect();
-        let mut tail = a.at_word(start + 137);
+        let mut tail = at_word(&a, start + 137);
         let got: Vec<u32> = (0..163).map(|_| tail.next_u32()).collect();
         assert_eq!(got, want[137..]);
         a.set_word_pos(start + 300);
@@ -162,10 +156,10 @@ mod tests {
             r.next_u32();
             for &(start, len) in &[(0u128, 700usize), (5, 300), (16, 256), (255, 1), (1000, 4099)] {
                 let pos = r.word_pos() + start;
-                let mut seq = r.at_word(pos);
+                let mut seq = at_word(&r, pos);
                 let want: Vec<u32> = (0..len).map(|_| seq.next_u32()).collect();
                 let mut got = vec![0u32; len];
-                r.words_at(pos, &mut got);
+                r.words_from(pos).fill(&mut got);
                 assert_eq!(got, want, "seed {seed} from {start}, {len} words");
                 // the same in uneven pieces
                 let mut w = r.words_from(pos);
@@ -188,7 +182,7 @@ mod tests {
         let mut seq = r.clone();
         let want: Vec<u32> = (0..100).map(|_| seq.next_u32()).collect();
         let mut got = vec![0u32; 100];
-        r.words_at(0, &mut got);
+        r.words_from(0).fill(&mut got);
         assert_eq!(got, want);
     }
 

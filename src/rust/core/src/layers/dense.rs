@@ -38,12 +38,14 @@ impl<T: Real> Forward<'_, T> {
     }
 }
 
-/// One backward pass's operands (with dL/d(pre-activation) in `g`).
+/// One backward pass's operands, row-major slices: the layer input `x` (`m x inputs`),
+/// dL/d(pre-activation) `g` (`m x units`) and the kernel (`inputs x units`).
 struct Backward<'a, T> {
-    xt: MatRef<'a, T>,
-    g: MatRef<'a, T>,
-    kernel_t: MatRef<'a, T>,
-    g_rows: &'a [T],
+    x: &'a [T],
+    g: &'a [T],
+    kernel: &'a [T],
+    m: usize,
+    inputs: usize,
     units: usize,
 }
 
@@ -54,21 +56,21 @@ impl<T: Real> Backward<'_, T> {
         &self, k_rows: Range<usize>, dk: &mut [T], b_cols: Range<usize>, db: &mut [T], x_rows: Range<usize>,
         dx: Option<&mut [T]>,
     ) {
-        let units = self.units;
+        let (m, inputs, units) = (self.m, self.inputs, self.units);
+        let g = op(self.g, m, units, false);
         let dkm = MatMut::from_row_major_slice_mut(dk, k_rows.len(), units);
-        gemm(dkm, self.xt.subrows(k_rows.start, k_rows.len()), self.g, false);
+        gemm(dkm, op(self.x, inputs, m, true).subrows(k_rows.start, k_rows.len()), g, false);
         if !db.is_empty() {
             db.iter_mut().for_each(|v| *v = T::zero());
-            for row in self.g_rows.chunks_exact(units) {
+            for row in self.g.chunks_exact(units) {
                 for (d, v) in db.iter_mut().zip(&row[b_cols.clone()]) {
                     *d += *v;
                 }
             }
         }
         if let Some(dx) = dx {
-            let inputs = self.kernel_t.ncols();
             let dxm = MatMut::from_row_major_slice_mut(dx, x_rows.len(), inputs);
-            gemm(dxm, self.g.subrows(x_rows.start, x_rows.len()), self.kernel_t, false);
+            gemm(dxm, g.subrows(x_rows.start, x_rows.len()), op(self.kernel, units, inputs, true), false);
         }
     }
 }
@@ -174,13 +176,7 @@ impl<T: Real> Layer<T> for Dense<T> {
                 deriv(0..m, &mut g.data);
             }
         }
-        let bwd = Backward {
-            xt: op(&x.data, inputs, m, true),
-            g: op(&g.data, m, units, false),
-            kernel_t: op(&self.kernel, units, inputs, true),
-            g_rows: &g.data,
-            units,
-        };
+        let bwd = Backward { x: &x.data, g: &g.data, kernel: &self.kernel, m, inputs, units };
         let bias = self.use_bias;
         let dbias = &mut self.dbias[..];
         let dx = dx.map(|d| {
