@@ -4,7 +4,7 @@
 use crate::r_callbacks::build_callbacks;
 use crate::r_console::RHost;
 use crate::r_convert::{from_spec, from_tensor, logs_to_r, to_tensor};
-use crate::r_data::{generator, predict_array, read_data, Arrays, Data};
+use crate::r_data::{arrays_x, generator, predict_array, read_data, Arrays, Data};
 use crate::r_generator::CondSlot;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::{Halt, Logs};
@@ -178,9 +178,8 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
     let slot = CondSlot::default();
     with_model(h, |m| {
         let mut host = RHost::new();
-        let plain = callbacks.len() == 0 && verbose == 0 && data.dollar("type").ok().and_then(|t| t.as_str().map(|s| s == "arrays")) == Some(true);
-        if plain {
-            let x = data.dollar("x").unwrap_or_else(|_| ().into());
+        // no hooks to run: the arrays are read a chunk at a time
+        if let Some(x) = arrays_x(&data).filter(|_| callbacks.len() == 0 && verbose == 0) {
             let t = predict_array(m, &x, batch_size as usize)?;
             return Ok(list!(status = "ok", value = from_tensor(&t), warnings = host.warnings.clone()).into());
         }

@@ -86,6 +86,31 @@ pub enum Columns<'a> {
     Int(ColMajor<'a, i32>),
 }
 
+impl Columns<'_> {
+    pub fn rows(&self) -> usize {
+        match self {
+            Columns::Real(c) => c.rows(),
+            Columns::Int(c) => c.rows(),
+        }
+    }
+
+    /// See [`ColMajor::read`].
+    pub fn read(&self, rows: std::ops::Range<usize>, out: &mut [f32]) -> std::result::Result<(), usize> {
+        match self {
+            Columns::Real(c) => c.read(rows, out),
+            Columns::Int(c) => c.read(rows, out),
+        }
+    }
+
+    /// See [`ColMajor::to_tensor`].
+    pub fn to_tensor(&self) -> std::result::Result<Tensor<f32>, usize> {
+        match self {
+            Columns::Real(c) => c.to_tensor(),
+            Columns::Int(c) => c.to_tensor(),
+        }
+    }
+}
+
 /// Runs `f` on the columns of `x` (dims `dims`, batch first) when it is a double or integer
 /// array; an `array_reshape()` view is read from its source, not copied out.
 pub fn with_columns<T>(x: &Robj, dims: &[usize], f: impl FnOnce(Columns<'_>) -> T) -> Option<T> {
@@ -122,11 +147,7 @@ pub fn matrix_dims(x: &Robj) -> Vec<usize> {
 /// name `what`.
 pub fn to_tensor(x: &Robj, what: &str) -> std::result::Result<Tensor<f32>, String> {
     let dims = matrix_dims(x);
-    let read = |c: Columns<'_>| match c {
-        Columns::Real(c) => c.to_tensor(),
-        Columns::Int(c) => c.to_tensor(),
-    };
-    let r = match with_columns(x, &dims, read) {
+    let r = match with_columns(x, &dims, |c| c.to_tensor()) {
         Some(r) => r,
         None => match x.rtype() {
             Rtype::Logicals => {

@@ -47,15 +47,17 @@ pub fn read_data(d: &Robj, model: &Model<f32>, needs_y: bool, prefix: &str) -> s
     Ok(Data::Arrays(Arrays { x, y, w }))
 }
 
+/// `x` of an in-memory data description (`list(type = "arrays", x, ...)`), else None.
+pub fn arrays_x(d: &Robj) -> Option<Robj> {
+    (field(d, "type").as_str() == Some("arrays")).then(|| field(d, "x"))
+}
+
 /// The model's predictions for an R array, read and converted a chunk at a time (on both
 /// threads) rather than copied whole first.
 pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std::result::Result<Tensor<f32>, String> {
     let dims = matrix_dims(x);
     if dims.iter().product::<usize>() == x.len() && check_x_shape(&dims, model.input_shape()).is_ok() {
-        let run = |c: Columns<'_>| match c {
-            Columns::Real(c) => model.predict_with(c.rows(), batch_size, |rows, dst| c.read(rows, dst)),
-            Columns::Int(c) => model.predict_with(c.rows(), batch_size, |rows, dst| c.read(rows, dst)),
-        };
+        let run = |c: Columns<'_>| model.predict_with(c.rows(), batch_size, |rows, dst| c.read(rows, dst));
         if let Some(r) = with_columns(x, &dims, run) {
             return r.map_err(|idx| bad_value("x", &dims, idx));
         }
