@@ -1,19 +1,22 @@
 # Fixtures shared by the tests: the real MNIST subset and small synthetic problems.
 
-# Folder of the real MNIST subset: $RKERAS_MNIST_DIR, else the first ancestor
-# of the working directory that holds shared/data/mnist-subset.
-mnist_subset_dir <- function() {
-  env <- Sys.getenv("RKERAS_MNIST_DIR")
-  if (nzchar(env) && dir.exists(env)) return(env)
+# Folder `shared/<parts>` of the project's shared material: $<env> when set to a folder, else
+# the first ancestor of the working directory that holds it; NULL when there is none.
+shared_dir <- function(..., env = "") {
+  given <- Sys.getenv(env)
+  if (nzchar(given) && dir.exists(given)) return(given)
   dir <- normalizePath(getwd(), mustWork = FALSE)
   repeat {
-    cand <- file.path(dir, "shared", "data", "mnist-subset")
+    cand <- file.path(dir, "shared", ...)
     if (dir.exists(cand)) return(cand)
     parent <- dirname(dir)
     if (parent == dir) return(NULL)
     dir <- parent
   }
 }
+
+# Folder of the real MNIST subset ($RKERAS_MNIST_DIR, else shared/data/mnist-subset).
+mnist_subset_dir <- function() shared_dir("data", "mnist-subset", env = "RKERAS_MNIST_DIR")
 
 skip_if_no_mnist <- function() {
   dir <- mnist_subset_dir()

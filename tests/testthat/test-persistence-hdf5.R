@@ -1,19 +1,10 @@
 # Keras HDF5 files: Keras-written fixtures load and predict like Keras, rkeras files round
 # trip bitwise, errors are clear; with RKERAS_KERAS_PYTHON, real Keras loads rkeras's files.
 
-# shared/keras3-reference/h5 (Keras 2.12 and 3.15.1 files): $RKERAS_KERAS_H5_DIR, else the
-# first ancestor of the working directory that holds it.
+# shared/keras3-reference/h5 (Keras 2.12 and 3.15.1 files), or $RKERAS_KERAS_H5_DIR.
 keras_h5_dir <- function() {
-  env <- Sys.getenv("RKERAS_KERAS_H5_DIR")
-  if (nzchar(env) && dir.exists(env)) return(env)
-  dir <- normalizePath(getwd(), mustWork = FALSE)
-  repeat {
-    cand <- file.path(dir, "shared", "keras3-reference", "h5")
-    if (dir.exists(cand)) return(cand)
-    parent <- dirname(dir)
-    if (parent == dir) skip("shared/keras3-reference/h5 not found (set RKERAS_KERAS_H5_DIR)")
-    dir <- parent
-  }
+  shared_dir("keras3-reference", "h5", env = "RKERAS_KERAS_H5_DIR") %||%
+    skip("shared/keras3-reference/h5 not found (set RKERAS_KERAS_H5_DIR)")
 }
 
 read_num_csv <- function(path) unname(as.matrix(utils::read.csv(path, header = FALSE)))

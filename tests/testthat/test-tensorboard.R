@@ -9,18 +9,8 @@
 # Values as TensorBoard stores them: rounded to float32.
 as_f32 <- function(x) readBin(writeBin(as.numeric(x), raw(), size = 4), "double", n = length(x), size = 4)
 
-# Folder of the Keras 3 reference outputs: the first ancestor of the working directory that
-# holds shared/keras3-reference.
-keras3_reference_dir <- function() {
-  dir <- normalizePath(getwd(), mustWork = FALSE)
-  repeat {
-    cand <- file.path(dir, "shared", "keras3-reference")
-    if (dir.exists(cand)) return(cand)
-    parent <- dirname(dir)
-    if (parent == dir) return(NULL)
-    dir <- parent
-  }
-}
+# Folder of the Keras 3 reference outputs (shared/keras3-reference), NULL when absent.
+keras3_reference_dir <- function() shared_dir("keras3-reference")
 
 series <- function(logs, run, tag) logs[logs$run == run & logs$tag == tag, , drop = FALSE]
 
