@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// A job: a pointer to a closure that lives on the caller's stack until the job is done.
+/// A job: a pointer to a closure that lives on the caller's stack until the job is done, and
+/// the caller's floating-point mode (see [`crate::denormal`]), which the helper adopts for it.
 #[derive(Clone, Copy)]
-struct Job(*const (dyn Fn() + Sync));
+struct Job(*const (dyn Fn() + Sync), crate::denormal::Mode);
 // SAFETY: the closure is Sync and the caller blocks until the helper has finished with it.
 unsafe impl Send for Job {}
 
@@ -75,6 +76,7 @@ fn run_helper(h: &'static Helper) {
         seen = h.posted.load(Ordering::Acquire);
         // SAFETY: `join` keeps the closure alive until `done` is set below.
         let f = unsafe { &*job.0 };
+        let _mode = crate::denormal::Scoped::set(job.1);
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
             h.panicked.store(true, Ordering::Release);
         }
@@ -102,7 +104,10 @@ pub fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
     };
     let bref: &(dyn Fn() + Sync) = &run_b;
     // SAFETY: erase the lifetime; we wait for `done` before `run_b` goes out of scope.
-    let job = Job(unsafe { std::mem::transmute::<&(dyn Fn() + Sync), &'static (dyn Fn() + Sync)>(bref) });
+    let job = Job(
+        unsafe { std::mem::transmute::<&(dyn Fn() + Sync), &'static (dyn Fn() + Sync)>(bref) },
+        crate::denormal::mode(),
+    );
     h.done.store(false, Ordering::Release);
     h.panicked.store(false, Ordering::Release); // a panic of an earlier job is not this one's
     {

@@ -10,6 +10,7 @@ pub mod callbacks;
 mod chacha8;
 pub mod csv_log;
 pub mod data;
+pub mod denormal;
 pub mod forkjoin;
 pub mod init;
 pub mod keras_h5;

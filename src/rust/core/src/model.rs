@@ -3,6 +3,7 @@
 //! chains (`layer_input()` + `keras_model()`) share this representation.
 
 use crate::activations::Activation;
+use crate::denormal;
 use crate::layers::{self, fmt_shape, Layer, LayerSpec};
 use crate::losses::{self, Loss};
 use crate::metrics::{resolve_metric, Metric};
@@ -230,6 +231,7 @@ impl<T: Real> Model<T> {
 
     /// Predictions for a batch (inference mode), copied into `out`.
     pub fn predict_batch(&mut self, x: &Tensor<T>, out: &mut Tensor<T>) {
+        let _flush = denormal::flush();
         if self.layers.is_empty() {
             out.clone_from(x);
             return;
@@ -283,6 +285,7 @@ impl<T: Real> Model<T> {
     /// Forward (training mode), loss, and backward: fills every layer's parameter gradients.
     /// Returns the batch loss.
     pub fn backprop(&mut self, x: &Tensor<T>, y: &Tensor<T>, w: Option<&[T]>, run: &mut Running) -> f64 {
+        let _flush = denormal::flush();
         self.forward(x, true);
         let loss = self.loss_and_metrics(y, w, true, run);
         let c = self.compiled.as_ref().unwrap();
@@ -305,6 +308,7 @@ impl<T: Real> Model<T> {
 
     /// One optimizer step on a batch. Returns the batch loss (before the update).
     pub fn train_step(&mut self, x: &Tensor<T>, y: &Tensor<T>, w: Option<&[T]>, run: &mut Running) -> f64 {
+        let _flush = denormal::flush();
         let loss = self.backprop(x, y, w, run);
         let c = self.compiled.as_mut().unwrap();
         let (mut params, mut grads): (Vec<&mut [T]>, Vec<&mut [T]>) = self
@@ -319,6 +323,7 @@ impl<T: Real> Model<T> {
 
     /// Loss and metrics on a batch in inference mode (no update).
     pub fn test_step(&mut self, x: &Tensor<T>, y: &Tensor<T>, w: Option<&[T]>, run: &mut Running) -> f64 {
+        let _flush = denormal::flush();
         self.forward(x, false);
         self.loss_and_metrics(y, w, false, run)
     }
@@ -408,6 +413,7 @@ impl<T: Real> Model<T> {
                 let end = (start + batch_size).min(n);
                 xb.resize_batch(end - start, &input_shape);
                 fill(start..end, &mut xb.data)?;
+                let _flush = denormal::flush();
                 let chunk = &mut out.data[start * ol..end * ol];
                 if self.layers.is_empty() {
                     chunk.copy_from_slice(&xb.data);
@@ -486,5 +492,34 @@ mod tests {
             assert_eq!(one, two, "{act} {loss} {opt}");
             assert!(one.iter().flatten().all(|v| v.is_finite()));
         }
+    }
+
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    #[test]
+    fn denormal_products_are_zero_as_in_keras_and_the_callers_mode_is_kept() {
+        // Keras (TensorFlow and JAX backends) gives 0 for 1e-20 * 1e-20, a denormal in f32
+        let spec: ModelSpec = serde_json::from_value(json!({
+            "name": "m", "input_shape": [1],
+            "layers": [{"class_name": "Dense", "name": "d", "units": 1, "activation": "linear"}]
+        }))
+        .unwrap();
+        let mut m = Model::<f32>::build(spec, &mut Rng::seed_from(3)).unwrap();
+        m.set_weights(&[(vec![1, 1], vec![1e-20]), (vec![1], vec![0.0])]).unwrap();
+        let x = Tensor::from_vec(&[2, 1], vec![1e-20, 1e20]);
+        let out = m.predict(&x, 32);
+        assert_eq!(out.data, vec![0.0, 1.0]);
+        let tiny = std::hint::black_box(1e-20f32);
+        assert!(tiny * tiny > 0.0, "the caller's arithmetic keeps IEEE denormals");
+        // an RMSprop slot decaying under zero gradients reaches 0, not a denormal
+        m.compile(serde_json::from_value(json!({"optimizer": {"name": "rmsprop", "learning_rate": 0.001}, "loss": "mse"})).unwrap()).unwrap();
+        let (zx, zy) = (Tensor::from_vec(&[1, 1], vec![0.0]), Tensor::from_vec(&[1, 1], vec![0.0]));
+        let (gx, gy) = (Tensor::from_vec(&[1, 1], vec![1.0]), Tensor::from_vec(&[1, 1], vec![1e-17]));
+        let mut run = m.new_running(1).unwrap();
+        m.train_step(&gx, &gy, None, &mut run);
+        for _ in 0..600 {
+            m.train_step(&zx, &zy, None, &mut run);
+        }
+        let slot = m.compiled.as_ref().unwrap().optimizer.state().slots[0][0][0];
+        assert_eq!(slot, 0.0, "without the flush it stops at the smallest denormal, 1.4e-45");
     }
 }
