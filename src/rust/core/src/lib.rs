@@ -12,6 +12,7 @@ pub mod csv_log;
 pub mod data;
 pub mod denormal;
 pub mod forkjoin;
+pub mod hugepages;
 pub mod init;
 pub mod keras_h5;
 pub mod keras_json;

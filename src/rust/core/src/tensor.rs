@@ -200,6 +200,7 @@ impl<'a, S: RValue> ColMajor<'a, S> {
     /// The whole array as a row-major tensor.
     pub fn to_tensor(&self) -> Result<Tensor<f32>, usize> {
         let mut out = vec![0f32; self.n * self.perm.len()];
+        crate::hugepages::advise(&mut out);
         self.read(0..self.n, &mut out)?;
         let mut shape = vec![self.n];
         shape.extend_from_slice(&self.sample);
