@@ -9,14 +9,15 @@ use crate::Real;
 
 /// Draws the mask (`scale` where the stream's next word is at or above `threshold`, else
 /// 0) and applies it: `out = x * mask`. Words are drawn in bulk, a chunk at a time.
-fn draw_mask<T: Real>(mut words: Words, threshold: u64, scale: T, mask: &mut [T], out: &mut [T], x: &[T]) {
+fn draw_mask<T: Real>(mut words: Words, threshold: u32, scale: T, mask: &mut [T], out: &mut [T], x: &[T]) {
     const CHUNK: usize = 1024;
     let mut w = [0u32; CHUNK];
     for ((m, o), x) in mask.chunks_mut(CHUNK).zip(out.chunks_mut(CHUNK)).zip(x.chunks(CHUNK)) {
         let w = &mut w[..m.len()];
         words.fill(w);
+        // 32-bit compares: the loop becomes vector selects
         for (((m, o), v), &u) in m.iter_mut().zip(o.iter_mut()).zip(x).zip(w.iter()) {
-            *m = if u as u64 >= threshold { scale } else { T::zero() };
+            *m = if u >= threshold { scale } else { T::zero() };
             *o = *v * *m;
         }
     }
@@ -56,7 +57,8 @@ impl<T: Real> Layer<T> for Dropout<T> {
         // Keep when a uniform u32 is at or above rate * 2^32. Element e takes word e of the
         // stream from here, whichever thread draws it, so the masks do not depend on the
         // thread count.
-        let threshold = (self.rate * 4_294_967_296.0) as u64;
+        // rate < 1 (checked when the layer is made), so the threshold is below 2^32
+        let threshold = (self.rate * 4_294_967_296.0) as u32;
         let scale = T::c(1.0 / (1.0 - self.rate));
         let len = x.data.len();
         self.mask.resize(len, T::zero());
