@@ -261,3 +261,23 @@ test_that("Ctrl-C while Rust computes stops training, keeps the weights and retu
   expect_lt(length(h$metrics$loss), 100000)
   expect_equal(dim(predict(model, d$x[1:2, ])), c(2L, 2L))
 })
+
+test_that("denormal products are zero as in Keras, while R keeps IEEE denormals, even in closures", {
+  tiny <- .Machine$double.xmin / 4 # a double denormal: 0 if R ran with flush-to-zero
+  model <- keras_model_sequential(input_shape = 1) %>% layer_dense(1)
+  model %>% set_weights(list(matrix(1e-20), 0))
+  # 1e-20 * 1e-20 = 1e-40 is a denormal float: TensorFlow and JAX give 0
+  expect_identical(as.vector(predict(model, matrix(c(1e-20, 1e20)), verbose = 0)), c(0, 1))
+  expect_gt(.Machine$double.xmin / 4, 0)
+  model %>% compile(optimizer = "rmsprop", loss = "mse")
+  seen <- c()
+  gen <- function() {
+    seen <<- c(seen, .Machine$double.xmin / 4)
+    list(matrix(runif(8)), matrix(runif(8)))
+  }
+  cb <- callback_lambda(on_batch_end = function(batch, logs) seen <<- c(seen, .Machine$double.xmin / 4))
+  model %>% fit_generator(gen, steps_per_epoch = 3, epochs = 2, verbose = 0, callbacks = list(cb))
+  model %>% fit(matrix(runif(40)), matrix(runif(40)), epochs = 1, batch_size = 8, verbose = 0, callbacks = list(cb))
+  expect_true(length(seen) >= 17)
+  expect_true(all(seen == tiny) && tiny > 0)
+})
