@@ -6,7 +6,7 @@
 //! gradient is always 0 (an always-black pixel's row, a dead ReLU unit) decay into the
 //! denormal range within a few epochs; without the flush RMSprop's update ran 20 x slower.
 //!
-//! The mode is per thread. [`Flush`] sets it for a scope and restores the caller's mode on
+//! The mode is per thread. [`flush`] sets it for a scope and restores the caller's mode on
 //! drop, so R's own arithmetic (and the user's R closures, which run outside these scopes)
 //! keep IEEE denormals. The fork-join helper takes the mode of the thread that posts a job.
 

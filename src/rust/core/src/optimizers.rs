@@ -934,14 +934,13 @@ fn update_param<T: Real>(update: &Update<T>, w: &mut [T], g: &[T], slots: &mut [
 /// 8192 (one thread: 93 -> 85 us).
 fn run_ahead<T: Real>(update: &Update<T>, w: &mut [T], g: &[T], s: &mut [&mut [T]]) {
     const STRETCH: usize = 256;
-    let n = w.len();
+    let (n, k) = (w.len(), s.len());
     let mut i = 0;
     while i < n {
         let e = (i + STRETCH).min(n);
         if let Some(next) = w.get(e..(e + STRETCH).min(n)) {
             crate::tensor::prefetch_for_write(next);
         }
-        let k = s.len();
         let mut part: [&mut [T]; MAX_SLOTS] = Default::default();
         for (p, slot) in part.iter_mut().zip(s.iter_mut()) {
             *p = &mut slot[i..e];

@@ -98,8 +98,7 @@ impl RValue for f64 {
     fn convert_block(cols: &[&[f64]; BLOCK], tile: &mut [f32], s: usize, p0: usize) -> bool {
         #[cfg(target_arch = "x86_64")]
         if simd::available() {
-            // SAFETY: AVX-512F is present; the columns are slices of one vector (rows of
-            // one array) and `tile` holds their rows at `p0..p0 + 16` (checked below).
+            // SAFETY: AVX-512F is present (the sizes are checked inside).
             return unsafe { simd::convert_block_f64(cols, tile, s, p0) };
         }
         convert_block(cols, tile, s, p0)
@@ -271,7 +270,7 @@ pub const BLOCK: usize = 16;
 /// Writes `cols` (the same rows of 16 columns) into rows of `tile` (row length `s`) at
 /// positions `p0..p0 + 16`, 16 rows at a time through a converted 16 x 16 block. True if a
 /// value is missing.
-pub fn convert_block<S: RValue>(cols: &[&[S]; BLOCK], tile: &mut [f32], s: usize, p0: usize) -> bool {
+fn convert_block<S: RValue>(cols: &[&[S]; BLOCK], tile: &mut [f32], s: usize, p0: usize) -> bool {
     let n = cols[0].len();
     let mut bad = false;
     let mut block = [[0f32; BLOCK]; BLOCK];
@@ -315,21 +314,23 @@ mod simd {
     /// (4.8 -> ~1.5 cycles a value on an Intel Xeon; the portable loop does not vectorize).
     ///
     /// # Safety
-    /// AVX-512F must be present; all columns must lie in one allocation.
+    /// AVX-512F must be present.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn convert_block_f64(cols: &[&[f64]; BLOCK], tile: &mut [f32], s: usize, p0: usize) -> bool {
         let n = cols[0].len();
         assert!(cols.iter().all(|c| c.len() == n));
         assert!(n == 0 || (n - 1) * s + p0 + BLOCK <= tile.len(), "convert_block: tile too small");
         let base = cols[0].as_ptr();
-        let offs: [i64; BLOCK] = std::array::from_fn(|j| cols[j].as_ptr().offset_from(base) as i64);
+        // each column's distance from the first, in values: plain address arithmetic, so the
+        // columns may come from anywhere; every gathered address is a column's own value
+        let offs: [i64; BLOCK] = std::array::from_fn(|j| (cols[j].as_ptr() as i64 - base as i64) / 8);
         let lo = _mm512_loadu_si512(offs.as_ptr().cast());
         let hi = _mm512_loadu_si512(offs.as_ptr().add(8).cast());
         let zero = _mm512_setzero_pd();
         let mut bad: u8 = 0;
         let out = tile.as_mut_ptr().add(p0);
         for i in 0..n {
-            let row = base.add(i);
+            let row = base.wrapping_add(i);
             let a = _mm512_i64gather_pd::<8>(lo, row);
             let b = _mm512_i64gather_pd::<8>(hi, row);
             // x * 0 is NaN exactly for NaN and +-Inf
