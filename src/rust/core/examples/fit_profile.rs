@@ -1,5 +1,5 @@
 //! Trains the tutorial model (784-256-128-10, dropout, RMSprop, batch 128) on random data for
-//! profiling the core without R: `cargo run --release --example fit_profile [epochs]`.
+//! profiling the core without R: `cargo run --release --example fit_profile [epochs] [threads]`.
 mod common;
 
 use rkeras_core::callbacks::{Callback, StringHost};
@@ -8,6 +8,8 @@ use rkeras_core::train::{fit, ArraySource, FitConfig};
 
 fn main() {
     let epochs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let threads: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(0);
+    rkeras_core::linalg::set_threads(threads);
     let mut model = common::tutorial_model();
     let n = 60000;
     let mut r = Rng::seed_from(2);

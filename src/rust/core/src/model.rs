@@ -184,6 +184,9 @@ impl<T: Real> Model<T> {
         };
         let optimizer = Optimizer::new(spec.optimizer.clone(), &sizes);
         let first_trainable = self.layers.iter().position(|l| l.spec().trainable && l.param_count() > 0);
+        for (i, l) in self.layers.iter_mut().enumerate() {
+            l.set_input_gradient_needed(first_trainable.is_some_and(|f| i > f));
+        }
         self.compiled = Some(Compiled { spec, optimizer, fusion, first_trainable });
         Ok(())
     }

@@ -36,6 +36,30 @@ impl<T: Real> Forward<'_, T> {
         }
         self.activation.forward(out, units);
     }
+
+    /// The partial product of the input's columns `cols` with the same kernel rows, into
+    /// `out` (all rows).
+    fn partial(&self, cols: Range<usize>, out: &mut [T]) {
+        let (m, units) = (self.x.nrows(), self.kernel.ncols());
+        let o = MatMut::from_row_major_slice_mut(out, m, units);
+        gemm(o, self.x.subcols(cols.start, cols.len()), self.kernel.subrows(cols.start, cols.len()), false);
+    }
+
+    /// Rows of the output from the two partial products: `out = (out + partial) + bias`
+    /// (and the pre-activation into `z`), then the activation.
+    fn sum(&self, out: &mut [T], partial: &[T], z: &mut [T]) {
+        let units = self.kernel.ncols();
+        for (o, p) in out.chunks_exact_mut(units).zip(partial.chunks_exact(units)) {
+            match self.bias {
+                Some(b) => o.iter_mut().zip(p).zip(b).for_each(|((o, p), b)| *o = *o + *p + *b),
+                None => o.iter_mut().zip(p).for_each(|(o, p)| *o += *p),
+            }
+        }
+        if self.keep_z {
+            z.copy_from_slice(out);
+        }
+        self.activation.forward(out, units);
+    }
 }
 
 /// One backward pass's operands, row-major slices: the layer input `x` (`m x inputs`),
@@ -88,6 +112,10 @@ pub struct Dense<T> {
     dbias: Vec<T>,
     /// Pre-activation values, kept only for activations whose derivative needs them.
     z: Vec<T>,
+    /// The second partial product (see [`parts::dense_kernel_row_halves`]).
+    partial: Vec<T>,
+    /// Whether training needs dL/d(input) (see [`Layer::set_input_gradient_needed`]).
+    input_gradient: bool,
 }
 
 impl<T: Real> Dense<T> {
@@ -119,6 +147,8 @@ impl<T: Real> Dense<T> {
             kernel,
             bias,
             z: Vec::new(),
+            partial: Vec::new(),
+            input_gradient: true,
             spec,
         })
     }
@@ -133,7 +163,7 @@ impl<T: Real> Layer<T> for Dense<T> {
         &self.out_shape
     }
 
-    fn forward(&mut self, x: &Tensor<T>, out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
+    fn forward(&mut self, x: &Tensor<T>, out: &mut Tensor<T>, training: bool, _rng: &mut Rng) {
         let (m, units, inputs) = (x.data.len() / self.inputs, self.units, self.inputs);
         out.resize_batch(x.rows(), &self.out_shape);
         let keep_z = self.activation.needs_input_for_backward();
@@ -145,8 +175,26 @@ impl<T: Real> Layer<T> for Dense<T> {
             activation: self.activation,
             keep_z,
         };
-        // Each part: its rows' bias, product, (saved pre-activation,) activation.
-        if parts::split_product(m * inputs * units, m) {
+        let split = parts::split_product(m * inputs * units, m);
+        if training && parts::dense_kernel_row_halves(m, inputs, units, self.input_gradient) {
+            // Each part: the product with half the kernel rows; then each part: its rows'
+            // sum, bias, (saved pre-activation,) activation.
+            let half = inputs / 2;
+            self.partial.resize(out.data.len(), T::zero());
+            let (o, p) = (&mut out.data, &mut self.partial);
+            if split {
+                forkjoin::join(|| fwd.partial(0..half, o), || fwd.partial(half..inputs, p));
+                let (o0, o1) = o.split_at_mut(m / 2 * units);
+                let (p0, p1) = p.split_at(m / 2 * units);
+                let (z0, z1) = self.z.split_at_mut(if keep_z { m / 2 * units } else { 0 });
+                forkjoin::join(|| fwd.sum(o0, p0, z0), || fwd.sum(o1, p1, z1));
+            } else {
+                fwd.partial(0..half, o);
+                fwd.partial(half..inputs, p);
+                fwd.sum(o, p, &mut self.z);
+            }
+        } else if split {
+            // Each part: its rows' bias, product, (saved pre-activation,) activation.
             let half = m / 2;
             let (o0, o1) = out.data.split_at_mut(half * units);
             let (z0, z1) = self.z.split_at_mut(if keep_z { half * units } else { 0 });
@@ -202,6 +250,10 @@ impl<T: Real> Layer<T> for Dense<T> {
         } else {
             bwd.part(0..inputs, &mut self.dkernel, 0..units, dbias, 0..m, dx);
         }
+    }
+
+    fn set_input_gradient_needed(&mut self, needed: bool) {
+        self.input_gradient = needed;
     }
 
     fn weights(&self) -> Vec<WeightRef<'_, T>> {

@@ -154,3 +154,24 @@ fn every_loss_through_a_dense_layer() {
         check(model(vec![3], vec![dense("d", k, act)], *loss), data(4, 3, 11), y, None);
     }
 }
+
+#[test]
+fn a_wide_first_layer_sums_two_partial_products_in_training() {
+    // 32 rows, fewer than the 64 inputs, and 32 * 64 * 64 multiply-adds: the training
+    // forward pass sums the products with the two halves of the kernel rows
+    assert!(crate::parts::dense_kernel_row_halves(32, 64, 64, false));
+    for act in [Activation::Relu, Activation::Swish] {
+        let layers = vec![dense("d1", 64, act), dense("d2", 3, Activation::Linear)];
+        let mut m = model(vec![64], layers, Loss::MeanSquaredError);
+        let x = data(32, 64, 9);
+        // the same values as one product (inference), up to rounding
+        let (mut train, mut infer) = (Tensor::default(), Tensor::default());
+        let mut rng = Rng::seed_from(1);
+        m.layers_mut()[0].forward(&x, &mut train, true, &mut rng);
+        m.layers_mut()[0].forward(&x, &mut infer, false, &mut rng);
+        assert_eq!(train.shape, infer.shape);
+        assert!(train.data.iter().zip(&infer.data).all(|(a, b)| (a - b).abs() <= 1e-12 * b.abs().max(1.0)));
+        assert!(train.data.iter().filter(|v| **v != 0.0).count() > 1000);
+        check(m, x, data(32, 3, 10), None);
+    }
+}

@@ -112,6 +112,9 @@ pub trait Layer<T: Real>: Send {
     fn params_and_grads(&mut self) -> Vec<(&mut [T], &mut [T])> {
         Vec::new()
     }
+    /// Whether training needs dL/d(input) from this layer (false for the first layer with
+    /// weights to train); set when the model is compiled. Layers may assume it is needed.
+    fn set_input_gradient_needed(&mut self, _needed: bool) {}
     /// Number of weight values.
     fn param_count(&self) -> usize {
         self.weights().iter().map(|w| w.values.len()).sum()
