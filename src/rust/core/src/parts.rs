@@ -5,9 +5,9 @@
 //! batch rows (bias, product and activation together), its kernel gradient by kernel rows
 //! (the same halves the optimizer then updates, so each core updates what it computed),
 //! and, in training, the forward pass of a wide first layer also by kernel rows (see
-//! [`dense_kernel_row_halves`]); dropout masks, optimizer updates, batch gathering and input conversion by halves of
-//! their data. Every element is computed exactly as on one thread, so results never
-//! depend on the thread count.
+//! [`dense_kernel_row_halves`]); dropout masks, optimizer updates, batch gathering and
+//! input conversion by halves of their data. Every element is computed exactly as on one
+//! thread, so results never depend on the thread count.
 
 /// Below this many multiply-adds, splitting a product (with the elementwise work around
 /// it) costs more than it saves (measured: the tutorial's 128 x 128 x 10 output layer,
