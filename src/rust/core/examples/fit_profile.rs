@@ -8,8 +8,7 @@ use rkeras_core::train::{fit, ArraySource, FitConfig};
 
 fn main() {
     let epochs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(3);
-    let threads: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(0);
-    rkeras_core::linalg::set_threads(threads);
+    common::threads_from_arg(2);
     let mut model = common::tutorial_model();
     let n = 60000;
     let mut r = Rng::seed_from(2);

@@ -1,10 +1,8 @@
-use rkeras_core::optimizers::{Optimizer, OptimizerConfig};
+mod common;
+
 use std::time::Instant;
 fn main() {
-    let sizes = [784 * 256, 256, 256 * 128, 128, 1280, 10];
-    let mut ws: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.1; n]).collect();
-    let mut gs: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.01; n]).collect();
-    let mut opt = Optimizer::<f32>::new(OptimizerConfig::defaults("rmsprop").unwrap(), &sizes);
+    let (mut ws, mut gs, mut opt) = common::tutorial_update();
     for th in [1usize, 2, 1, 2] {
         rkeras_core::linalg::set_threads(th);
         let reps = 3000;

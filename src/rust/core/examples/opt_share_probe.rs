@@ -1,12 +1,10 @@
 //! The optimizer step when both cores have just read the weights (as the forward pass does),
 //! against the weights hot in one cache: `cargo run --release --example opt_share_probe`.
-use rkeras_core::optimizers::{Optimizer, OptimizerConfig};
+mod common;
+
 use std::time::Instant;
 fn main() {
-    let sizes = [784 * 256, 256, 256 * 128, 128, 1280, 10];
-    let mut ws: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.1; n]).collect();
-    let mut gs: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.01; n]).collect();
-    let mut opt = Optimizer::<f32>::new(OptimizerConfig::defaults("rmsprop").unwrap(), &sizes);
+    let (mut ws, mut gs, mut opt) = common::tutorial_update();
     rkeras_core::linalg::set_threads(2);
     for mode in ["hot", "W1 read by both cores first"] {
         let reps = 3000;

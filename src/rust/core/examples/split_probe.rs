@@ -20,7 +20,7 @@ fn rms(w: &mut [f32], g: &[f32], v: &mut [f32]) {
 fn main() {
     let threads: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2);
     let two = threads > 1;
-    let par = |a: &mut (dyn FnMut() + Send), b: &mut (dyn FnMut() + Send)| if two { join(|| a(), || b()) } else { a(); b() };
+    let par = |a: &mut (dyn FnMut() + Send), b: &mut (dyn FnMut() + Send)| if two { join(a, b) } else { a(); b() };
     let (m, k, n) = (128usize, 784usize, 256usize);
     let (h, c) = (m / 2, n / 2);
     let src: Vec<f32> = (0..48000 * k).map(|i| ((i * 7919) % 1000) as f32 / 997.0 - 0.5).collect();

@@ -1,5 +1,6 @@
 //! The tutorial model (784-256 relu, dropout 0.4, 128 relu, dropout 0.3, 10 softmax; RMSprop,
-//! categorical cross-entropy, accuracy), shared by the profiling examples.
+//! categorical cross-entropy, accuracy), shared by the profiling examples; each uses some of it.
+#![allow(dead_code)]
 
 use rkeras_core::activations::Activation;
 use rkeras_core::init::Initializer;
@@ -48,15 +49,28 @@ pub fn tutorial_model() -> Model<f32> {
 }
 
 /// Sets the thread count from the first command-line argument (default: all cores).
-#[allow(dead_code)]
 pub fn threads_from_args() -> usize {
-    let threads = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(0);
+    threads_from_arg(1)
+}
+
+/// Sets the thread count from command-line argument `pos` (default: all cores).
+pub fn threads_from_arg(pos: usize) -> usize {
+    let threads = std::env::args().nth(pos).and_then(|a| a.parse().ok()).unwrap_or(0);
     rkeras_core::linalg::set_threads(threads);
     threads
 }
 
+/// The tutorial model's weight sizes with constant weights and gradients, and RMSprop for
+/// them: the optimizer probes' state.
+pub fn tutorial_update() -> (Vec<Vec<f32>>, Vec<Vec<f32>>, rkeras_core::optimizers::Optimizer<f32>) {
+    let sizes = [784 * 256, 256, 256 * 128, 128, 1280, 10];
+    let ws = sizes.iter().map(|&n| vec![0.1; n]).collect();
+    let gs = sizes.iter().map(|&n| vec![0.01; n]).collect();
+    let opt = rkeras_core::optimizers::Optimizer::new(OptimizerConfig::defaults("rmsprop").unwrap(), &sizes);
+    (ws, gs, opt)
+}
+
 /// `n` random 784-pixel rows and their one-hot labels (row i is class i % 10).
-#[allow(dead_code)]
 pub fn random_batch(n: usize, rng: &mut Rng) -> (rkeras_core::tensor::Tensor<f32>, rkeras_core::tensor::Tensor<f32>) {
     use rkeras_core::tensor::Tensor;
     let x = Tensor::from_vec(&[n, 784], (0..n * 784).map(|_| rng.uniform() as f32).collect());
