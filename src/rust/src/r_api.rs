@@ -86,14 +86,24 @@ fn outcome_to_r(o: &FitOutcome, slot: &CondSlot, warnings: &[String]) -> Robj {
     let p = &o.params;
     let opt = |v: Option<usize>| v.map_or(Robj::from(()), |v| Robj::from(v as f64));
     let params = list!(
-        epochs = p.epochs as f64, steps = opt(p.steps), verbose = p.verbose as i32, samples = opt(p.samples),
-        batch_size = opt(p.batch_size), validation_samples = opt(p.validation_samples),
+        epochs = p.epochs as f64,
+        steps = opt(p.steps),
+        verbose = p.verbose as i32,
+        samples = opt(p.samples),
+        batch_size = opt(p.batch_size),
+        validation_samples = opt(p.validation_samples),
         do_validation = p.do_validation
     );
     let cond = slot.borrow().clone().unwrap_or_else(|| ().into());
     list!(
-        status = status, message = message, condition = cond, epoch = o.epoch as f64 + 1.0,
-        step = o.step as f64 + 1.0, metrics = metrics, params = params, warnings = warnings.to_vec()
+        status = status,
+        message = message,
+        condition = cond,
+        epoch = o.epoch as f64 + 1.0,
+        step = o.step as f64 + 1.0,
+        metrics = metrics,
+        params = params,
+        warnings = warnings.to_vec()
     )
     .into()
 }
@@ -328,7 +338,6 @@ fn rk_read_scalars(log_dir: &str) -> R<Robj> {
     )
     .into())
 }
-
 
 // ---- persistence and introspection (R/persistence.R, R/model-layers.R) ----
 

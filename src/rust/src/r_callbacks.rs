@@ -77,14 +77,12 @@ pub fn build_callbacks(list: &List, slot: &CondSlot) -> std::result::Result<Vec<
             "r" => {
                 let hooks = cb.dollar("hooks").map_err(|e| e.to_string())?;
                 let hooks = hooks.as_list().ok_or("R callback hooks must be a list")?;
-                let map = hooks
-                    .iter()
-                    .filter_map(|(k, v)| v.as_function().map(|f| (k.to_string(), f)))
-                    .collect();
+                let map = hooks.iter().filter_map(|(k, v)| v.as_function().map(|f| (k.to_string(), f))).collect();
                 out.push(Box::new(RCallback { hooks: map, slot: slot.clone() }));
             }
             "learning_rate_scheduler" => {
-                let f = cb.dollar("schedule").ok().and_then(|f| f.as_function()).ok_or("schedule must be a function")?;
+                let f =
+                    cb.dollar("schedule").ok().and_then(|f| f.as_function()).ok_or("schedule must be a function")?;
                 let verbose = cb.dollar("verbose").ok().and_then(|v| crate::r_data::number(&v)).unwrap_or(0.0) as u8;
                 out.push(Box::new(LearningRateScheduler::new(schedule_closure(f, slot.clone()), verbose)));
             }

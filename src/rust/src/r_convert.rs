@@ -1,9 +1,9 @@
 //! R values <-> core values: spec lists to JSON for serde, numeric arrays to row-major
 //! tensors (R is column-major), tensors and logs back to R.
 
+use crate::r_reshape::view_parts;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::Logs;
-use crate::r_reshape::view_parts;
 use rkeras_core::tensor::{from_col_major, to_col_major, ColMajor, Tensor};
 use serde_json::{Map, Number, Value};
 
@@ -118,7 +118,9 @@ pub fn with_columns<T>(x: &Robj, dims: &[usize], f: impl FnOnce(Columns<'_>) -> 
         if dims.len() >= 2 && dims[0] == rows && dims[1..].iter().product::<usize>() == cols.len() {
             let starts: Vec<usize> = cols.iter().map(|&c| (c - 1) as usize * rows).collect();
             match src.rtype() {
-                Rtype::Doubles => return Some(f(Columns::Real(ColMajor::with_starts(dims, src.as_real_slice()?, starts)))),
+                Rtype::Doubles => {
+                    return Some(f(Columns::Real(ColMajor::with_starts(dims, src.as_real_slice()?, starts))))
+                }
                 Rtype::Integers => {
                     return Some(f(Columns::Int(ColMajor::with_starts(dims, src.as_integer_slice()?, starts))))
                 }
@@ -151,8 +153,12 @@ pub fn to_tensor(x: &Robj, what: &str) -> std::result::Result<Tensor<f32>, Strin
         Some(r) => r,
         None => match x.rtype() {
             Rtype::Logicals => {
-                let s: Vec<i32> =
-                    x.as_logical_slice().unwrap().iter().map(|v| if v.is_na() { i32::MIN } else { v.is_true() as i32 }).collect();
+                let s: Vec<i32> = x
+                    .as_logical_slice()
+                    .unwrap()
+                    .iter()
+                    .map(|v| if v.is_na() { i32::MIN } else { v.is_true() as i32 })
+                    .collect();
                 from_col_major(&dims, &s)
             }
             Rtype::Null => return Err(format!("{what} is NULL; a numeric matrix or array is needed")),

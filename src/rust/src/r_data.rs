@@ -69,7 +69,14 @@ pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std
 }
 
 /// A generator source for this model.
-pub fn generator(model: &Model<f32>, f: Function, steps: usize, needs_y: bool, slot: &CondSlot, overlap: bool) -> RGenerator {
+pub fn generator(
+    model: &Model<f32>,
+    f: Function,
+    steps: usize,
+    needs_y: bool,
+    slot: &CondSlot,
+    overlap: bool,
+) -> RGenerator {
     let expect = Expect {
         input_shape: model.input_shape().to_vec(),
         output_shape: model.output_shape(),

@@ -26,11 +26,15 @@ fn main() {
             let input = if i == 0 { &x } else { &done[i - 1] };
             let t = Instant::now();
             model.layers_mut()[i].forward(input, &mut rest[0], true, &mut rng);
-            if rep >= 200 { fwd[i] += t.elapsed().as_secs_f64(); }
+            if rep >= 200 {
+                fwd[i] += t.elapsed().as_secs_f64();
+            }
             if std::env::var("TWICE").is_ok() && i == 1 {
                 let t = Instant::now();
                 model.layers_mut()[i].forward(input, &mut rest[0], true, &mut rng);
-                if rep >= 200 { again += t.elapsed().as_secs_f64(); }
+                if rep >= 200 {
+                    again += t.elapsed().as_secs_f64();
+                }
             }
         }
         g.clone_from(&acts[nl - 1]);
@@ -39,13 +43,26 @@ fn main() {
             let t = Instant::now();
             let d = if i > 0 { Some(&mut dx) } else { None };
             model.layers_mut()[i].backward(input, &acts[i], &mut g, d, i == nl - 1);
-            if rep >= 200 { bwd[i] += t.elapsed().as_secs_f64(); }
-            if i > 0 { std::mem::swap(&mut g, &mut dx); }
+            if rep >= 200 {
+                bwd[i] += t.elapsed().as_secs_f64();
+            }
+            if i > 0 {
+                std::mem::swap(&mut g, &mut dx);
+            }
         }
     }
     for i in 0..nl {
-        println!("{:10} forward {:7.1} us  backward {:7.1} us", model.layers()[i].spec().name, fwd[i] / reps as f64 * 1e6, bwd[i] / reps as f64 * 1e6);
+        println!(
+            "{:10} forward {:7.1} us  backward {:7.1} us",
+            model.layers()[i].spec().name,
+            fwd[i] / reps as f64 * 1e6,
+            bwd[i] / reps as f64 * 1e6
+        );
     }
     println!("dropout forward again: {:.1} us", again / reps as f64 * 1e6);
-    println!("total      forward {:7.1} us  backward {:7.1} us", fwd.iter().sum::<f64>() / reps as f64 * 1e6, bwd.iter().sum::<f64>() / reps as f64 * 1e6);
+    println!(
+        "total      forward {:7.1} us  backward {:7.1} us",
+        fwd.iter().sum::<f64>() / reps as f64 * 1e6,
+        bwd.iter().sum::<f64>() / reps as f64 * 1e6
+    );
 }

@@ -18,26 +18,59 @@ fn main() {
     let mut ca = vec![0f32; m * n];
     let mut cb = vec![0f32; m * n];
     let prod = |c: &mut [f32], x: &[f32], w: &[f32]| {
-        gemm(MatMut::from_row_major_slice_mut(c, m, n), MatRef::from_row_major_slice(x, m, k), MatRef::from_row_major_slice(w, k, n), false)
+        gemm(
+            MatMut::from_row_major_slice_mut(c, m, n),
+            MatRef::from_row_major_slice(x, m, k),
+            MatRef::from_row_major_slice(w, k, n),
+            false,
+        )
     };
     let reps = 400;
     for _ in 0..3 {
         // one thread alone
         let t = Instant::now();
-        for _ in 0..reps { prod(&mut ca, &xa, &w); }
+        for _ in 0..reps {
+            prod(&mut ca, &xa, &w);
+        }
         let one = t.elapsed().as_secs_f64() / reps as f64 * 1e6;
         // join per product, shared kernel
         let t = Instant::now();
-        for _ in 0..reps { join(|| prod(&mut ca, &xa, &w), || prod(&mut cb, &xb, &w)); }
+        for _ in 0..reps {
+            join(|| prod(&mut ca, &xa, &w), || prod(&mut cb, &xb, &w));
+        }
         let shared = t.elapsed().as_secs_f64() / reps as f64 * 1e6;
         let t = Instant::now();
-        for _ in 0..reps { join(|| prod(&mut ca, &xa, &w), || prod(&mut cb, &xb, &w2)); }
+        for _ in 0..reps {
+            join(|| prod(&mut ca, &xa, &w), || prod(&mut cb, &xb, &w2));
+        }
         let private = t.elapsed().as_secs_f64() / reps as f64 * 1e6;
         let t = Instant::now();
-        join(|| for _ in 0..reps { prod(&mut ca, &xa, &w) }, || for _ in 0..reps { prod(&mut cb, &xb, &w) });
+        join(
+            || {
+                for _ in 0..reps {
+                    prod(&mut ca, &xa, &w)
+                }
+            },
+            || {
+                for _ in 0..reps {
+                    prod(&mut cb, &xb, &w)
+                }
+            },
+        );
         let long_shared = t.elapsed().as_secs_f64() / reps as f64 * 1e6;
         let t = Instant::now();
-        join(|| for _ in 0..reps { prod(&mut ca, &xa, &w) }, || for _ in 0..reps { prod(&mut cb, &xb, &w2) });
+        join(
+            || {
+                for _ in 0..reps {
+                    prod(&mut ca, &xa, &w)
+                }
+            },
+            || {
+                for _ in 0..reps {
+                    prod(&mut cb, &xb, &w2)
+                }
+            },
+        );
         let long_private = t.elapsed().as_secs_f64() / reps as f64 * 1e6;
         // kernel rewritten in halves by the two threads before each product (as the optimizer does)
         let mut wm = w.clone();

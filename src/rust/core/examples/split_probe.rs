@@ -20,7 +20,14 @@ fn rms(w: &mut [f32], g: &[f32], v: &mut [f32]) {
 fn main() {
     let threads: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2);
     let two = threads > 1;
-    let par = |a: &mut (dyn FnMut() + Send), b: &mut (dyn FnMut() + Send)| if two { join(a, b) } else { a(); b() };
+    let par = |a: &mut (dyn FnMut() + Send), b: &mut (dyn FnMut() + Send)| {
+        if two {
+            join(a, b)
+        } else {
+            a();
+            b()
+        }
+    };
     let (m, k, n) = (128usize, 784usize, 256usize);
     let (h, c) = (m / 2, n / 2);
     let src: Vec<f32> = (0..48000 * k).map(|i| ((i * 7919) % 1000) as f32 / 997.0 - 0.5).collect();
@@ -49,7 +56,12 @@ fn main() {
             if scheme == "rows" {
                 let (z0, z1) = z.split_at_mut(h * n);
                 let fwd = |zz: &mut [f32], r0: usize| {
-                    gemm(MatMut::from_row_major_slice_mut(zz, h, n), MatRef::from_row_major_slice(&x[r0 * k..(r0 + h) * k], h, k), MatRef::from_row_major_slice(&w, k, n), false);
+                    gemm(
+                        MatMut::from_row_major_slice_mut(zz, h, n),
+                        MatRef::from_row_major_slice(&x[r0 * k..(r0 + h) * k], h, k),
+                        MatRef::from_row_major_slice(&w, k, n),
+                        false,
+                    );
                     zz.iter_mut().for_each(|v| *v = v.max(0.0));
                 };
                 par(&mut || fwd(z0, 0), &mut || fwd(z1, h));
@@ -58,11 +70,31 @@ fn main() {
                 let (wa, wb) = w.split_at(k / 2 * n);
                 let xm = MatRef::from_row_major_slice(&x, m, k);
                 let (zz, pp) = (&mut z, &mut pb);
-                par(&mut || gemm(MatMut::from_row_major_slice_mut(zz, m, n), xm.subcols(0, k / 2), MatRef::from_row_major_slice(wa, k / 2, n), false),
-                    &mut || gemm(MatMut::from_row_major_slice_mut(pp, m, n), xm.subcols(k / 2, k - k / 2), MatRef::from_row_major_slice(wb, k - k / 2, n), false));
+                par(
+                    &mut || {
+                        gemm(
+                            MatMut::from_row_major_slice_mut(zz, m, n),
+                            xm.subcols(0, k / 2),
+                            MatRef::from_row_major_slice(wa, k / 2, n),
+                            false,
+                        )
+                    },
+                    &mut || {
+                        gemm(
+                            MatMut::from_row_major_slice_mut(pp, m, n),
+                            xm.subcols(k / 2, k - k / 2),
+                            MatRef::from_row_major_slice(wb, k - k / 2, n),
+                            false,
+                        )
+                    },
+                );
                 let (z0, z1) = z.split_at_mut(h * n);
                 let (p0, p1) = pb.split_at(h * n);
-                let sum = |z: &mut [f32], p: &[f32]| for (z, p) in z.iter_mut().zip(p) { *z = (*z + *p).max(0.0) };
+                let sum = |z: &mut [f32], p: &[f32]| {
+                    for (z, p) in z.iter_mut().zip(p) {
+                        *z = (*z + *p).max(0.0)
+                    }
+                };
                 par(&mut || sum(z0, p0), &mut || sum(z1, p1));
             } else {
                 // kernel as two column blocks, each k x c row-major
@@ -72,33 +104,76 @@ fn main() {
                 let xm = MatRef::from_row_major_slice(&x, m, k);
                 let mut za = Some(za);
                 let mut zb = Some(zb);
-                par(&mut || { let mut zz = za.take().unwrap(); gemm(zz.as_mut(), xm, MatRef::from_row_major_slice(wa, k, c), false); for i in 0..m { for j in 0..c { let v = zz[(i, j)]; zz[(i, j)] = v.max(0.0); } } },
-                    &mut || { let mut zz = zb.take().unwrap(); gemm(zz.as_mut(), xm, MatRef::from_row_major_slice(wb, k, c), false); for i in 0..m { for j in 0..c { let v = zz[(i, j)]; zz[(i, j)] = v.max(0.0); } } });
+                par(
+                    &mut || {
+                        let mut zz = za.take().unwrap();
+                        gemm(zz.as_mut(), xm, MatRef::from_row_major_slice(wa, k, c), false);
+                        for i in 0..m {
+                            for j in 0..c {
+                                let v = zz[(i, j)];
+                                zz[(i, j)] = v.max(0.0);
+                            }
+                        }
+                    },
+                    &mut || {
+                        let mut zz = zb.take().unwrap();
+                        gemm(zz.as_mut(), xm, MatRef::from_row_major_slice(wb, k, c), false);
+                        for i in 0..m {
+                            for j in 0..c {
+                                let v = zz[(i, j)];
+                                zz[(i, j)] = v.max(0.0);
+                            }
+                        }
+                    },
+                );
             }
             // the gradient arrives in row halves (layer 2's input gradient)
             {
                 let (g0, g1) = g.split_at_mut(h * n);
                 let zz = &z;
-                par(&mut || for (i, v) in g0.iter_mut().enumerate() { *v = zz[i] * 0.01 - 0.001 }, &mut || for (i, v) in g1.iter_mut().enumerate() { *v = zz[h * n + i] * 0.01 - 0.001 });
+                par(
+                    &mut || {
+                        for (i, v) in g0.iter_mut().enumerate() {
+                            *v = zz[i] * 0.01 - 0.001
+                        }
+                    },
+                    &mut || {
+                        for (i, v) in g1.iter_mut().enumerate() {
+                            *v = zz[h * n + i] * 0.01 - 0.001
+                        }
+                    },
+                );
             }
             let xt = MatRef::from_row_major_slice(&x, m, k).transpose();
             if scheme != "cols" {
                 let (d0, d1) = dw.split_at_mut(k / 2 * n);
                 let gm = MatRef::from_row_major_slice(&g, m, n);
-                par(&mut || gemm(MatMut::from_row_major_slice_mut(d0, k / 2, n), xt.subrows(0, k / 2), gm, false),
-                    &mut || gemm(MatMut::from_row_major_slice_mut(d1, k / 2, n), xt.subrows(k / 2, k / 2), gm, false));
+                par(
+                    &mut || gemm(MatMut::from_row_major_slice_mut(d0, k / 2, n), xt.subrows(0, k / 2), gm, false),
+                    &mut || gemm(MatMut::from_row_major_slice_mut(d1, k / 2, n), xt.subrows(k / 2, k / 2), gm, false),
+                );
             } else {
                 let (d0, d1) = dw.split_at_mut(k * c);
                 let gm = MatRef::from_row_major_slice(&g, m, n);
-                par(&mut || gemm(MatMut::from_row_major_slice_mut(d0, k, c), xt, gm.subcols(0, c), false),
-                    &mut || gemm(MatMut::from_row_major_slice_mut(d1, k, c), xt, gm.subcols(c, c), false));
+                par(&mut || gemm(MatMut::from_row_major_slice_mut(d0, k, c), xt, gm.subcols(0, c), false), &mut || {
+                    gemm(MatMut::from_row_major_slice_mut(d1, k, c), xt, gm.subcols(c, c), false)
+                });
             }
             // the update: the same flat halves either way (rows of the kernel, or its blocks)
             let (w0, w1) = w.split_at_mut(k * n / 2);
             let (g0, g1) = dw.split_at(k * n / 2);
             let (v0, v1) = v.split_at_mut(k * n / 2);
             let (mut a, mut b) = (Some((w0, g0, v0)), Some((w1, g1, v1)));
-            par(&mut || { let (w, g, v) = a.take().unwrap(); rms(w, g, v) }, &mut || { let (w, g, v) = b.take().unwrap(); rms(w, g, v) });
+            par(
+                &mut || {
+                    let (w, g, v) = a.take().unwrap();
+                    rms(w, g, v)
+                },
+                &mut || {
+                    let (w, g, v) = b.take().unwrap();
+                    rms(w, g, v)
+                },
+            );
         }
         println!("threads {threads} {scheme}: {:.1} us/step", t.elapsed().as_secs_f64() / steps as f64 * 1e6);
     }

@@ -13,25 +13,38 @@ fn main() {
     let (x, y) = common::random_batch(n, &mut r);
     let mut run = model.new_running(10).unwrap();
     let reps = 2000;
-    for _ in 0..200 { model.train_step(&x, &y, None, &mut run); }
+    for _ in 0..200 {
+        model.train_step(&x, &y, None, &mut run);
+    }
     let t = std::time::Instant::now();
-    for _ in 0..reps { model.backprop(&x, &y, None, &mut run); }
+    for _ in 0..reps {
+        model.backprop(&x, &y, None, &mut run);
+    }
     let bp = t.elapsed().as_secs_f64() / reps as f64;
     let t = std::time::Instant::now();
-    for _ in 0..reps { model.train_step(&x, &y, None, &mut run); }
+    for _ in 0..reps {
+        model.train_step(&x, &y, None, &mut run);
+    }
     let ts = t.elapsed().as_secs_f64() / reps as f64;
     let t = std::time::Instant::now();
-    for _ in 0..reps { model.test_step(&x, &y, None, &mut run); }
+    for _ in 0..reps {
+        model.test_step(&x, &y, None, &mut run);
+    }
     let te = t.elapsed().as_secs_f64() / reps as f64;
     let xv = Tensor::from_vec(&[12000, 784], (0..12000 * 784).map(|_| r.uniform() as f32).collect());
     let t = std::time::Instant::now();
-    for _ in 0..20 { let _ = model.predict(&xv, 128); }
+    for _ in 0..20 {
+        let _ = model.predict(&xv, 128);
+    }
     let pr = t.elapsed().as_secs_f64() / 20.0;
     // distinct batches, as in an epoch (the data no longer sits in cache)
     let nb = 375;
-    let xs: Vec<Tensor<f32>> = (0..nb).map(|_| Tensor::from_vec(&[n, 784], (0..n * 784).map(|_| r.uniform() as f32).collect())).collect();
+    let xs: Vec<Tensor<f32>> =
+        (0..nb).map(|_| Tensor::from_vec(&[n, 784], (0..n * 784).map(|_| r.uniform() as f32).collect())).collect();
     let t = std::time::Instant::now();
-    for b in &xs { model.train_step(b, &y, None, &mut run); }
+    for b in &xs {
+        model.train_step(b, &y, None, &mut run);
+    }
     let fresh = t.elapsed().as_secs_f64() / nb as f64;
     println!("fresh batches: train_step {:.1} us", fresh * 1e6);
     println!("threads {threads}: backprop {:.1} us, train_step {:.1} us (optimizer {:.1}), test_step {:.1} us, predict 12000 rows {:.2} ms; epoch estimate {:.3} s",

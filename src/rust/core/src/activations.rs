@@ -113,17 +113,10 @@ impl Activation {
     /// `"swish"`, `"hard_sigmoid"`, ...). The error message lists the valid
     /// names.
     pub fn from_name(name: &str) -> Result<Activation, String> {
-        ALL.iter()
-            .copied()
-            .find(|a| a.name() == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = ALL.iter().map(|a| a.name()).collect();
-                format!(
-                    "Unknown activation '{}'. Valid activations are: {}",
-                    name,
-                    names.join(", ")
-                )
-            })
+        ALL.iter().copied().find(|a| a.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = ALL.iter().map(|a| a.name()).collect();
+            format!("Unknown activation '{}'. Valid activations are: {}", name, names.join(", "))
+        })
     }
 
     /// The Keras name of the activation.
@@ -163,10 +156,7 @@ impl Activation {
     /// (`output` is always read except by `swish`/`silu`/`gelu`/`mish`, which
     /// only need `input`, and `linear`, which needs neither.)
     pub fn needs_input_for_backward(&self) -> bool {
-        matches!(
-            self,
-            Activation::Swish | Activation::Silu | Activation::Gelu | Activation::Mish
-        )
+        matches!(self, Activation::Swish | Activation::Silu | Activation::Gelu | Activation::Mish)
     }
 
     /// Applies the activation in place over a row-major `(n, k)` block `x`.
@@ -216,11 +206,7 @@ impl Activation {
                 let scale = T::c(SELU_SCALE);
                 let sa = T::c(SELU_SCALE * SELU_ALPHA);
                 x.iter_mut().for_each(|v| {
-                    *v = if *v >= zero {
-                        scale * *v
-                    } else {
-                        sa * v.exp_m1()
-                    };
+                    *v = if *v >= zero { scale * *v } else { sa * v.exp_m1() };
                 })
             }
             Activation::Softplus => x.iter_mut().for_each(|v| *v = softplus(*v)),
@@ -228,13 +214,10 @@ impl Activation {
             Activation::HardSigmoid => {
                 let three = T::c(3.0);
                 let six = T::c(6.0);
-                x.iter_mut()
-                    .for_each(|v| *v = (*v + three).max(zero).min(six) / six)
+                x.iter_mut().for_each(|v| *v = (*v + three).max(zero).min(six) / six)
             }
             Activation::Exponential => x.iter_mut().for_each(|v| *v = v.exp()),
-            Activation::Swish | Activation::Silu => {
-                x.iter_mut().for_each(|v| *v = *v * sigmoid(*v))
-            }
+            Activation::Swish | Activation::Silu => x.iter_mut().for_each(|v| *v = *v * sigmoid(*v)),
             Activation::Gelu => x.iter_mut().for_each(|v| {
                 let xf = v.to_f64().unwrap_or(f64::NAN);
                 *v = T::c(xf * norm_cdf(xf));
@@ -316,11 +299,7 @@ impl Activation {
             }),
             Activation::HardSigmoid => {
                 let sixth = T::c(1.0 / 6.0);
-                zip_y(
-                    grad,
-                    output,
-                    |y| if y > zero && y < one { sixth } else { zero },
-                )
+                zip_y(grad, output, |y| if y > zero && y < one { sixth } else { zero })
             }
             Activation::Exponential => zip_y(grad, output, |y| y),
             Activation::Swish | Activation::Silu => zip_y(grad, input, |x| {
@@ -337,11 +316,7 @@ impl Activation {
             }
             Activation::Relu6 => {
                 let six = T::c(6.0);
-                zip_y(
-                    grad,
-                    output,
-                    |y| if y > zero && y < six { one } else { zero },
-                )
+                zip_y(grad, output, |y| if y > zero && y < six { one } else { zero })
             }
             Activation::LeakyRelu => {
                 let a = T::c(LEAKY_RELU_SLOPE);
@@ -655,16 +630,10 @@ mod tests {
             let back: Activation = serde_json::from_str(&js).unwrap();
             assert_eq!(back, a);
         }
-        assert_eq!(
-            Activation::from_name("hard_sigmoid").unwrap(),
-            Activation::HardSigmoid
-        );
+        assert_eq!(Activation::from_name("hard_sigmoid").unwrap(), Activation::HardSigmoid);
         assert_eq!(Activation::from_name("linear").unwrap(), Activation::Linear);
         let e = Activation::from_name("relu7").unwrap_err();
-        assert!(
-            e.contains("relu7") && e.contains("softmax") && e.contains("leaky_relu"),
-            "{e}"
-        );
+        assert!(e.contains("relu7") && e.contains("softmax") && e.contains("leaky_relu"), "{e}");
     }
 
     #[test]
@@ -705,10 +674,7 @@ mod tests {
         assert!(close(f(Activation::Sigmoid, 800.0), 1.0));
         assert!(close(f(Activation::Elu, -1.0), (-1.0f64).exp() - 1.0));
         assert!(close(f(Activation::Selu, 1.0), SELU_SCALE));
-        assert!(close(
-            f(Activation::Selu, -1.0),
-            SELU_SCALE * SELU_ALPHA * ((-1.0f64).exp() - 1.0)
-        ));
+        assert!(close(f(Activation::Selu, -1.0), SELU_SCALE * SELU_ALPHA * ((-1.0f64).exp() - 1.0)));
         assert!(close(f(Activation::Softplus, 0.0), 2f64.ln()));
         assert!(close(f(Activation::Softplus, 1000.0), 1000.0));
         assert!(close(f(Activation::Softsign, 1.0), 0.5));
@@ -718,22 +684,13 @@ mod tests {
         assert!(close(f(Activation::HardSigmoid, 3.5), 1.0));
         assert!(close(f(Activation::Relu6, 7.0), 6.0));
         assert!(close(f(Activation::LeakyRelu, -1.0), -0.2));
-        assert!(close(
-            f(Activation::Swish, 1.0),
-            1.0 / (1.0 + (-1.0f64).exp())
-        ));
+        assert!(close(f(Activation::Swish, 1.0), 1.0 / (1.0 + (-1.0f64).exp())));
         assert!(close(f(Activation::Silu, 1.0), f(Activation::Swish, 1.0)));
         // gelu(1) = Φ(1) = 0.8413447460685429; gelu(-2) = -2 Φ(-2)
         assert!(close(f(Activation::Gelu, 1.0), 0.8413447460685429));
-        assert!(close(
-            f(Activation::Gelu, -2.0),
-            -2.0 * 0.022750131948179195
-        ));
+        assert!(close(f(Activation::Gelu, -2.0), -2.0 * 0.022750131948179195));
         // mish(1) = tanh(ln(1+e))
-        assert!(close(
-            f(Activation::Mish, 1.0),
-            (1.0 + 1f64.exp()).ln().tanh()
-        ));
+        assert!(close(f(Activation::Mish, 1.0), (1.0 + 1f64.exp()).ln().tanh()));
         assert!(close(f(Activation::Exponential, 1.0), 1f64.exp()));
     }
 
@@ -766,18 +723,7 @@ mod tests {
                     0.9999983310699463,
                 ],
             ),
-            (
-                "elu",
-                [
-                    -0.9698026180267334,
-                    -0.8646647334098816,
-                    -0.25918176770210266,
-                    0.0,
-                    0.699999988079071,
-                    2.5,
-                    7.0,
-                ],
-            ),
+            ("elu", [-0.9698026180267334, -0.8646647334098816, -0.25918176770210266, 0.0, 0.699999988079071, 2.5, 7.0]),
             (
                 "selu",
                 [
@@ -816,15 +762,7 @@ mod tests {
             ),
             (
                 "hard_sigmoid",
-                [
-                    0.0,
-                    0.1666666716337204,
-                    0.45000001788139343,
-                    0.5,
-                    0.6166666746139526,
-                    0.9166666865348816,
-                    1.0,
-                ],
+                [0.0, 0.1666666716337204, 0.45000001788139343, 0.5, 0.6166666746139526, 0.9166666865348816, 1.0],
             ),
             (
                 "exponential",
@@ -865,15 +803,7 @@ mod tests {
             ("relu6", [0.0, 0.0, 0.0, 0.0, 0.699999988079071, 2.5, 6.0]),
             (
                 "leaky_relu",
-                [
-                    -0.699999988079071,
-                    -0.4000000059604645,
-                    -0.06000000238418579,
-                    0.0,
-                    0.699999988079071,
-                    2.5,
-                    7.0,
-                ],
+                [-0.699999988079071, -0.4000000059604645, -0.06000000238418579, 0.0, 0.699999988079071, 2.5, 7.0],
             ),
             (
                 "mish",
@@ -910,9 +840,7 @@ mod tests {
         }
         let mut l: [f64; 3] = [1.0, 2.0, 3.0];
         Activation::LogSoftmax.forward(&mut l, 3);
-        assert!(
-            (l[0] + 2.4076058864593506).abs() < 1e-6 && (l[2] + 0.40760594606399536).abs() < 1e-6
-        );
+        assert!((l[0] + 2.4076058864593506).abs() < 1e-6 && (l[2] + 0.40760594606399536).abs() < 1e-6);
     }
 
     /// Slow reference erf: Maclaurin series (80 terms) for |x| < 2.5, else
@@ -980,11 +908,7 @@ mod tests {
             (10.0, 2.088487583762545e-45),
         ];
         for (x, e) in tails {
-            assert!(
-                ((erfc(x) - e) / e).abs() < 1e-12,
-                "erfc({x}) = {} vs {e}",
-                erfc(x)
-            );
+            assert!(((erfc(x) - e) / e).abs() < 1e-12, "erfc({x}) = {} vs {e}", erfc(x));
         }
         assert!((erfc(-1.0) - (2.0 - 0.15729920705028513)).abs() < 1e-15);
         assert_eq!(erf(30.0), 1.0);
@@ -1006,16 +930,8 @@ mod tests {
             let mut g32 = vec![1.0f32; n * k];
             act.backward(&x32, &y32, &mut g32, k);
             for i in 0..n * k {
-                assert!(
-                    (y64[i] - y32[i] as f64).abs() < 1e-4 * (1.0 + y64[i].abs()),
-                    "{}",
-                    act.name()
-                );
-                assert!(
-                    (g64[i] - g32[i] as f64).abs() < 1e-4 * (1.0 + g64[i].abs()),
-                    "{}",
-                    act.name()
-                );
+                assert!((y64[i] - y32[i] as f64).abs() < 1e-4 * (1.0 + y64[i].abs()), "{}", act.name());
+                assert!((g64[i] - g32[i] as f64).abs() < 1e-4 * (1.0 + g64[i].abs()), "{}", act.name());
             }
         }
     }

@@ -54,14 +54,7 @@ impl CsvLogger {
     /// With `append`, an existing file is continued (without a second header); otherwise it is
     /// truncated at [`on_train_begin`](Self::on_train_begin). Nothing is opened before that.
     pub fn new(path: impl Into<PathBuf>, separator: char, append: bool) -> Self {
-        CsvLogger {
-            path: path.into(),
-            separator,
-            append,
-            append_header: true,
-            file: None,
-            keys: None,
-        }
+        CsvLogger { path: path.into(), separator, append, append_header: true, file: None, keys: None }
     }
 
     /// The file this logger writes to.
@@ -138,9 +131,7 @@ impl CsvLogger {
                 keys.extend(val_keys);
             }
             if self.append_header {
-                let header: Vec<&str> = std::iter::once("epoch")
-                    .chain(keys.iter().map(String::as_str))
-                    .collect();
+                let header: Vec<&str> = std::iter::once("epoch").chain(keys.iter().map(String::as_str)).collect();
                 file.write_all(csv_row(&header, self.separator).as_bytes())?;
             }
             self.keys = Some(keys);
@@ -150,10 +141,7 @@ impl CsvLogger {
         let mut fields = Vec::with_capacity(keys.len() + 1);
         fields.push(epoch.to_string());
         for key in keys {
-            fields.push(
-                logs.get(key)
-                    .map_or_else(|| MISSING.to_string(), python_float_repr),
-            );
+            fields.push(logs.get(key).map_or_else(|| MISSING.to_string(), python_float_repr));
         }
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         file.write_all(csv_row(&fields, self.separator).as_bytes())?;
@@ -216,9 +204,7 @@ pub fn python_float_repr(v: f64) -> String {
 
     // Rust's `{:e}` gives the shortest round-trip digits: "d[.ddd]e<exp>".
     let sci = format!("{:e}", v.abs());
-    let (mantissa, exponent) = sci
-        .split_once('e')
-        .expect("LowerExp output always has an exponent");
+    let (mantissa, exponent) = sci.split_once('e').expect("LowerExp output always has an exponent");
     let exponent: i32 = exponent.parse().expect("LowerExp exponent is an integer");
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
 
@@ -257,8 +243,7 @@ mod tests {
         fn new(tag: &str) -> Self {
             static COUNTER: AtomicUsize = AtomicUsize::new(0);
             let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-            let dir =
-                std::env::temp_dir().join(format!("csv_log_test_{}_{tag}_{n}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!("csv_log_test_{}_{tag}_{n}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
             fs::create_dir_all(&dir).unwrap();
             TempDir(dir)
@@ -275,9 +260,7 @@ mod tests {
     }
 
     fn reference(name: &str) -> String {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata")
-            .join(name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name);
         fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
     }
 
@@ -378,10 +361,7 @@ mod tests {
         let dir = TempDir::new("hard");
         let path = dir.join("log.csv");
         let mut logger = CsvLogger::new(&path, ',', false);
-        fit(
-            &mut logger,
-            &[(0, logs(&[("loss", 0.4933333396911621), ("accuracy", 0.5)]))],
-        );
+        fit(&mut logger, &[(0, logs(&[("loss", 0.4933333396911621), ("accuracy", 0.5)]))]);
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "epoch,accuracy,loss,val_accuracy,val_loss\r\n0,0.5,0.4933333396911621,NA,NA\r\n"
@@ -395,18 +375,11 @@ mod tests {
     fn overwrite_without_append() {
         let dir = TempDir::new("overwrite");
         let path = dir.join("log.csv");
-        fs::write(
-            &path,
-            "old content that is longer than the new one\r\n".repeat(10),
-        )
-        .unwrap();
+        fs::write(&path, "old content that is longer than the new one\r\n".repeat(10)).unwrap();
         let mut logger = CsvLogger::new(&path, ',', false);
         fit(&mut logger, &[(0, logs(&[("val_loss", 1.0)]))]);
         fit(&mut logger, &[(0, logs(&[("val_loss", 2.0)]))]);
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            "epoch,val_loss\r\n0,2.0\r\n"
-        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "epoch,val_loss\r\n0,2.0\r\n");
     }
 
     #[test]
@@ -414,22 +387,13 @@ mod tests {
         let dir = TempDir::new("append_empty");
         let path = dir.join("empty.csv");
         fs::write(&path, "").unwrap();
-        fit(
-            &mut CsvLogger::new(&path, ',', true),
-            &[(0, logs(&[("val_loss", 1.0)]))],
-        );
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            "epoch,val_loss\r\n0,1.0\r\n"
-        );
+        fit(&mut CsvLogger::new(&path, ',', true), &[(0, logs(&[("val_loss", 1.0)]))]);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "epoch,val_loss\r\n0,1.0\r\n");
 
         // a file starting with an empty line is not empty for Keras (readline() == "\n")
         let path = dir.join("blank_line.csv");
         fs::write(&path, "\r\n").unwrap();
-        fit(
-            &mut CsvLogger::new(&path, ',', true),
-            &[(3, logs(&[("val_loss", 1.0)]))],
-        );
+        fit(&mut CsvLogger::new(&path, ',', true), &[(3, logs(&[("val_loss", 1.0)]))]);
         assert_eq!(fs::read_to_string(&path).unwrap(), "\r\n3,1.0\r\n");
     }
 
@@ -439,20 +403,13 @@ mod tests {
         let path = dir.join("log.csv");
         let mut logger = CsvLogger::new(&path, ',', false);
         logger.on_train_begin().unwrap();
-        logger
-            .on_epoch_end(0, &logs(&[("loss", 1.0), ("val_loss", 2.0)]))
-            .unwrap();
+        logger.on_epoch_end(0, &logs(&[("loss", 1.0), ("val_loss", 2.0)])).unwrap();
         assert_eq!(logger.keys().unwrap(), ["loss", "val_loss"]);
         // new key ignored, missing key NA
-        logger
-            .on_epoch_end(1, &logs(&[("loss", 0.5), ("learning_rate", 0.1)]))
-            .unwrap();
+        logger.on_epoch_end(1, &logs(&[("loss", 0.5), ("learning_rate", 0.1)])).unwrap();
         logger.on_train_end();
         assert!(!logger.is_open());
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            "epoch,loss,val_loss\r\n0,1.0,2.0\r\n1,0.5,NA\r\n"
-        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "epoch,loss,val_loss\r\n0,1.0,2.0\r\n1,0.5,NA\r\n");
     }
 
     #[test]
@@ -473,10 +430,7 @@ mod tests {
         let path = dir.join("a/b/c/x.csv");
         let mut logger = CsvLogger::new(&path, ',', false);
         fit(&mut logger, &[(0, logs(&[("loss", 1.0)]))]);
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            "epoch,loss,val_loss\r\n0,1.0,NA\r\n"
-        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "epoch,loss,val_loss\r\n0,1.0,NA\r\n");
     }
 
     #[test]
@@ -485,22 +439,12 @@ mod tests {
         let path = dir.join("log.csv");
         let mut logger = CsvLogger::new(&path, ',', false);
         logger.on_train_begin().unwrap();
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            "",
-            "truncated at train begin"
-        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "", "truncated at train begin");
         logger.on_epoch_end(0, &logs(&[("loss", 0.25)])).unwrap();
         assert!(logger.is_open());
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            "epoch,loss,val_loss\r\n0,0.25,NA\r\n"
-        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "epoch,loss,val_loss\r\n0,0.25,NA\r\n");
         logger.on_epoch_end(1, &logs(&[("loss", 0.125)])).unwrap();
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            "epoch,loss,val_loss\r\n0,0.25,NA\r\n1,0.125,NA\r\n"
-        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "epoch,loss,val_loss\r\n0,0.25,NA\r\n1,0.125,NA\r\n");
     }
 
     #[test]
@@ -510,10 +454,7 @@ mod tests {
         let err = logger.on_epoch_end(0, &Logs::new()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotConnected);
         let mut logger = CsvLogger::new(dir.join("log.csv"), '"', false);
-        assert_eq!(
-            logger.on_train_begin().unwrap_err().kind(),
-            io::ErrorKind::InvalidInput
-        );
+        assert_eq!(logger.on_train_begin().unwrap_err().kind(), io::ErrorKind::InvalidInput);
         // the path is a directory
         let mut logger = CsvLogger::new(dir.0.clone(), ',', false);
         assert!(logger.on_train_begin().is_err());
@@ -522,29 +463,17 @@ mod tests {
     #[test]
     fn minimal_quoting_like_python_csv() {
         // Python: csv.DictWriter with delimiter '.' -> 'epoch."a""b"."c.d".e f\r\n0."0.5".NA.1e-05\r\n'
-        assert_eq!(
-            csv_row(&["epoch", "a\"b", "c.d", "e f"], '.'),
-            "epoch.\"a\"\"b\".\"c.d\".e f\r\n"
-        );
-        assert_eq!(
-            csv_row(&["0", "0.5", "NA", "1e-05"], '.'),
-            "0.\"0.5\".NA.1e-05\r\n"
-        );
+        assert_eq!(csv_row(&["epoch", "a\"b", "c.d", "e f"], '.'), "epoch.\"a\"\"b\".\"c.d\".e f\r\n");
+        assert_eq!(csv_row(&["0", "0.5", "NA", "1e-05"], '.'), "0.\"0.5\".NA.1e-05\r\n");
         // Python: 'x y\t"a\nb"\t"c\rd"\t\r\n""\r\n'
-        assert_eq!(
-            csv_row(&["x y", "a\nb", "c\rd", ""], '\t'),
-            "x y\t\"a\nb\"\t\"c\rd\"\t\r\n"
-        );
+        assert_eq!(csv_row(&["x y", "a\nb", "c\rd", ""], '\t'), "x y\t\"a\nb\"\t\"c\rd\"\t\r\n");
         assert_eq!(csv_row(&[""], '\t'), "\"\"\r\n");
 
         let dir = TempDir::new("quoting");
         let path = dir.join("log.csv");
         let mut logger = CsvLogger::new(&path, '.', false);
         fit(&mut logger, &[(0, logs(&[("val_loss", 0.5)]))]);
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            "epoch.val_loss\r\n0.\"0.5\"\r\n"
-        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "epoch.val_loss\r\n0.\"0.5\"\r\n");
     }
 
     #[test]

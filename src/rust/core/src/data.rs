@@ -40,7 +40,11 @@ pub fn check_x_shape(x_shape: &[usize], input_shape: &[usize]) -> Result<(), Str
 
 /// Checks that `x` fits the model input and, when given, that `y` fits the output and loss.
 pub fn check_xy<T: Real>(
-    x: &Tensor<T>, y: Option<&Tensor<T>>, input_shape: &[usize], output_shape: &[usize], loss: Option<Loss>,
+    x: &Tensor<T>,
+    y: Option<&Tensor<T>>,
+    input_shape: &[usize],
+    output_shape: &[usize],
+    loss: Option<Loss>,
 ) -> Result<(), String> {
     check_x_shape(&x.shape, input_shape)?;
     let Some(y) = y else { return Ok(()) };
@@ -53,7 +57,10 @@ pub fn check_xy<T: Real>(
     if ycols != want_cols {
         let sparse = loss == Some(Loss::SparseCategoricalCrossentropy);
         return Err(if sparse {
-            format!("y has {ycols} columns; sparse_categorical_crossentropy expects one integer label per row (0..{})", k - 1)
+            format!(
+                "y has {ycols} columns; sparse_categorical_crossentropy expects one integer label per row (0..{})",
+                k - 1
+            )
         } else if ycols > want_cols && want_cols > 1 {
             format!("y has {ycols} columns (classes), more than the model's {k} output units")
         } else {
@@ -95,9 +102,13 @@ mod tests {
         assert_eq!(e, "x has 783 columns, the model expects 784 columns");
         let x = Tensor::<f32>::zeros(&[4, 784]);
         let y = Tensor::<f32>::zeros(&[3, 10]);
-        assert!(check_xy(&x, Some(&y), &[784], &[10], Some(Loss::CategoricalCrossentropy)).unwrap_err().contains("4 rows but y has 3"));
+        assert!(check_xy(&x, Some(&y), &[784], &[10], Some(Loss::CategoricalCrossentropy))
+            .unwrap_err()
+            .contains("4 rows but y has 3"));
         let y = Tensor::<f32>::zeros(&[4, 11]);
-        assert!(check_xy(&x, Some(&y), &[784], &[10], Some(Loss::CategoricalCrossentropy)).unwrap_err().contains("more than the model's 10"));
+        assert!(check_xy(&x, Some(&y), &[784], &[10], Some(Loss::CategoricalCrossentropy))
+            .unwrap_err()
+            .contains("more than the model's 10"));
         let y = Tensor::<f32>::from_vec(&[4, 1], vec![0.0, 1.0, 10.0, 2.0]);
         let e = check_xy(&x, Some(&y), &[784], &[10], Some(Loss::SparseCategoricalCrossentropy)).unwrap_err();
         assert!(e.contains("y[3] is 10"), "{e}");

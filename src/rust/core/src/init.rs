@@ -16,20 +16,53 @@ pub enum Initializer {
     LecunNormal,
     Zeros,
     Ones,
-    Constant { value: f64 },
-    RandomNormal { #[serde(default)] mean: f64, #[serde(default = "default_stddev")] stddev: f64 },
-    RandomUniform { #[serde(default = "default_minval")] minval: f64, #[serde(default = "default_maxval")] maxval: f64 },
-    TruncatedNormal { #[serde(default)] mean: f64, #[serde(default = "default_stddev")] stddev: f64 },
+    Constant {
+        value: f64,
+    },
+    RandomNormal {
+        #[serde(default)]
+        mean: f64,
+        #[serde(default = "default_stddev")]
+        stddev: f64,
+    },
+    RandomUniform {
+        #[serde(default = "default_minval")]
+        minval: f64,
+        #[serde(default = "default_maxval")]
+        maxval: f64,
+    },
+    TruncatedNormal {
+        #[serde(default)]
+        mean: f64,
+        #[serde(default = "default_stddev")]
+        stddev: f64,
+    },
 }
 
-fn default_stddev() -> f64 { 0.05 }
-fn default_minval() -> f64 { -0.05 }
-fn default_maxval() -> f64 { 0.05 }
+fn default_stddev() -> f64 {
+    0.05
+}
+fn default_minval() -> f64 {
+    -0.05
+}
+fn default_maxval() -> f64 {
+    0.05
+}
 
 /// Names accepted in R (for error messages).
 pub const INITIALIZER_NAMES: &[&str] = &[
-    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
-    "zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "zeros",
+    "ones",
+    "constant",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
 ];
 
 /// Keras' correction so that a normal truncated at two standard deviations has the wanted stddev.
@@ -60,9 +93,18 @@ impl Initializer {
             }
         };
         match *self {
-            Initializer::GlorotUniform => { let l = (6.0 / (fi + fo)).sqrt(); uniform(out, rng, -l, l) }
-            Initializer::HeUniform => { let l = (6.0 / fi).sqrt(); uniform(out, rng, -l, l) }
-            Initializer::LecunUniform => { let l = (3.0 / fi).sqrt(); uniform(out, rng, -l, l) }
+            Initializer::GlorotUniform => {
+                let l = (6.0 / (fi + fo)).sqrt();
+                uniform(out, rng, -l, l)
+            }
+            Initializer::HeUniform => {
+                let l = (6.0 / fi).sqrt();
+                uniform(out, rng, -l, l)
+            }
+            Initializer::LecunUniform => {
+                let l = (3.0 / fi).sqrt();
+                uniform(out, rng, -l, l)
+            }
             Initializer::GlorotNormal => trunc(out, rng, 2.0 / (fi + fo)),
             Initializer::HeNormal => trunc(out, rng, 2.0 / fi),
             Initializer::LecunNormal => trunc(out, rng, 1.0 / fi),
@@ -110,6 +152,5 @@ mod tests {
         let i: Initializer = serde_json::from_str(r#"{"name":"random_normal","stddev":0.1}"#).unwrap();
         assert_eq!(i, Initializer::RandomNormal { mean: 0.0, stddev: 0.1 });
         assert!(serde_json::from_str::<Initializer>(r#"{"name":"bogus"}"#).is_err());
-
     }
 }

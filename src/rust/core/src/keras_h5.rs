@@ -95,8 +95,8 @@ fn guarded<T>(f: impl FnOnce() -> R<T>) -> R<T> {
 /// The layer groups (with their weights) listed by the `layer_names` of `group`.
 fn read_layers(h: &H5, group: &str) -> R<Vec<SavedLayer>> {
     let attrs = h.attrs(group)?;
-    let names = attr_strings(&attrs, "layer_names")?
-        .ok_or_else(|| format!("group '/{group}' has no layer_names attribute"))?;
+    let names =
+        attr_strings(&attrs, "layer_names")?.ok_or_else(|| format!("group '/{group}' has no layer_names attribute"))?;
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let lg = join(group, &name);
@@ -142,8 +142,14 @@ pub struct LoadWeightsOptions {
 /// Checks the weights of `src` against model layer `li` and adds what fits to `plan`.
 #[allow(clippy::too_many_arguments)]
 fn plan_layer<'a>(
-    model: &Model<f32>, li: usize, k: usize, src: &'a SavedLayer, opts: LoadWeightsOptions, by_name: bool,
-    plan: &mut Vec<(usize, usize, &'a [f32])>, warnings: &mut Vec<String>,
+    model: &Model<f32>,
+    li: usize,
+    k: usize,
+    src: &'a SavedLayer,
+    opts: LoadWeightsOptions,
+    by_name: bool,
+    plan: &mut Vec<(usize, usize, &'a [f32])>,
+    warnings: &mut Vec<String>,
 ) -> R<()> {
     let layer = &model.layers()[li];
     let lname = &layer.spec().name;

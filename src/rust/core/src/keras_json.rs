@@ -199,11 +199,8 @@ fn activation_name(a: Activation) -> &'static str {
 
 /// `layer.get_config()` in Keras 3.
 pub fn layer_config(spec: &LayerSpec) -> Json {
-    let mut c = obj([
-        ("name", Json::s(&spec.name)),
-        ("trainable", Json::Bool(spec.trainable)),
-        ("dtype", dtype_policy()),
-    ]);
+    let mut c =
+        obj([("name", Json::s(&spec.name)), ("trainable", Json::Bool(spec.trainable)), ("dtype", dtype_policy())]);
     match &spec.kind {
         LayerKind::Dense { units, activation, use_bias, kernel_initializer, bias_initializer } => {
             push(&mut c, "units", Json::Int(*units as i64));
@@ -349,11 +346,8 @@ pub fn optimizer_json(cfg: &OptimizerConfig, learning_rate: f64) -> Json {
 
 /// `model.get_compile_config()`. The loss is given by its canonical Keras name.
 pub fn compile_config_json(spec: &CompileSpec, learning_rate: f64) -> Json {
-    let metrics = if spec.metrics.is_empty() {
-        Json::Null
-    } else {
-        Json::Arr(spec.metrics.iter().map(|m| Json::s(m)).collect())
-    };
+    let metrics =
+        if spec.metrics.is_empty() { Json::Null } else { Json::Arr(spec.metrics.iter().map(|m| Json::s(m)).collect()) };
     obj([
         ("optimizer", optimizer_json(&spec.optimizer, learning_rate)),
         ("loss", Json::s(spec.loss.name())),
@@ -448,10 +442,13 @@ mod tests {
                 {"name": "dense_3", "class_name": "Dense", "units": 1, "activation": "sigmoid"}
             ]
         }));
-        compile(&mut m, serde_json::json!({
-            "optimizer": {"name": "rmsprop", "learning_rate": 0.001},
-            "loss": "binary_crossentropy", "metrics": ["accuracy"]
-        }));
+        compile(
+            &mut m,
+            serde_json::json!({
+                "optimizer": {"name": "rmsprop", "learning_rate": 0.001},
+                "loss": "binary_crossentropy", "metrics": ["accuracy"]
+            }),
+        );
         let want = include_str!("../testdata/keras_tb_epoch_to_json.json").replace("rm_sprop_1", "rm_sprop");
         assert_eq!(model_to_json(&m), want);
     }
@@ -509,10 +506,13 @@ mod tests {
                  "bias_initializer": {"name": "constant", "value": 2}}
             ]
         }));
-        compile(&mut m, serde_json::json!({
-            "optimizer": {"name": "sgd", "learning_rate": 0.01, "momentum": 0.9, "clipnorm": 1},
-            "loss": "mse"
-        }));
+        compile(
+            &mut m,
+            serde_json::json!({
+                "optimizer": {"name": "sgd", "learning_rate": 0.01, "momentum": 0.9, "clipnorm": 1},
+                "loss": "mse"
+            }),
+        );
         let s = model_to_json(&m);
         assert!(s.starts_with(r#"{"module": "keras", "class_name": "Sequential", "config": {"name": "m\u00e9\"x", "#));
         assert!(s.contains(r#""name": "input_layer", "optional": false}, "registered_name": null}, "#));
@@ -528,7 +528,10 @@ mod tests {
         assert!(s.contains(r#""loss": "mean_squared_error", "loss_weights": null, "metrics": null, "#));
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["config"]["name"], "m\u{e9}\"x");
-        assert_eq!(Json::Arr(vec![Json::Float(f64::NAN), Json::Float(-f64::INFINITY), Json::Int(-3)]).to_string(), "[NaN, -Infinity, -3]");
+        assert_eq!(
+            Json::Arr(vec![Json::Float(f64::NAN), Json::Float(-f64::INFINITY), Json::Int(-3)]).to_string(),
+            "[NaN, -Infinity, -3]"
+        );
         assert_eq!(Json::s("\u{1F600}\n\u{1}").to_string(), r#""\ud83d\ude00\n\u0001""#);
     }
 }

@@ -93,9 +93,15 @@ mod tests {
     /// `op(B)` is `k x n`: `B` is stored `k x n`, or `n x k` when `trans_b`.
     #[allow(clippy::too_many_arguments)]
     fn matmul<T: Real>(
-        m: usize, k: usize, n: usize,
-        a: &[T], trans_a: bool, b: &[T], trans_b: bool,
-        beta: T, c: &mut [T],
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[T],
+        trans_a: bool,
+        b: &[T],
+        trans_b: bool,
+        beta: T,
+        c: &mut [T],
     ) {
         assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matmul: slice too short");
         assert!(beta == T::zero() || beta == T::one(), "matmul: beta 0 or 1");

@@ -96,10 +96,7 @@ const ALL: [Loss; 15] = [
 /// Accepted names and the loss each one means (canonical names included).
 const ALIASES: &[(&str, Loss)] = &[
     ("categorical_crossentropy", Loss::CategoricalCrossentropy),
-    (
-        "sparse_categorical_crossentropy",
-        Loss::SparseCategoricalCrossentropy,
-    ),
+    ("sparse_categorical_crossentropy", Loss::SparseCategoricalCrossentropy),
     ("binary_crossentropy", Loss::BinaryCrossentropy),
     ("bce", Loss::BinaryCrossentropy),
     ("mean_squared_error", Loss::MeanSquaredError),
@@ -108,26 +105,17 @@ const ALIASES: &[(&str, Loss)] = &[
     ("mean_absolute_error", Loss::MeanAbsoluteError),
     ("mae", Loss::MeanAbsoluteError),
     ("MAE", Loss::MeanAbsoluteError),
-    (
-        "mean_absolute_percentage_error",
-        Loss::MeanAbsolutePercentageError,
-    ),
+    ("mean_absolute_percentage_error", Loss::MeanAbsolutePercentageError),
     ("mape", Loss::MeanAbsolutePercentageError),
     ("MAPE", Loss::MeanAbsolutePercentageError),
-    (
-        "mean_squared_logarithmic_error",
-        Loss::MeanSquaredLogarithmicError,
-    ),
+    ("mean_squared_logarithmic_error", Loss::MeanSquaredLogarithmicError),
     ("msle", Loss::MeanSquaredLogarithmicError),
     ("MSLE", Loss::MeanSquaredLogarithmicError),
     ("hinge", Loss::Hinge),
     ("squared_hinge", Loss::SquaredHinge),
     ("categorical_hinge", Loss::CategoricalHinge),
     ("kl_divergence", Loss::KullbackLeiblerDivergence),
-    (
-        "kullback_leibler_divergence",
-        Loss::KullbackLeiblerDivergence,
-    ),
+    ("kullback_leibler_divergence", Loss::KullbackLeiblerDivergence),
     ("kld", Loss::KullbackLeiblerDivergence),
     ("KLD", Loss::KullbackLeiblerDivergence),
     ("poisson", Loss::Poisson),
@@ -154,18 +142,10 @@ impl Loss {
     /// `"cosine_proximity"` → [`Loss::CosineSimilarity`], `"huber_loss"`, ...).
     /// The error message lists the valid names.
     pub fn from_name(name: &str) -> Result<Loss, String> {
-        ALIASES
-            .iter()
-            .find(|(s, _)| *s == name)
-            .map(|(_, l)| *l)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Loss::valid_names().collect();
-                format!(
-                    "Unknown loss '{}'. Valid losses are: {}",
-                    name,
-                    names.join(", ")
-                )
-            })
+        ALIASES.iter().find(|(s, _)| *s == name).map(|(_, l)| *l).ok_or_else(|| {
+            let names: Vec<&str> = Loss::valid_names().collect();
+            format!("Unknown loss '{}'. Valid losses are: {}", name, names.join(", "))
+        })
     }
 
     /// The canonical Keras name (the function name in `keras.losses`).
@@ -270,11 +250,7 @@ impl Loss {
                 ew_sum(yt, yp, g, sk, |y, p| {
                     let pc = p.max(eps).min(hi);
                     let v = -(y * pc.ln() + (one - y) * (one - pc).ln());
-                    let d = if p >= eps && p <= hi {
-                        (pc - y) / (pc * (one - pc))
-                    } else {
-                        zero
-                    };
+                    let d = if p >= eps && p <= hi { (pc - y) / (pc * (one - pc)) } else { zero };
                     (v, d)
                 }) * inv_k
             }
@@ -362,11 +338,7 @@ impl Loss {
                 let d = if p >= eps && p <= one { -yc / pc } else { zero };
                 (yc * (yc / pc).ln(), d)
             }),
-            Loss::Poisson => {
-                ew_sum(yt, yp, g, sk, |y, p| {
-                    (p - y * (p + eps).ln(), one - y / (p + eps))
-                }) * inv_k
-            }
+            Loss::Poisson => ew_sum(yt, yp, g, sk, |y, p| (p - y * (p + eps).ln(), one - y / (p + eps))) * inv_k,
             Loss::LogCosh => {
                 let ln2 = T::c(std::f64::consts::LN_2);
                 ew_sum(yt, yp, g, sk, |y, p| {
@@ -388,11 +360,7 @@ impl Loss {
                 if let Some(g) = g {
                     let a = -s * ry * rp;
                     // the clamp makes rp constant when Σp² < ε²
-                    let b = if spp >= eps2 {
-                        s * ry * syp * rp * rp * rp
-                    } else {
-                        zero
-                    };
+                    let b = if spp >= eps2 { s * ry * syp * rp * rp * rp } else { zero };
                     for ((gj, y), p) in g.iter_mut().zip(yt).zip(yp) {
                         *gj = a * *y + b * *p;
                     }
@@ -461,13 +429,7 @@ fn sign<T: Real>(x: T) -> T {
 /// Σ_j v(y_j, p_j) for an element-wise `f(y, p) -> (v, dv/dp)`; when `g` is
 /// given writes `gs · dv/dp_j` into it.
 #[inline(always)]
-fn ew_sum<T: Real, F: Fn(T, T) -> (T, T)>(
-    yt: &[T],
-    yp: &[T],
-    g: Option<&mut [T]>,
-    gs: T,
-    f: F,
-) -> T {
+fn ew_sum<T: Real, F: Fn(T, T) -> (T, T)>(yt: &[T], yp: &[T], g: Option<&mut [T]>, gs: T, f: F) -> T {
     let mut sum = T::zero();
     match g {
         Some(g) => {
@@ -529,11 +491,7 @@ fn cce_row<T: Real>(yt: &[T], yp: &[T], g: Option<&mut [T]>, s: T) -> T {
         let si = s * inv;
         for ((gj, y), p) in g.iter_mut().zip(yt).zip(yp) {
             let q = *p * inv;
-            let a = if *y != zero && q >= eps && q <= hi {
-                -*y / q
-            } else {
-                zero
-            };
+            let a = if *y != zero && q >= eps && q <= hi { -*y / q } else { zero };
             *gj = si * (a - dot);
         }
     }
@@ -714,11 +672,7 @@ mod tests {
                 let mut yr = Vec::with_capacity(k);
                 let mut pr = Vec::with_capacity(k);
                 let away = |rng: &mut Rng| {
-                    let m = if rng.below(2) == 0 {
-                        rng.uniform(0.1, 0.9)
-                    } else {
-                        rng.uniform(1.1, 2.0)
-                    };
+                    let m = if rng.below(2) == 0 { rng.uniform(0.1, 0.9) } else { rng.uniform(1.1, 2.0) };
                     if rng.below(2) == 0 {
                         m
                     } else {
@@ -761,11 +715,7 @@ mod tests {
                     }
                     Loss::MeanSquaredLogarithmicError | Loss::Poisson => {
                         for _ in 0..k {
-                            yr.push(if rng.below(4) == 0 {
-                                0.0
-                            } else {
-                                rng.uniform(0.0, 3.0)
-                            });
+                            yr.push(if rng.below(4) == 0 { 0.0 } else { rng.uniform(0.0, 3.0) });
                             pr.push(rng.uniform(0.1, 3.0));
                         }
                     }
@@ -792,8 +742,7 @@ mod tests {
                 let ok = match loss {
                     Loss::CategoricalHinge => {
                         // keep clear of the max() kink and of a tie for the max
-                        let mut vals: Vec<f64> =
-                            yr.iter().zip(&pr).map(|(y, p)| (1.0 - y) * p).collect();
+                        let mut vals: Vec<f64> = yr.iter().zip(&pr).map(|(y, p)| (1.0 - y) * p).collect();
                         vals.sort_by(|a, b| b.partial_cmp(a).unwrap());
                         let pos: f64 = yr.iter().zip(&pr).map(|(y, p)| y * p).sum();
                         (vals[0] - pos + 1.0).abs() > 0.05 && vals[0] - vals[1] > 0.05
@@ -822,10 +771,7 @@ mod tests {
                 let mut g = vec![f64::NAN; n * k];
                 let l = loss.compute(&y, &p, n, k, weights, &mut ps, Some(&mut g));
                 // reduced value consistent with the per-sample values
-                let expect: f64 = (0..n)
-                    .map(|i| weights.map_or(1.0, |w| w[i]) * ps[i])
-                    .sum::<f64>()
-                    / n as f64;
+                let expect: f64 = (0..n).map(|i| weights.map_or(1.0, |w| w[i]) * ps[i]).sum::<f64>() / n as f64;
                 assert!(close(l, expect, 1e-12), "{}", loss.name());
                 let num = fd_grad(&p, |pp| {
                     let mut ps = vec![0.0; n];
@@ -841,19 +787,14 @@ mod tests {
     fn hinge_with_pm1_labels_gradient() {
         let (n, k) = (3, 4);
         let mut rng = Rng::new(5);
-        let y: Vec<f64> = (0..n * k)
-            .map(|_| if rng.below(2) == 0 { -1.0 } else { 1.0 })
-            .collect();
-        let p: Vec<f64> = (0..n * k)
-            .map(|_| rng.uniform(0.1, 0.9) * if rng.below(2) == 0 { 1.0 } else { -1.0 })
-            .collect();
+        let y: Vec<f64> = (0..n * k).map(|_| if rng.below(2) == 0 { -1.0 } else { 1.0 }).collect();
+        let p: Vec<f64> =
+            (0..n * k).map(|_| rng.uniform(0.1, 0.9) * if rng.below(2) == 0 { 1.0 } else { -1.0 }).collect();
         for loss in [Loss::Hinge, Loss::SquaredHinge] {
             let mut ps = vec![0.0; n];
             let mut g = vec![0.0; n * k];
             loss.compute(&y, &p, n, k, None, &mut ps, Some(&mut g));
-            let num = fd_grad(&p, |pp| {
-                loss.compute(&y, pp, n, k, None, &mut vec![0.0; n], None)
-            });
+            let num = fd_grad(&p, |pp| loss.compute(&y, pp, n, k, None, &mut vec![0.0; n], None));
             assert_grad_close(loss.name(), &g, &num, 1e-5);
         }
     }
@@ -881,22 +822,10 @@ mod tests {
     fn hand_computed_values() {
         let tol = 1e-12;
         // categorical CE: -ln 0.7
-        let (ps, _) = values(
-            Loss::CategoricalCrossentropy,
-            &[0.0, 1.0, 0.0],
-            &[0.2, 0.7, 0.1],
-            1,
-            3,
-        );
+        let (ps, _) = values(Loss::CategoricalCrossentropy, &[0.0, 1.0, 0.0], &[0.2, 0.7, 0.1], 1, 3);
         assert!(close(ps[0], -(0.7f64).ln(), tol));
         // rescaling: p = 2 * (0.2, 0.7, 0.1) gives the same value
-        let (ps, _) = values(
-            Loss::CategoricalCrossentropy,
-            &[0.0, 1.0, 0.0],
-            &[0.4, 1.4, 0.2],
-            1,
-            3,
-        );
+        let (ps, _) = values(Loss::CategoricalCrossentropy, &[0.0, 1.0, 0.0], &[0.4, 1.4, 0.2], 1, 3);
         assert!(close(ps[0], -(0.7f64).ln(), tol));
         // Keras docstring example: [0.0513, 2.303]
         let y = [0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
@@ -908,52 +837,22 @@ mod tests {
         let (ps2, _) = values(Loss::SparseCategoricalCrossentropy, &[1.0, 2.0], &p, 2, 3);
         assert!(close(ps2[0], ps[0], tol) && close(ps2[1], ps[1], tol));
         // BCE Keras docstring example: [0.916, 0.714]
-        let (ps, _) = values(
-            Loss::BinaryCrossentropy,
-            &[0.0, 1.0, 0.0, 0.0],
-            &[0.6, 0.4, 0.4, 0.6],
-            2,
-            2,
-        );
+        let (ps, _) = values(Loss::BinaryCrossentropy, &[0.0, 1.0, 0.0, 0.0], &[0.6, 0.4, 0.4, 0.6], 2, 2);
         assert!(close(ps[0], -(0.4f64).ln(), tol));
         assert!(close(ps[1], -((0.6f64).ln() + (0.4f64).ln()) / 2.0, tol));
         assert!((ps[0] - 0.916).abs() < 1e-3 && (ps[1] - 0.714).abs() < 1e-3);
         // mse / mae
-        let (ps, _) = values(
-            Loss::MeanSquaredError,
-            &[1.0, 2.0, 3.0],
-            &[1.5, 2.0, 1.0],
-            1,
-            3,
-        );
+        let (ps, _) = values(Loss::MeanSquaredError, &[1.0, 2.0, 3.0], &[1.5, 2.0, 1.0], 1, 3);
         assert!(close(ps[0], (0.25 + 0.0 + 4.0) / 3.0, tol));
-        let (ps, _) = values(
-            Loss::MeanAbsoluteError,
-            &[1.0, 2.0, 3.0],
-            &[1.5, 2.0, 1.0],
-            1,
-            3,
-        );
+        let (ps, _) = values(Loss::MeanAbsoluteError, &[1.0, 2.0, 3.0], &[1.5, 2.0, 1.0], 1, 3);
         assert!(close(ps[0], 2.5 / 3.0, tol));
         // mape: 100 * mean(|y-p|/max(|y|,eps)); y=0 uses eps
-        let (ps, _) = values(
-            Loss::MeanAbsolutePercentageError,
-            &[2.0, -4.0],
-            &[1.0, -5.0],
-            1,
-            2,
-        );
+        let (ps, _) = values(Loss::MeanAbsolutePercentageError, &[2.0, -4.0], &[1.0, -5.0], 1, 2);
         assert!(close(ps[0], 100.0 * (0.5 + 0.25) / 2.0, tol));
         let (ps, _) = values(Loss::MeanAbsolutePercentageError, &[0.0], &[1e-7], 1, 1);
         assert!(close(ps[0], 100.0, 1e-9));
         // msle
-        let (ps, _) = values(
-            Loss::MeanSquaredLogarithmicError,
-            &[1.0, 0.0],
-            &[3.0, -1.0],
-            1,
-            2,
-        );
+        let (ps, _) = values(Loss::MeanSquaredLogarithmicError, &[1.0, 0.0], &[3.0, -1.0], 1, 2);
         let a = (4.0f64).ln() - (2.0f64).ln();
         let b = (1.0 + 1e-7f64).ln() - (1.0 + 1e-7f64).ln();
         assert!(close(ps[0], (a * a + b * b) / 2.0, tol));
@@ -963,32 +862,14 @@ mod tests {
         let (ps, _) = values(Loss::SquaredHinge, &[0.0, 1.0], &[0.3, 0.4], 1, 2);
         assert!(close(ps[0], (1.3f64.powi(2) + 0.6f64.powi(2)) / 2.0, tol));
         // not all labels binary -> used as given
-        let (ps, _) = values(
-            Loss::Hinge,
-            &[0.0, 1.0, -1.0, 1.0],
-            &[0.3, 0.4, 0.5, 2.0],
-            2,
-            2,
-        );
+        let (ps, _) = values(Loss::Hinge, &[0.0, 1.0, -1.0, 1.0], &[0.3, 0.4, 0.5, 2.0], 2, 2);
         assert!(close(ps[0], (1.0 + 0.6) / 2.0, tol));
         assert!(close(ps[1], (1.5 + 0.0) / 2.0, tol));
         // categorical hinge: pos = 0.7, neg = max(0.2, 0.1) = 0.2 -> 0.5
-        let (ps, _) = values(
-            Loss::CategoricalHinge,
-            &[0.0, 1.0, 0.0],
-            &[0.2, 0.7, 0.1],
-            1,
-            3,
-        );
+        let (ps, _) = values(Loss::CategoricalHinge, &[0.0, 1.0, 0.0], &[0.2, 0.7, 0.1], 1, 3);
         assert!(close(ps[0], 0.5, tol));
         // kld: y=(0.5,0.5,0) p=(0.25,0.5,0.25); y=0 clipped to eps
-        let (ps, _) = values(
-            Loss::KullbackLeiblerDivergence,
-            &[0.5, 0.5, 0.0],
-            &[0.25, 0.5, 0.25],
-            1,
-            3,
-        );
+        let (ps, _) = values(Loss::KullbackLeiblerDivergence, &[0.5, 0.5, 0.0], &[0.25, 0.5, 0.25], 1, 3);
         let e = 1e-7f64;
         assert!(close(ps[0], 0.5 * 2f64.ln() + e * (e / 0.25).ln(), tol));
         // poisson
@@ -996,13 +877,7 @@ mod tests {
         let v = ((2.0 - (2.0 + e).ln()) + (0.5 - 2.0 * (0.5 + e).ln())) / 2.0;
         assert!(close(ps[0], v, tol));
         // logcosh: Keras docstring example 0.108
-        let (ps, l) = values(
-            Loss::LogCosh,
-            &[0.0, 1.0, 0.0, 0.0],
-            &[1.0, 1.0, 0.0, 0.0],
-            2,
-            2,
-        );
+        let (ps, l) = values(Loss::LogCosh, &[0.0, 1.0, 0.0, 0.0], &[1.0, 1.0, 0.0, 0.0], 2, 2);
         assert!(close(ps[0], (1f64).cosh().ln() / 2.0, tol) && ps[1].abs() < 1e-15);
         assert!((l - 0.108).abs() < 1e-3);
         // logcosh stable for large errors: |x| - ln 2
@@ -1017,13 +892,7 @@ mod tests {
         let (ps, _) = values(Loss::CosineSimilarity, &[1.0, 2.0], &[0.0, 0.0], 1, 2);
         assert_eq!(ps[0], 0.0);
         // huber (delta 1): Keras docstring example 0.155
-        let (ps, l) = values(
-            Loss::Huber,
-            &[0.0, 1.0, 0.0, 0.0],
-            &[0.6, 0.4, 0.4, 0.6],
-            2,
-            2,
-        );
+        let (ps, l) = values(Loss::Huber, &[0.0, 1.0, 0.0, 0.0], &[0.6, 0.4, 0.4, 0.6], 2, 2);
         assert!(close(ps[0], 0.18, tol) && close(ps[1], 0.13, tol) && close(l, 0.155, tol));
         let (ps, _) = values(Loss::Huber, &[0.0], &[3.0], 1, 1);
         assert!(close(ps[0], 3.0 - 0.5, tol));
@@ -1047,15 +916,7 @@ mod tests {
             let y = [1.0, bad];
             let mut ps = [0.0; 2];
             let mut g = [9.0; 6];
-            let l = Loss::SparseCategoricalCrossentropy.compute(
-                &y,
-                &p,
-                2,
-                3,
-                None,
-                &mut ps,
-                Some(&mut g),
-            );
+            let l = Loss::SparseCategoricalCrossentropy.compute(&y, &p, 2, 3, None, &mut ps, Some(&mut g));
             assert!(close(ps[0], -(0.7f64).ln(), 1e-12));
             assert_eq!(ps[1], 0.0);
             assert_eq!(&g[3..], &[0.0, 0.0, 0.0]);
@@ -1063,15 +924,7 @@ mod tests {
         }
         // labels are rounded to the nearest integer
         let mut ps = [0.0];
-        Loss::SparseCategoricalCrossentropy.compute(
-            &[0.9999999],
-            &p[..3],
-            1,
-            3,
-            None,
-            &mut ps,
-            None,
-        );
+        Loss::SparseCategoricalCrossentropy.compute(&[0.9999999], &p[..3], 1, 3, None, &mut ps, None);
         assert!(close(ps[0], -(0.7f64).ln(), 1e-12));
     }
 
@@ -1127,15 +980,8 @@ mod tests {
         let (n, k) = (4, 3);
         let mut rng = Rng::new(99);
         let z: Vec<f64> = (0..n * k).map(|_| rng.uniform(-3.0, 3.0)).collect();
-        let y: Vec<f64> = (0..n * k)
-            .map(|_| {
-                if rng.below(3) == 0 {
-                    rng.uniform(0.0, 1.0)
-                } else {
-                    rng.below(2) as f64
-                }
-            })
-            .collect();
+        let y: Vec<f64> =
+            (0..n * k).map(|_| if rng.below(3) == 0 { rng.uniform(0.0, 1.0) } else { rng.below(2) as f64 }).collect();
         let w: Vec<f64> = (0..n).map(|_| rng.uniform(0.2, 2.0)).collect();
         let mut p = z.clone();
         Activation::Sigmoid.forward(&mut p, k);
@@ -1170,10 +1016,7 @@ mod tests {
             ("msle", Loss::MeanSquaredLogarithmicError),
             ("kld", Loss::KullbackLeiblerDivergence),
             ("kl_divergence", Loss::KullbackLeiblerDivergence),
-            (
-                "kullback_leibler_divergence",
-                Loss::KullbackLeiblerDivergence,
-            ),
+            ("kullback_leibler_divergence", Loss::KullbackLeiblerDivergence),
             ("logcosh", Loss::LogCosh),
             ("log_cosh", Loss::LogCosh),
             ("cosine_similarity", Loss::CosineSimilarity),
@@ -1187,10 +1030,7 @@ mod tests {
         assert_eq!(Loss::SparseCategoricalCrossentropy.y_columns(10), 1);
         assert_eq!(Loss::CategoricalCrossentropy.y_columns(10), 10);
         let e = Loss::from_name("nope").unwrap_err();
-        assert!(
-            e.contains("nope") && e.contains("mean_squared_error") && e.contains("kld"),
-            "{e}"
-        );
+        assert!(e.contains("nope") && e.contains("mean_squared_error") && e.contains("kld"), "{e}");
     }
 
     /// Values computed with Keras 3.15.1 (JAX backend, float32).
@@ -1211,81 +1051,27 @@ mod tests {
         };
         let yb = [0.0, 1.0, 1.0, 1.0, 0.0, 0.0];
         let pb = [0.2, 0.9, 1.0, 0.0, 0.3, 0.55];
-        check(
-            Loss::BinaryCrossentropy,
-            &yb,
-            &pb,
-            3,
-            &[0.10950141, 5.757759],
-        );
+        check(Loss::BinaryCrossentropy, &yb, &pb, 3, &[0.10950141, 5.757759]);
         let y = [0.0, 1.0, 0.0, 0.2, 0.3, 0.5];
         let p = [0.4, 1.4, 0.2, 0.0, 0.5, 1.5];
-        check(
-            Loss::CategoricalCrossentropy,
-            &y,
-            &p,
-            3,
-            &[0.35667497, 3.7833486],
-        );
-        check(
-            Loss::SparseCategoricalCrossentropy,
-            &[1.0, 2.0],
-            &p,
-            3,
-            &[0.35667497, 0.2876821],
-        );
+        check(Loss::CategoricalCrossentropy, &y, &p, 3, &[0.35667497, 3.7833486]);
+        check(Loss::SparseCategoricalCrossentropy, &[1.0, 2.0], &p, 3, &[0.35667497, 0.2876821]);
         let yr = [1.0, -2.0, 0.0, 3.0, 0.5, -1.0];
         let pr = [0.5, -1.0, 2.0, 2.0, 0.0, -3.0];
         check(Loss::MeanSquaredError, &yr, &pr, 3, &[1.75, 1.75]);
-        check(
-            Loss::MeanAbsoluteError,
-            &yr,
-            &pr,
-            3,
-            &[1.1666667, 1.1666667],
-        );
-        check(
-            Loss::MeanAbsolutePercentageError,
-            &yr,
-            &pr,
-            3,
-            &[6.66666688e+08, 1.11111115e+02],
-        );
-        check(
-            Loss::MeanSquaredLogarithmicError,
-            &yr,
-            &pr,
-            3,
-            &[0.42990324, 0.08238761],
-        );
+        check(Loss::MeanAbsoluteError, &yr, &pr, 3, &[1.1666667, 1.1666667]);
+        check(Loss::MeanAbsolutePercentageError, &yr, &pr, 3, &[6.66666688e+08, 1.11111115e+02]);
+        check(Loss::MeanSquaredLogarithmicError, &yr, &pr, 3, &[0.42990324, 0.08238761]);
         check(Loss::Hinge, &yr, &pr, 3, &[0.5, 0.33333334]);
         check(Loss::SquaredHinge, &yr, &pr, 3, &[0.4166667, 0.33333334]);
         check(Loss::CategoricalHinge, &yr, &pr, 3, &[0.5, 0.0]);
-        check(
-            Loss::KullbackLeiblerDivergence,
-            &yr,
-            &pr,
-            3,
-            &[0.6931456, 7.7124743],
-        );
+        check(Loss::KullbackLeiblerDivergence, &yr, &pr, 3, &[0.6931456, 7.7124743]);
         check(Loss::LogCosh, &yr, &pr, 3, &[0.6262994, 0.6262994]);
-        check(
-            Loss::CosineSimilarity,
-            &yr,
-            &pr,
-            3,
-            &[-0.48795003, -0.77966654],
-        );
+        check(Loss::CosineSimilarity, &yr, &pr, 3, &[-0.48795003, -0.77966654]);
         check(Loss::Huber, &yr, &pr, 3, &[0.7083334, 0.7083334]);
         let pb2: Vec<f64> = pb.iter().map(|v| v - 0.5).collect();
         check(Loss::Hinge, &yb, &pb2, 3, &[0.6, 1.1166667]);
-        check(
-            Loss::KullbackLeiblerDivergence,
-            &y,
-            &[0.3, 0.6, 0.1, 0.0, 0.5, 1.0],
-            3,
-            &[0.5108228, 2.4019103],
-        );
+        check(Loss::KullbackLeiblerDivergence, &y, &[0.3, 0.6, 0.1, 0.0, 0.5, 1.0], 3, &[0.5108228, 2.4019103]);
         let ya: Vec<f64> = yr.iter().map(|v: &f64| v.abs()).collect();
         let pa: Vec<f64> = pr.iter().map(|v: &f64| v.abs() + 0.1).collect();
         check(Loss::Poisson, &ya, &pa, 3, &[1.3734016, 1.0313594]);

@@ -106,9 +106,7 @@ pub fn resolve_metric(name: &str, k: usize, y_columns: usize) -> Result<Metric, 
         "categorical_accuracy" => Ok(Metric::CategoricalAccuracy),
         "sparse_categorical_accuracy" => Ok(Metric::SparseCategoricalAccuracy),
         "top_k_categorical_accuracy" => Ok(Metric::TopKCategoricalAccuracy { k: DEFAULT_TOP_K }),
-        "sparse_top_k_categorical_accuracy" => {
-            Ok(Metric::SparseTopKCategoricalAccuracy { k: DEFAULT_TOP_K })
-        }
+        "sparse_top_k_categorical_accuracy" => Ok(Metric::SparseTopKCategoricalAccuracy { k: DEFAULT_TOP_K }),
         "root_mean_squared_error" => Ok(Metric::RootMeanSquaredError),
         "cosine_similarity" => Ok(Metric::CosineSimilarity),
         "log_cosh_error" => Ok(Metric::LossFn(Loss::LogCosh)),
@@ -116,11 +114,7 @@ pub fn resolve_metric(name: &str, k: usize, y_columns: usize) -> Result<Metric, 
             let mut names: Vec<&str> = vec!["accuracy", "acc", "crossentropy", "ce"];
             names.extend_from_slice(METRIC_NAMES);
             names.extend(Loss::valid_names().filter(|s| *s != "cosine_similarity"));
-            format!(
-                "Unknown metric '{}'. Valid metrics are: {}",
-                name,
-                names.join(", ")
-            )
+            format!("Unknown metric '{}'. Valid metrics are: {}", name, names.join(", "))
         }),
     }
 }
@@ -157,14 +151,7 @@ impl Metric {
     /// Sparse labels are compared as Keras does (`y == argmax` as floats for
     /// the accuracy; rounded to the nearest index for top-k, where an invalid
     /// label is a miss). Panics on length mismatch. Does not allocate.
-    pub fn per_sample<T: Real>(
-        &self,
-        y_true: &[T],
-        y_pred: &[T],
-        n: usize,
-        k: usize,
-        out: &mut [T],
-    ) {
+    pub fn per_sample<T: Real>(&self, y_true: &[T], y_pred: &[T], n: usize, k: usize, out: &mut [T]) {
         let yc = self.y_columns(k);
         assert_eq!(y_true.len(), n * yc, "y_true must have n*{yc} values");
         assert_eq!(y_pred.len(), n * k, "y_pred must have n*k values");
@@ -186,11 +173,7 @@ impl Metric {
             Metric::BinaryAccuracy { threshold } => {
                 let t = T::c(*threshold);
                 let inv_k = one / T::from_usize(k).unwrap();
-                for ((o, yt), yp) in out
-                    .iter_mut()
-                    .zip(y_true.chunks_exact(k))
-                    .zip(y_pred.chunks_exact(k))
-                {
+                for ((o, yt), yp) in out.iter_mut().zip(y_true.chunks_exact(k)).zip(y_pred.chunks_exact(k)) {
                     let mut c = zero;
                     for (y, p) in yt.iter().zip(yp) {
                         let pred = if *p > t { one } else { zero };
@@ -202,11 +185,7 @@ impl Metric {
                 }
             }
             Metric::CategoricalAccuracy => {
-                for ((o, yt), yp) in out
-                    .iter_mut()
-                    .zip(y_true.chunks_exact(k))
-                    .zip(y_pred.chunks_exact(k))
-                {
+                for ((o, yt), yp) in out.iter_mut().zip(y_true.chunks_exact(k)).zip(y_pred.chunks_exact(k)) {
                     *o = hit(argmax(yt) == argmax(yp));
                 }
             }
@@ -216,11 +195,7 @@ impl Metric {
                 }
             }
             Metric::TopKCategoricalAccuracy { k: top } => {
-                for ((o, yt), yp) in out
-                    .iter_mut()
-                    .zip(y_true.chunks_exact(k))
-                    .zip(y_pred.chunks_exact(k))
-                {
+                for ((o, yt), yp) in out.iter_mut().zip(y_true.chunks_exact(k)).zip(y_pred.chunks_exact(k)) {
                     *o = hit(in_top_k(yp, argmax(yt), *top));
                 }
             }
@@ -231,11 +206,7 @@ impl Metric {
             }
             Metric::RootMeanSquaredError => {
                 let inv_k = one / T::from_usize(k).unwrap();
-                for ((o, yt), yp) in out
-                    .iter_mut()
-                    .zip(y_true.chunks_exact(k))
-                    .zip(y_pred.chunks_exact(k))
-                {
+                for ((o, yt), yp) in out.iter_mut().zip(y_true.chunks_exact(k)).zip(y_pred.chunks_exact(k)) {
                     let mut s = zero;
                     for (y, p) in yt.iter().zip(yp) {
                         let e = *p - *y;
@@ -293,35 +264,14 @@ mod tests {
 
     #[test]
     fn accuracy_resolution() {
-        assert_eq!(
-            resolve_metric("accuracy", 1, 1).unwrap(),
-            Metric::BinaryAccuracy { threshold: 0.5 }
-        );
-        assert_eq!(
-            resolve_metric("acc", 10, 1).unwrap(),
-            Metric::SparseCategoricalAccuracy
-        );
-        assert_eq!(
-            resolve_metric("accuracy", 10, 10).unwrap(),
-            Metric::CategoricalAccuracy
-        );
+        assert_eq!(resolve_metric("accuracy", 1, 1).unwrap(), Metric::BinaryAccuracy { threshold: 0.5 });
+        assert_eq!(resolve_metric("acc", 10, 1).unwrap(), Metric::SparseCategoricalAccuracy);
+        assert_eq!(resolve_metric("accuracy", 10, 10).unwrap(), Metric::CategoricalAccuracy);
         // multi-column binary_crossentropy setup: shapes only -> categorical (TF2)
-        assert_eq!(
-            resolve_metric("accuracy", 3, 3).unwrap(),
-            Metric::CategoricalAccuracy
-        );
-        assert_eq!(
-            resolve_metric("crossentropy", 1, 1).unwrap(),
-            Metric::LossFn(Loss::BinaryCrossentropy)
-        );
-        assert_eq!(
-            resolve_metric("ce", 5, 1).unwrap(),
-            Metric::LossFn(Loss::SparseCategoricalCrossentropy)
-        );
-        assert_eq!(
-            resolve_metric("ce", 5, 5).unwrap(),
-            Metric::LossFn(Loss::CategoricalCrossentropy)
-        );
+        assert_eq!(resolve_metric("accuracy", 3, 3).unwrap(), Metric::CategoricalAccuracy);
+        assert_eq!(resolve_metric("crossentropy", 1, 1).unwrap(), Metric::LossFn(Loss::BinaryCrossentropy));
+        assert_eq!(resolve_metric("ce", 5, 1).unwrap(), Metric::LossFn(Loss::SparseCategoricalCrossentropy));
+        assert_eq!(resolve_metric("ce", 5, 5).unwrap(), Metric::LossFn(Loss::CategoricalCrossentropy));
     }
 
     #[test]
@@ -333,31 +283,13 @@ mod tests {
             ("msle", Metric::LossFn(Loss::MeanSquaredLogarithmicError)),
             ("binary_accuracy", Metric::BinaryAccuracy { threshold: 0.5 }),
             ("categorical_accuracy", Metric::CategoricalAccuracy),
-            (
-                "sparse_categorical_accuracy",
-                Metric::SparseCategoricalAccuracy,
-            ),
-            (
-                "top_k_categorical_accuracy",
-                Metric::TopKCategoricalAccuracy { k: 5 },
-            ),
-            (
-                "sparse_top_k_categorical_accuracy",
-                Metric::SparseTopKCategoricalAccuracy { k: 5 },
-            ),
+            ("sparse_categorical_accuracy", Metric::SparseCategoricalAccuracy),
+            ("top_k_categorical_accuracy", Metric::TopKCategoricalAccuracy { k: 5 }),
+            ("sparse_top_k_categorical_accuracy", Metric::SparseTopKCategoricalAccuracy { k: 5 }),
             ("root_mean_squared_error", Metric::RootMeanSquaredError),
-            (
-                "binary_crossentropy",
-                Metric::LossFn(Loss::BinaryCrossentropy),
-            ),
-            (
-                "categorical_crossentropy",
-                Metric::LossFn(Loss::CategoricalCrossentropy),
-            ),
-            (
-                "sparse_categorical_crossentropy",
-                Metric::LossFn(Loss::SparseCategoricalCrossentropy),
-            ),
+            ("binary_crossentropy", Metric::LossFn(Loss::BinaryCrossentropy)),
+            ("categorical_crossentropy", Metric::LossFn(Loss::CategoricalCrossentropy)),
+            ("sparse_categorical_crossentropy", Metric::LossFn(Loss::SparseCategoricalCrossentropy)),
             ("kld", Metric::LossFn(Loss::KullbackLeiblerDivergence)),
             ("hinge", Metric::LossFn(Loss::Hinge)),
             ("logcosh", Metric::LossFn(Loss::LogCosh)),
@@ -369,18 +301,12 @@ mod tests {
             assert_eq!(resolve_metric(s, 10, 10).unwrap(), m, "{s}");
         }
         let e = resolve_metric("f1", 10, 10).unwrap_err();
-        assert!(
-            e.contains("'f1'") && e.contains("accuracy") && e.contains("mse"),
-            "{e}"
-        );
+        assert!(e.contains("'f1'") && e.contains("accuracy") && e.contains("mse"), "{e}");
         let m = Metric::TopKCategoricalAccuracy { k: 3 };
         let js = serde_json::to_string(&m).unwrap();
         assert_eq!(serde_json::from_str::<Metric>(&js).unwrap(), m);
         assert_eq!(Metric::SparseCategoricalAccuracy.y_columns(10), 1);
-        assert_eq!(
-            Metric::LossFn(Loss::SparseCategoricalCrossentropy).y_columns(10),
-            1
-        );
+        assert_eq!(Metric::LossFn(Loss::SparseCategoricalCrossentropy).y_columns(10), 1);
         assert_eq!(Metric::RootMeanSquaredError.y_columns(10), 10);
     }
 
@@ -408,21 +334,9 @@ mod tests {
         Metric::TopKCategoricalAccuracy { k: 1 }.per_sample(&onehot, &p, n, k, &mut out);
         assert_eq!(out, [1.0, 0.0, 1.0, 1.0]);
         // ties straddling the boundary count as in: row 3 label 1 with k = 1
-        Metric::SparseTopKCategoricalAccuracy { k: 1 }.per_sample(
-            &[1.0, 2.0, 0.0, 1.0],
-            &p,
-            n,
-            k,
-            &mut out,
-        );
+        Metric::SparseTopKCategoricalAccuracy { k: 1 }.per_sample(&[1.0, 2.0, 0.0, 1.0], &p, n, k, &mut out);
         assert_eq!(out, [1.0, 0.0, 0.0, 1.0]);
-        Metric::SparseTopKCategoricalAccuracy { k: 5 }.per_sample(
-            &[1.0, 2.0, 0.0, 7.0],
-            &p,
-            n,
-            k,
-            &mut out,
-        );
+        Metric::SparseTopKCategoricalAccuracy { k: 5 }.per_sample(&[1.0, 2.0, 0.0, 7.0], &p, n, k, &mut out);
         assert_eq!(out, [1.0, 1.0, 1.0, 0.0]); // invalid label 7 is a miss
         let mean: f64 = out.iter().sum::<f64>() / 4.0;
         assert_eq!(mean, 0.75);

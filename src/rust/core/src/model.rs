@@ -256,12 +256,12 @@ impl<T: Real> Model<T> {
         per_sample.resize(n, T::zero());
         g.resize(&pred.shape);
         let loss = match (c.fusion, with_grad) {
-            (Fusion::SoftmaxCrossentropy { sparse }, true) => losses::softmax_crossentropy_fused(
-                sparse, &y.data, &pred.data, n, k, w, per_sample, &mut g.data,
-            ),
-            (Fusion::SigmoidBinaryCrossentropy, true) => losses::sigmoid_binary_crossentropy_fused(
-                &y.data, &pred.data, n, k, w, per_sample, &mut g.data,
-            ),
+            (Fusion::SoftmaxCrossentropy { sparse }, true) => {
+                losses::softmax_crossentropy_fused(sparse, &y.data, &pred.data, n, k, w, per_sample, &mut g.data)
+            }
+            (Fusion::SigmoidBinaryCrossentropy, true) => {
+                losses::sigmoid_binary_crossentropy_fused(&y.data, &pred.data, n, k, w, per_sample, &mut g.data)
+            }
             (_, true) => c.spec.loss.compute(&y.data, &pred.data, n, k, w, per_sample, Some(&mut g.data)),
             (_, false) => c.spec.loss.compute(&y.data, &pred.data, n, k, w, per_sample, None),
         };
@@ -314,12 +314,8 @@ impl<T: Real> Model<T> {
         let _flush = denormal::flush();
         let loss = self.backprop(x, y, w, run);
         let c = self.compiled.as_mut().unwrap();
-        let (mut params, mut grads): (Vec<&mut [T]>, Vec<&mut [T]>) = self
-            .layers
-            .iter_mut()
-            .filter(|l| l.spec().trainable)
-            .flat_map(|l| l.params_and_grads())
-            .unzip();
+        let (mut params, mut grads): (Vec<&mut [T]>, Vec<&mut [T]>) =
+            self.layers.iter_mut().filter(|l| l.spec().trainable).flat_map(|l| l.params_and_grads()).unzip();
         c.optimizer.apply(&mut params, &mut grads);
         loss
     }
@@ -353,11 +349,7 @@ impl<T: Real> Model<T> {
             })
             .collect();
         if expected.len() != values.len() {
-            return Err(format!(
-                "the model has {} weight arrays, {} were given",
-                expected.len(),
-                values.len()
-            ));
+            return Err(format!("the model has {} weight arrays, {} were given", expected.len(), values.len()));
         }
         for (i, ((name, shape), (vs, data))) in expected.iter().zip(values).enumerate() {
             let want: usize = shape.iter().product();
@@ -401,7 +393,10 @@ impl<T: Real> Model<T> {
     /// memory); larger batches are honoured. Reading the input a chunk at a time keeps it
     /// in cache for the first layer and needs no copy of the whole input.
     pub fn predict_with<E>(
-        &mut self, n: usize, batch_size: usize, fill: impl Fn(std::ops::Range<usize>, &mut [T]) -> Result<(), E>,
+        &mut self,
+        n: usize,
+        batch_size: usize,
+        fill: impl Fn(std::ops::Range<usize>, &mut [T]) -> Result<(), E>,
     ) -> Result<Tensor<T>, E> {
         let batch_size = batch_size.max(PREDICT_CHUNK);
         let input_shape = self.spec.input_shape.clone();
@@ -447,9 +442,7 @@ mod tests {
     use serde_json::json;
 
     fn model(last_activation: &str, loss: &str, optimizer: serde_json::Value) -> Model<f32> {
-        let dense = |name: &str, units: usize, act: &str| {
-            json!({"class_name": "Dense", "name": name, "units": units, "activation": act})
-        };
+        let dense = |name: &str, units: usize, act: &str| json!({"class_name": "Dense", "name": name, "units": units, "activation": act});
         let spec: ModelSpec = serde_json::from_value(json!({
             "name": "m", "input_shape": [300],
             "layers": [
@@ -514,7 +507,11 @@ mod tests {
         let tiny = std::hint::black_box(1e-20f32);
         assert!(tiny * tiny > 0.0, "the caller's arithmetic keeps IEEE denormals");
         // an RMSprop slot decaying under zero gradients reaches 0, not a denormal
-        m.compile(serde_json::from_value(json!({"optimizer": {"name": "rmsprop", "learning_rate": 0.001}, "loss": "mse"})).unwrap()).unwrap();
+        m.compile(
+            serde_json::from_value(json!({"optimizer": {"name": "rmsprop", "learning_rate": 0.001}, "loss": "mse"}))
+                .unwrap(),
+        )
+        .unwrap();
         let (zx, zy) = (Tensor::from_vec(&[1, 1], vec![0.0]), Tensor::from_vec(&[1, 1], vec![0.0]));
         let (gx, gy) = (Tensor::from_vec(&[1, 1], vec![1.0]), Tensor::from_vec(&[1, 1], vec![1e-17]));
         let mut run = m.new_running(1).unwrap();

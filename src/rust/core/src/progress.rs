@@ -21,7 +21,6 @@
 //! by keys that first appear at epoch end (`val_accuracy, val_loss`, ...). A metric missing from a
 //! later update keeps its last value, exactly like Keras.
 
-
 pub use crate::callbacks::Logs;
 
 /// Width of the bar in characters (Keras 3; Keras 2 used 30).
@@ -183,10 +182,7 @@ impl Progbar {
 
         let out = match self.verbose {
             1 => {
-                let throttled = !finalize
-                    && self
-                        .last_update
-                        .is_some_and(|last| now - last < self.interval);
+                let throttled = !finalize && self.last_update.is_some_and(|last| now - last < self.interval);
                 if throttled {
                     return String::new();
                 }
@@ -235,13 +231,7 @@ impl Progbar {
         time_per_unit
     }
 
-    fn render_verbose1(
-        &mut self,
-        current: usize,
-        now: f64,
-        time_per_unit: f64,
-        finalize: bool,
-    ) -> String {
+    fn render_verbose1(&mut self, current: usize, now: f64, time_per_unit: f64, finalize: bool) -> String {
         let mut message = String::new();
         if self.dynamic_display {
             message.push_str(&"\x08".repeat(self.prev_total_width));
@@ -285,8 +275,7 @@ impl Progbar {
             info.push_str(&format!(" - {k}: {}", format_value(*v, true)));
         }
 
-        let total_width =
-            (bar.chars().count() + info.chars().count()).saturating_sub(special_char_len);
+        let total_width = (bar.chars().count() + info.chars().count()).saturating_sub(special_char_len);
         message.push_str(&bar);
         message.push_str(&info);
         if self.prev_total_width > total_width {
@@ -301,11 +290,7 @@ impl Progbar {
 
     fn render_verbose2(&self, current: usize, now: f64, time_per_unit: f64) -> String {
         let digits = decimal_digits(self.target);
-        let mut info = format!(
-            "{current:>digits$}/{} - {:.0}s",
-            self.target,
-            now - self.start
-        );
+        let mut info = format!("{current:>digits$}/{} - {:.0}s", self.target, now - self.start);
         info.push_str(" -");
         info.push_str(&format_time_per_unit(time_per_unit, &self.unit_name));
         for (k, v) in &self.values {
@@ -406,9 +391,7 @@ fn py_format_exp(v: f64, precision: usize) -> String {
         return s;
     }
     let rust = format!("{v:.precision$e}");
-    let (mantissa, exponent) = rust
-        .split_once('e')
-        .expect("LowerExp output always has an exponent");
+    let (mantissa, exponent) = rust.split_once('e').expect("LowerExp output always has an exponent");
     let exponent: i32 = exponent.parse().expect("LowerExp exponent is an integer");
     let sign = if exponent < 0 { '-' } else { '+' };
     format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
@@ -437,9 +420,7 @@ mod tests {
     }
 
     fn testdata(name: &str) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata")
-            .join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
     }
 
@@ -447,10 +428,7 @@ mod tests {
     /// non-ASCII characters are literal).
     fn decode_py_repr(repr: &str) -> String {
         let body = repr.trim_end_matches(['\n', '\r']);
-        let body = body
-            .strip_prefix('\'')
-            .and_then(|b| b.strip_suffix('\''))
-            .expect("single-quoted Python repr");
+        let body = body.strip_prefix('\'').and_then(|b| b.strip_suffix('\'')).expect("single-quoted Python repr");
         let mut out = String::new();
         let mut chars = body.chars();
         while let Some(c) = chars.next() {
@@ -526,46 +504,17 @@ mod tests {
     /// and 3 come within 0.05 s of batch 1 and are throttled, as in the reference run.
     fn fit_and_evaluate(verbose: u8, steps: [(f64, f64); 3]) -> String {
         let [(a1, s1), (a2, s2), (a3, s3)] = steps;
-        let b = |t: f64| -> [Batch<'static>; 3] {
-            [
-                (0, t, TRAIN1_E1),
-                (1, t + 0.01, OTHER),
-                (2, t + 0.02, OTHER),
-            ]
-        };
+        let b = |t: f64| -> [Batch<'static>; 3] { [(0, t, TRAIN1_E1), (1, t + 0.01, OTHER), (2, t + 0.02, OTHER)] };
         let e1 = b(a1);
         let mut e2 = b(a2);
         e2[0].2 = TRAIN1_E2;
-        let ev: [Batch; 4] = [
-            (0, a3, EVAL_B1),
-            (1, a3 + 0.001, OTHER),
-            (2, a3 + 0.002, OTHER),
-            (3, a3 + 0.003, OTHER),
-        ];
+        let ev: [Batch; 4] = [(0, a3, EVAL_B1), (1, a3 + 0.001, OTHER), (2, a3 + 0.002, OTHER), (3, a3 + 0.003, OTHER)];
         simulate(
             verbose,
             &[
-                Run {
-                    header: Some((0, 2)),
-                    target: 3,
-                    batches: &e1,
-                    end_time: a1 + 2.0 * s1,
-                    end_logs: END_E1,
-                },
-                Run {
-                    header: Some((1, 2)),
-                    target: 3,
-                    batches: &e2,
-                    end_time: a2 + 2.0 * s2,
-                    end_logs: END_E2,
-                },
-                Run {
-                    header: None,
-                    target: 4,
-                    batches: &ev,
-                    end_time: a3 + 3.0 * s3,
-                    end_logs: END_EVAL,
-                },
+                Run { header: Some((0, 2)), target: 3, batches: &e1, end_time: a1 + 2.0 * s1, end_logs: END_E1 },
+                Run { header: Some((1, 2)), target: 3, batches: &e2, end_time: a2 + 2.0 * s2, end_logs: END_E2 },
+                Run { header: None, target: 4, batches: &ev, end_time: a3 + 3.0 * s3, end_logs: END_EVAL },
             ],
         )
     }
@@ -575,18 +524,10 @@ mod tests {
 
     #[test]
     fn reference_txt_files_equal_their_repr() {
-        for name in [
-            "progbar_verbose1",
-            "progbar_verbose2",
-            "progbar_verboseauto",
-        ] {
+        for name in ["progbar_verbose1", "progbar_verbose2", "progbar_verboseauto"] {
             let repr = decode_py_repr(&testdata(&format!("{name}.repr.txt")));
             let raw = testdata(&format!("{name}.txt"));
-            assert_eq!(
-                raw.trim_end_matches('\n'),
-                repr.trim_end_matches('\n'),
-                "{name}"
-            );
+            assert_eq!(raw.trim_end_matches('\n'), repr.trim_end_matches('\n'), "{name}");
         }
     }
 
@@ -633,19 +574,10 @@ mod tests {
             (2, 0.73, OTHER),
             (3, 0.74, OTHER),
         ];
-        let end: &[(&str, f64)] = &[
-            ("accuracy", 0.5149999856948853),
-            ("loss", 0.7886090278625488),
-        ];
+        let end: &[(&str, f64)] = &[("accuracy", 0.5149999856948853), ("loss", 0.7886090278625488)];
         let got = simulate(
             1,
-            &[Run {
-                header: None,
-                target: 4,
-                batches: &batches,
-                end_time: 0.712 + 3.0 * 0.007,
-                end_logs: end,
-            }],
+            &[Run { header: None, target: 4, batches: &batches, end_time: 0.712 + 3.0 * 0.007, end_logs: end }],
         );
         assert_eq!(got, expected);
         assert!(got.ends_with("loss: 0.7886  \n"));
@@ -723,10 +655,7 @@ mod tests {
         bar.update(1, &Logs::new(), 0.5, false);
         let line = bar.update(2, &Logs::new(), 50.5, false);
         assert!(line.contains("\x1b[1m1:22:30\x1b[0m 50s/step"), "{line:?}");
-        assert!(
-            line.contains("\x1b[1m  2/101\x1b[0m "),
-            "right-aligned count: {line:?}"
-        );
+        assert!(line.contains("\x1b[1m  2/101\x1b[0m "), "right-aligned count: {line:?}");
         // 1.25 s/step with 99 left -> 123.75 s -> 2:03.
         let mut bar = Progbar::new(101, 1);
         bar.update(1, &Logs::new(), 1.0, false);
@@ -758,9 +687,7 @@ mod tests {
         assert!(line.contains("\x1b[1m0s\x1b[0m"), "{line:?}");
         // without a step-1 update the estimate falls back to elapsed / current
         let mut bar = Progbar::new(10, 1);
-        assert!(bar
-            .update(4, &Logs::new(), 0.0004, false)
-            .contains(" 100us/step"));
+        assert!(bar.update(4, &Logs::new(), 0.0004, false).contains(" 100us/step"));
         // current 0 -> 0 s/step
         let mut bar = Progbar::new(10, 1);
         assert!(bar.update(0, &Logs::new(), 3.0, false).contains(" 0s/step"));
@@ -769,24 +696,14 @@ mod tests {
     #[test]
     fn throttling() {
         let mut bar = Progbar::new(100, 1);
-        assert!(
-            !bar.update(1, &Logs::new(), 0.0, false).is_empty(),
-            "first update always shows"
-        );
+        assert!(!bar.update(1, &Logs::new(), 0.0, false).is_empty(), "first update always shows");
         assert_eq!(bar.update(2, &Logs::new(), 0.049, false), "");
         // throttled updates do not move the reference time
         assert_eq!(bar.update(3, &Logs::new(), 0.0499, false), "");
         assert!(!bar.update(4, &Logs::new(), 0.05, false).is_empty());
-        assert_eq!(
-            bar.update(100, &Logs::new(), 0.06, false),
-            "",
-            "current == target but not finalized"
-        );
+        assert_eq!(bar.update(100, &Logs::new(), 0.06, false), "", "current == target but not finalized");
         let last = bar.update(100, &Logs::new(), 0.07, true);
-        assert!(
-            last.ends_with('\n') && last.contains("\x1b[1m0s\x1b[0m"),
-            "finalize is never throttled"
-        );
+        assert!(last.ends_with('\n') && last.contains("\x1b[1m0s\x1b[0m"), "finalize is never throttled");
         // a finalized bar at a custom interval
         let mut bar = Progbar::new(5, 1).with_interval(1.0);
         bar.update(1, &Logs::new(), 0.0, false);
@@ -799,23 +716,14 @@ mod tests {
         let mut bar = Progbar::new(40, 1);
         // 20 * 1/40 = 0.5 -> no green segment at all, 20 white
         let line = bar.update(1, &logs(&[("loss", 0.5)]), 2.0, false);
-        assert!(
-            line.starts_with(&format!(
-                "\r\x1b[1m 1/40\x1b[0m \x1b[37m{}\x1b[0m ",
-                "━".repeat(20)
-            )),
-            "{line:?}"
-        );
+        assert!(line.starts_with(&format!("\r\x1b[1m 1/40\x1b[0m \x1b[37m{}\x1b[0m ", "━".repeat(20))), "{line:?}");
         // visible: " 1/40 " (6) + 20 + " 1:18" (5) + " 2s/step" (8) + " - loss: 0.5000" (15)
         assert!(line.contains("\x1b[1m1:18\x1b[0m 2s/step"), "{line:?}");
         assert_eq!(bar.prev_total_width, 54);
         // the final line (elapsed "2s", 3us/step) is one character shorter -> padded with a space
         let line = bar.update(40, &Logs::new(), 2.0001, true);
         assert!(line.starts_with(&format!("{}\r", "\x08".repeat(54))));
-        assert!(
-            line.ends_with("\x1b[1m2s\x1b[0m 3us/step - loss: 0.5000 \n"),
-            "{line:?}"
-        );
+        assert!(line.ends_with("\x1b[1m2s\x1b[0m 3us/step - loss: 0.5000 \n"), "{line:?}");
         assert!(line.contains(&format!("\x1b[32m{}\x1b[0m\x1b[37m\x1b[0m", "━".repeat(20))));
         assert_eq!(bar.prev_total_width, 53);
     }
@@ -824,12 +732,7 @@ mod tests {
     fn metric_order_is_first_seen() {
         let mut bar = Progbar::new(2, 1);
         bar.update(1, &logs(&[("accuracy", 0.5), ("loss", 0.7)]), 1.0, false);
-        let end = logs(&[
-            ("accuracy", 0.6),
-            ("learning_rate", 0.001),
-            ("loss", 0.6),
-            ("val_loss", 0.8),
-        ]);
+        let end = logs(&[("accuracy", 0.6), ("learning_rate", 0.001), ("loss", 0.6), ("val_loss", 0.8)]);
         let line = bar.update(2, &end, 2.0, true);
         assert!(
             line.contains("- accuracy: 0.6000 - loss: 0.6000 - learning_rate: 1.0000e-03 - val_loss: 0.8000\n"),
@@ -858,20 +761,14 @@ mod tests {
     fn unknown_target() {
         let mut bar = Progbar::new(0, 1);
         let line = bar.update(5, &logs(&[("loss", 0.5)]), 1.0, false);
-        assert_eq!(
-            line,
-            "\r      5/Unknown \x1b[1m1s\x1b[0m 200ms/step - loss: 0.5000"
-        );
+        assert_eq!(line, "\r      5/Unknown \x1b[1m1s\x1b[0m 200ms/step - loss: 0.5000");
         // the logger fixes the target at the number of steps seen
         bar.on_batch_end(6, &logs(&[("loss", 0.4)]), 1.001);
         let line = bar.finish(&logs(&[("loss", 0.4)]), 1.2);
         assert_eq!(bar.target(), 7);
         assert!(line.contains("\x1b[1m7/7\x1b[0m "), "{line:?}");
         // no step-1 update was seen, so time/step falls back to elapsed / current = 1.2 / 7
-        assert!(
-            line.ends_with("\x1b[1m1s\x1b[0m 171ms/step - loss: 0.4000\n"),
-            "{line:?}"
-        );
+        assert!(line.ends_with("\x1b[1m1s\x1b[0m 171ms/step - loss: 0.4000\n"), "{line:?}");
     }
 
     #[test]

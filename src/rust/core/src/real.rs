@@ -31,9 +31,7 @@ pub trait Real:
 macro_rules! impl_real {
     ($t:ty) => {
         impl Real for $t {
-            fn gemm_view(
-                c: faer::MatMut<'_, $t>, a: faer::MatRef<'_, $t>, b: faer::MatRef<'_, $t>, accumulate: bool,
-            ) {
+            fn gemm_view(c: faer::MatMut<'_, $t>, a: faer::MatRef<'_, $t>, b: faer::MatRef<'_, $t>, accumulate: bool) {
                 let accum = if accumulate { faer::Accum::Add } else { faer::Accum::Replace };
                 faer::linalg::matmul::matmul(c, accum, a, b, 1.0 as $t, faer::Par::Seq);
             }

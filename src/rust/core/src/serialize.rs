@@ -315,9 +315,7 @@ fn check_container(bytes: &[u8]) -> Result<(Header, &[u8]), String> {
     let stored = u32_at(bytes, body);
     let computed = crc32(&bytes[..body]);
     if stored != computed {
-        return Err(format!(
-            "the file is damaged: checksum mismatch (stored {stored:08x}, computed {computed:08x})"
-        ));
+        return Err(format!("the file is damaged: checksum mismatch (stored {stored:08x}, computed {computed:08x})"));
     }
     let h = h as usize;
     let json = &bytes[PREFIX_LEN..PREFIX_LEN + h];
@@ -375,11 +373,7 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, String> {
 /// does not know end the check.
 #[allow(unreachable_patterns)]
 fn check_architecture_size(spec: &ModelSpec, available: usize) -> Result<(), String> {
-    let too_big = || {
-        format!(
-            "the file is damaged: its architecture needs more weights than the {available} it holds"
-        )
-    };
+    let too_big = || format!("the file is damaged: its architecture needs more weights than the {available} it holds");
     let mut shape = spec.input_shape.clone();
     elements(&shape).ok_or_else(too_big)?;
     let mut total = 0usize;
@@ -419,9 +413,7 @@ pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .create_new(true)
         .open(path)
         .map_err(|e| format!("cannot create '{}': {e}", path.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write '{}': {e}", path.display()))
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| format!("cannot write '{}': {e}", path.display()))
 }
 
 /// Moves a finished temporary file over `target` in one step (a rename within a directory
@@ -495,7 +487,8 @@ impl<T: Real> Model<T> {
         if let Some(c) = &self.compiled {
             h.compile = Some(c.spec.clone());
             if let Some(state) = &state {
-                h.optimizer = Some(OptimizerHeader { iterations: state.iterations, learning_rate: state.learning_rate });
+                h.optimizer =
+                    Some(OptimizerHeader { iterations: state.iterations, learning_rate: state.learning_rate });
                 let names = c.optimizer.slot_names();
                 for ((layer, weight, shape), slots) in trainable_refs(self).into_iter().zip(&state.slots) {
                     for (name, values) in names.iter().zip(slots) {
@@ -622,7 +615,12 @@ impl<T: Real> Model<T> {
     /// name and layers missing from the file keep their weights. A shape mismatch is an
     /// error, or, with `skip_mismatch` (and `by_name`), skips the layer with a warning.
     /// Returns the warnings. On error nothing changes.
-    pub fn load_weights_bytes(&mut self, bytes: &[u8], by_name: bool, skip_mismatch: bool) -> Result<Vec<String>, String> {
+    pub fn load_weights_bytes(
+        &mut self,
+        bytes: &[u8],
+        by_name: bool,
+        skip_mismatch: bool,
+    ) -> Result<Vec<String>, String> {
         let d = decode(bytes)?;
         // the file's weights grouped by layer, in order
         let mut file_layers: Vec<(String, Vec<(usize, &BlobRef)>)> = Vec::new();

@@ -69,8 +69,12 @@ pub fn try_zeros<T: Real>(n: usize, what: &str) -> Result<Vec<T>, String> {
         return Err(format!("{what}: {n} values is too many (at most {MAX_WEIGHTS} per weight)"));
     }
     let mut v = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| format!("{what}: cannot allocate {n} values ({:.1} GiB)", (n * std::mem::size_of::<T>()) as f64 / (1u64 << 30) as f64))?;
+    v.try_reserve_exact(n).map_err(|_| {
+        format!(
+            "{what}: cannot allocate {n} values ({:.1} GiB)",
+            (n * std::mem::size_of::<T>()) as f64 / (1u64 << 30) as f64
+        )
+    })?;
     v.resize(n, T::zero());
     Ok(v)
 }
@@ -186,7 +190,10 @@ impl<'a, S: RValue> ColMajor<'a, S> {
             let (o0, o1) = out.split_at_mut(half * s);
             let mid = rows.start + half;
             let (mut ok0, mut ok1) = (true, true);
-            crate::forkjoin::join(|| ok0 = self.read_block(rows.start..mid, o0), || ok1 = self.read_block(mid..rows.end, o1));
+            crate::forkjoin::join(
+                || ok0 = self.read_block(rows.start..mid, o0),
+                || ok1 = self.read_block(mid..rows.end, o1),
+            );
             ok0 && ok1
         };
         if ok {

@@ -51,9 +51,6 @@ pub fn assert_grad_close(what: &str, analytic: &[f64], numeric: &[f64], tol: f64
     assert_eq!(analytic.len(), numeric.len());
     for (i, (a, b)) in analytic.iter().zip(numeric).enumerate() {
         let e = rel_err(*a, *b);
-        assert!(
-            e < tol,
-            "{what}: component {i}: analytic {a:e} vs numeric {b:e} (rel err {e:e})"
-        );
+        assert!(e < tol, "{what}: component {i}: analytic {a:e} vs numeric {b:e} (rel err {e:e})");
     }
 }

@@ -163,13 +163,9 @@ pub fn histogram_buckets(data: &[f64], k: usize) -> Vec<[f64; 3]> {
     for x in finite {
         counts[(((x - lo) / width).floor() as usize).min(k - 1)] += 1.0;
     }
-    let mut edges: Vec<f64> = (0..=k)
-        .map(|i| lo + (hi - lo) * i as f64 / k as f64)
-        .collect();
+    let mut edges: Vec<f64> = (0..=k).map(|i| lo + (hi - lo) * i as f64 / k as f64).collect();
     edges[k] = hi;
-    (0..k)
-        .map(|i| [edges[i], edges[i + 1], counts[i]])
-        .collect()
+    (0..k).map(|i| [edges[i], edges[i + 1], counts[i]]).collect()
 }
 
 fn histogram_value(tag: &str, data: &[f64]) -> Vec<u8> {
@@ -218,10 +214,7 @@ impl EventWriter {
         let now = now_secs();
         let counter = WRITER_COUNTER.fetch_add(1, Ordering::Relaxed);
         let (host, pid) = (hostname(), std::process::id());
-        let path = dir.join(format!(
-            "events.out.tfevents.{:010}.{host}.{pid}.{counter}.v2",
-            now as u64
-        ));
+        let path = dir.join(format!("events.out.tfevents.{:010}.{host}.{pid}.{counter}.v2", now as u64));
         let file = File::options().write(true).create_new(true).open(&path)?;
         let out = BufWriter::new(file);
         let mut w = EventWriter { out, path };
@@ -253,13 +246,7 @@ impl EventWriter {
     }
 
     /// Like [`EventWriter::scalar`] with an explicit `wall_time` (seconds since the epoch).
-    pub fn scalar_at(
-        &mut self,
-        tag: &str,
-        step: i64,
-        value: f32,
-        wall_time: f64,
-    ) -> io::Result<()> {
+    pub fn scalar_at(&mut self, tag: &str, step: i64, value: f32, wall_time: f64) -> io::Result<()> {
         self.write_event(&summary_event(wall_time, step, &scalar_value(tag, value)))
     }
 
@@ -369,9 +356,7 @@ impl<'a> Iterator for Fields<'a> {
         if self.pos >= self.buf.len() {
             return None;
         }
-        let field = self
-            .varint()
-            .and_then(|key| Ok((key >> 3, self.value(key & 7)?)));
+        let field = self.varint().and_then(|key| Ok((key >> 3, self.value(key & 7)?)));
         if field.is_err() {
             self.pos = self.buf.len(); // stop after an error
         }
@@ -397,12 +382,7 @@ fn raw_bits(w: &Wire, size: usize) -> Option<u64> {
         Wire::Varint(v) | Wire::I64(v) => Some(*v),
         Wire::I32(v) => Some(*v as u64),
         Wire::Len(b) if size == 0 => Fields::new(b).varint().ok(),
-        Wire::Len(b) => Some(
-            b.get(..size)?
-                .iter()
-                .rev()
-                .fold(0, |a, &x| (a << 8) | x as u64),
-        ),
+        Wire::Len(b) => Some(b.get(..size)?.iter().rev().fold(0, |a, &x| (a << 8) | x as u64)),
         Wire::Group => None,
     }
 }
@@ -416,11 +396,7 @@ fn decode_scalar_tensor(buf: &[u8]) -> Result<Option<f64>, String> {
     for f in Fields::new(buf) {
         match f? {
             (1, Wire::Varint(v)) => dtype = v,
-            (2, Wire::Len(shape)) => {
-                rank = Fields::new(shape)
-                    .filter(|d| matches!(d, Ok((2, _))))
-                    .count()
-            }
+            (2, Wire::Len(shape)) => rank = Fields::new(shape).filter(|d| matches!(d, Ok((2, _)))).count(),
             (4, Wire::Len(c)) => content = Some(c),
             (n @ (5 | 6 | 7 | 10), w) => {
                 let size = match n {
@@ -500,13 +476,7 @@ fn decode_event(buf: &[u8], run: &str, out: &mut Vec<ScalarRecord>) -> Result<()
         };
         if let Some(value) = value {
             let (run, tag) = (run.to_string(), String::from_utf8_lossy(tag).into_owned());
-            out.push(ScalarRecord {
-                run,
-                tag,
-                step,
-                value,
-                wall_time,
-            });
+            out.push(ScalarRecord { run, tag, step, value, wall_time });
         }
     }
     Ok(())
@@ -532,10 +502,7 @@ pub struct ScalarRecord {
 /// Calls `each` with the payload of every record of one event file. A bad CRC or an error
 /// from `each` is an error naming the file and the record's byte offset; a truncated last
 /// record silently ends the file (it may still be being written).
-fn for_each_record(
-    path: &Path,
-    mut each: impl FnMut(&[u8]) -> Result<(), String>,
-) -> Result<(), String> {
+fn for_each_record(path: &Path, mut each: impl FnMut(&[u8]) -> Result<(), String>) -> Result<(), String> {
     let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
     let mut pos = 0;
@@ -570,10 +537,7 @@ fn event_files(dir: &Path, run: &str, out: &mut Vec<(String, PathBuf)>) -> Resul
     let io_err = |e: io::Error| format!("{}: {e}", dir.display());
     for entry in fs::read_dir(dir).map_err(io_err)? {
         let entry = entry.map_err(io_err)?;
-        let (path, name) = (
-            entry.path(),
-            entry.file_name().to_string_lossy().into_owned(),
-        );
+        let (path, name) = (entry.path(), entry.file_name().to_string_lossy().into_owned());
         if entry.file_type().map_err(io_err)?.is_dir() {
             event_files(&path, &format!("{run}{name}/"), out)?;
         } else if name.contains("tfevents") && path.is_file() {
@@ -754,20 +718,12 @@ mod tests {
 
     #[test]
     fn scalar_record_is_byte_exact() {
-        let want = hex(
-            "3400000000000000 5e33175c 0900000040fc54d941 1003 2a27 0a25 0a0a
-            65706f63685f6c6f7373 420a 0801 1200 22040000003f 4a0b 0a09 0a077363616c617273 c0cc74b8",
-        );
+        let want = hex("3400000000000000 5e33175c 0900000040fc54d941 1003 2a27 0a25 0a0a
+            65706f63685f6c6f7373 420a 0801 1200 22040000003f 4a0b 0a09 0a077363616c617273 c0cc74b8");
         let value = scalar_value("epoch_loss", 0.5);
-        assert_eq!(
-            frame_record(&summary_event(1_700_000_000.0, 3, &value)),
-            want
-        );
+        assert_eq!(frame_record(&summary_event(1_700_000_000.0, 3, &value)), want);
         // proto3 omits step 0; negative steps are 10-byte two's-complement varints.
-        assert_eq!(
-            summary_event(1.0, 0, b""),
-            hex("09 000000000000f03f 2a02 0a00")
-        );
+        assert_eq!(summary_event(1.0, 0, b""), hex("09 000000000000f03f 2a02 0a00"));
         let neg = hex("09 000000000000f03f 10 ffffffffffffffffff01 2a02 0a00");
         assert_eq!(summary_event(1.0, -1, b""), neg);
         // The same bytes through the writer, right after the file_version record.
@@ -807,24 +763,15 @@ mod tests {
         assert_eq!(eval, [(3, losses[0]), (6, losses[1]), (9, losses[2])]);
         let loss0 = f32::from_le_bytes([0x45, 0xfe, 0x48, 0x3f]) as f64; // bytes from the spec
         assert_eq!(series(&recs, "train", "epoch_loss")[0], (0, loss0));
-        assert_eq!(
-            series(&recs, "train", "epoch_learning_rate")[1].1,
-            0.001f32 as f64
-        );
+        assert_eq!(series(&recs, "train", "epoch_learning_rate")[1].1, 0.001f32 as f64);
         assert!(recs.iter().all(|r| r.wall_time > 1.7e9));
 
         let batch = read_scalars(&refdir.join("tb_batch")).unwrap();
         assert_eq!(steps(&batch, "train", "batch_loss"), [1, 2, 3, 4, 5, 6]);
         let freq2 = read_scalars(&refdir.join("tb_freq2")).unwrap();
-        assert_eq!(
-            series(&freq2, "train", "epoch_loss"),
-            [(1, 0.7698745131492615)]
-        );
+        assert_eq!(series(&freq2, "train", "epoch_loss"), [(1, 0.7698745131492615)]);
         let all = read_scalars(&refdir).unwrap(); // nested runs
-        assert_eq!(
-            steps(&all, "tb_freq2/validation", "evaluation_loss_vs_iterations"),
-            [5, 10]
-        );
+        assert_eq!(steps(&all, "tb_freq2/validation", "evaluation_loss_vs_iterations"), [5, 10]);
     }
 
     #[test]
@@ -834,9 +781,7 @@ mod tests {
         let mut val = EventWriter::create(&dir.join("validation")).unwrap();
         let mut root = EventWriter::create(&dir).unwrap();
         let mut nested = EventWriter::create(&dir.join("run1/train")).unwrap();
-        train
-            .keras_model_json(r#"{"class_name": "Sequential"}"#)
-            .unwrap();
+        train.keras_model_json(r#"{"class_name": "Sequential"}"#).unwrap();
         let mut want = Vec::new();
         for epoch in 0..3 {
             let t = 1_700_000_000.0 + epoch as f64;
@@ -847,13 +792,10 @@ mod tests {
                 want.push(("train", tag, epoch, v as f64, t));
                 want.push(("validation", tag, epoch, (v * 1.1) as f64, t));
             }
-            train
-                .histogram("dense/kernel/histogram", epoch, &[0.1, -0.2])
-                .unwrap();
+            train.histogram("dense/kernel/histogram", epoch, &[0.1, -0.2]).unwrap();
         }
         for step in [-5, i64::MAX, 0] {
-            root.scalar_at("odd_steps", step, f32::INFINITY, 1.5)
-                .unwrap();
+            root.scalar_at("odd_steps", step, f32::INFINITY, 1.5).unwrap();
             nested.scalar_at("x", step, -2.25, 2.5).unwrap();
             want.push((".", "odd_steps", step, f64::INFINITY, 1.5));
             want.push(("run1/train", "x", step, -2.25, 2.5));
@@ -864,10 +806,7 @@ mod tests {
         let mut got = read_scalars(&dir).unwrap();
         assert!(got.remove(0).value.is_nan()); // (".", "nan") sorts first
         want.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-        let got: Vec<_> = got
-            .iter()
-            .map(|r| (&r.run[..], &r.tag[..], r.step, r.value, r.wall_time))
-            .collect();
+        let got: Vec<_> = got.iter().map(|r| (&r.run[..], &r.tag[..], r.step, r.value, r.wall_time)).collect();
         assert_eq!(got, want);
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -890,21 +829,13 @@ mod tests {
         let scalars = |tag, t: Vec<u8>| tensor_value(tag, &t, "scalars", b"");
         let values = [
             legacy,
-            scalars(
-                "f_val",
-                tensor_proto(DT_FLOAT, &[], 5, &1.5f32.to_le_bytes()),
-            ),
+            scalars("f_val", tensor_proto(DT_FLOAT, &[], 5, &1.5f32.to_le_bytes())),
             scalars("i32", tensor_proto(DT_INT32, &[], 7, &neg7)),
             scalars("i64", int64_val),
             scalars("dbl", grouped),
             scalars("vec", tensor_proto(DT_FLOAT, &[1], 4, &[0; 4])),
             scalars("str", tensor_proto(DT_STRING, &[], 8, b"x")),
-            tensor_value(
-                "other",
-                &tensor_proto(DT_FLOAT, &[], 4, &[0; 4]),
-                "custom",
-                b"",
-            ),
+            tensor_value("other", &tensor_proto(DT_FLOAT, &[], 4, &[0; 4]), "custom", b""),
         ];
         let dir = tmpdir("encodings");
         let mut w = EventWriter::create(&dir).unwrap();
@@ -967,33 +898,23 @@ mod tests {
         // 0..=30 in 30 buckets: width 1, the maximum falls into the last (closed) bucket.
         let ramp: Vec<f64> = (0..=30).map(f64::from).collect();
         for (i, r) in histogram_buckets(&ramp, 30).iter().enumerate() {
-            assert_eq!(
-                *r,
-                [i as f64, i as f64 + 1.0, if i == 29 { 2.0 } else { 1.0 }]
-            );
+            assert_eq!(*r, [i as f64, i as f64 + 1.0, if i == 29 { 2.0 } else { 1.0 }]);
         }
 
         // Pseudo-normal data (Box-Muller over an LCG) plus non-finite values to be ignored.
         let mut s = 12345u64;
         let mut u = || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
         };
-        let normal =
-            |u1: f64, u2: f64| (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        let normal = |u1: f64, u2: f64| (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
         let mut data: Vec<f64> = (0..1000).map(|_| normal(u(), u())).collect();
-        let (lo, hi) = data
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+        let (lo, hi) = data.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
         data.extend([f64::NAN, f64::INFINITY]);
         let rows = histogram_buckets(&data, 30);
         assert_eq!(rows.iter().map(|r| r[2]).sum::<f64>(), 1000.0);
         assert_eq!((rows[0][0], rows[29][1]), (lo, hi));
-        assert!(rows
-            .windows(2)
-            .all(|w| w[0][1] == w[1][0] && w[0][0] < w[0][1]));
+        assert!(rows.windows(2).all(|w| w[0][1] == w[1][0] && w[0][0] < w[0][1]));
         assert!(rows[14][2] + rows[15][2] > 4.0 * (rows[0][2] + rows[29][2])); // bell-shaped
         for r in &rows[..29] {
             let n = data.iter().filter(|&&x| x >= r[0] && x < r[1]).count();
@@ -1040,10 +961,7 @@ mod tests {
         let (head, content) = tensor.split_at(tensor.len() - 720);
         assert_eq!(head, hex("0802 1208 1202081e 12020803 22d005"));
         let rows = histogram_buckets(&[1.0, 2.0, 4.0], 30);
-        assert!(content
-            .chunks(8)
-            .zip(rows.iter().flatten())
-            .all(|(c, x)| c == x.to_le_bytes()));
+        assert!(content.chunks(8).zip(rows.iter().flatten()).all(|(c, x)| c == x.to_le_bytes()));
         assert!(value.ends_with(&hex("4a0e 0a0c 0a0a 686973746f6772616d73"))); // "histograms"
 
         let dir = tmpdir("keras");

@@ -49,7 +49,11 @@ pub struct ArraySource<'a, T> {
 impl<'a, T: Real> ArraySource<'a, T> {
     /// Rows `range` of `x`/`y` in batches of `batch_size`.
     pub fn new(
-        x: &'a Tensor<T>, y: &'a Tensor<T>, w: Option<&'a [T]>, range: std::ops::Range<usize>, batch_size: usize,
+        x: &'a Tensor<T>,
+        y: &'a Tensor<T>,
+        w: Option<&'a [T]>,
+        range: std::ops::Range<usize>,
+        batch_size: usize,
         shuffle: bool,
     ) -> Self {
         ArraySource { x, y, w, rows: range.collect(), batch_size: batch_size.max(1), shuffle }
@@ -320,7 +324,10 @@ pub fn fit<'c, 'v, T: Real>(
 
 /// Validation / evaluation pass with `on_test_*` hooks; returns the final logs (no prefix).
 fn evaluate_with<T: Real>(
-    model: &mut Model<T>, src: &mut dyn BatchSource<T>, set: &mut CallbackSet<'_, T>, host: &mut dyn Host,
+    model: &mut Model<T>,
+    src: &mut dyn BatchSource<T>,
+    set: &mut CallbackSet<'_, T>,
+    host: &mut dyn Host,
 ) -> Result<Logs, Halt> {
     let steps = src.steps();
     let saved_steps = set.params.steps;
@@ -350,8 +357,11 @@ fn evaluate_with<T: Real>(
 
 /// `evaluate()`: loss and metrics over a source, with callbacks and an optional progress bar.
 pub fn evaluate<'c, T: Real>(
-    model: &mut Model<T>, src: &mut dyn BatchSource<T>, callbacks: Vec<Box<dyn Callback<T> + 'c>>,
-    host: &mut dyn Host, verbose: u8,
+    model: &mut Model<T>,
+    src: &mut dyn BatchSource<T>,
+    callbacks: Vec<Box<dyn Callback<T> + 'c>>,
+    host: &mut dyn Host,
+    verbose: u8,
 ) -> Result<Logs, Halt> {
     let params = Params { epochs: 1, steps: Some(src.steps()), verbose, ..Default::default() };
     let mut set = CallbackSet::new(callbacks, params);
@@ -364,8 +374,11 @@ pub fn evaluate<'c, T: Real>(
 
 /// `predict()` over a source (generators), with `on_predict_*` hooks. Targets are ignored.
 pub fn predict_source<'c, T: Real>(
-    model: &mut Model<T>, src: &mut dyn BatchSource<T>, callbacks: Vec<Box<dyn Callback<T> + 'c>>,
-    host: &mut dyn Host, verbose: u8,
+    model: &mut Model<T>,
+    src: &mut dyn BatchSource<T>,
+    callbacks: Vec<Box<dyn Callback<T> + 'c>>,
+    host: &mut dyn Host,
+    verbose: u8,
 ) -> Result<Tensor<T>, Halt> {
     let steps = src.steps();
     let mut set = CallbackSet::new(callbacks, Params { epochs: 1, steps: Some(steps), verbose, ..Default::default() });

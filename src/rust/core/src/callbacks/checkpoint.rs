@@ -79,7 +79,12 @@ impl ModelCheckpoint {
             "batch" if batch.is_some() && logs.get("batch").is_none() => Some(Value::Int(batch.unwrap() as i64 + 1)),
             _ => logs.get(k).map(Value::Float),
         })
-        .map_err(|e| Halt::Error(format!("callback_model_checkpoint(): failed to format the file path \"{}\": {e}", self.spec.filepath)))?;
+        .map_err(|e| {
+            Halt::Error(format!(
+                "callback_model_checkpoint(): failed to format the file path \"{}\": {e}",
+                self.spec.filepath
+            ))
+        })?;
         Ok(PathBuf::from(p))
     }
 

@@ -87,8 +87,7 @@ impl<T: Real> Callback<T> for EarlyStopping<T> {
             if self.spec.restore_best_weights {
                 self.best_weights = Some(Self::snapshot(cx));
             }
-            if self.spec.baseline.is_none()
-                || improves(current, self.spec.baseline, self.spec.min_delta, self.maximize)
+            if self.spec.baseline.is_none() || improves(current, self.spec.baseline, self.spec.min_delta, self.maximize)
             {
                 self.wait = 0;
             }

@@ -115,20 +115,48 @@ impl<T: Real> Ctx<'_, T> {
 /// A Keras callback. Epoch and batch indices are 0-based here; R adapters add 1.
 #[allow(unused_variables)]
 pub trait Callback<T: Real> {
-    fn on_train_begin(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_train_end(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_epoch_begin(&mut self, cx: &mut Ctx<T>, epoch: usize, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_epoch_end(&mut self, cx: &mut Ctx<T>, epoch: usize, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_train_batch_begin(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_train_batch_end(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_test_begin(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_test_end(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_test_batch_begin(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_test_batch_end(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_predict_begin(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_predict_end(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_predict_batch_begin(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult { Ok(()) }
-    fn on_predict_batch_end(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult { Ok(()) }
+    fn on_train_begin(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_train_end(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_epoch_begin(&mut self, cx: &mut Ctx<T>, epoch: usize, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_epoch_end(&mut self, cx: &mut Ctx<T>, epoch: usize, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_train_batch_begin(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_train_batch_end(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_test_begin(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_test_end(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_test_batch_begin(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_test_batch_end(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_predict_begin(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_predict_end(&mut self, cx: &mut Ctx<T>, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_predict_batch_begin(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
+    fn on_predict_batch_end(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult {
+        Ok(())
+    }
     /// Called when a run ends early with an error or interrupt, after `on_train_end`
     /// (or instead of it when the error happened before training began). Close files here.
     fn on_abort(&mut self) {}
@@ -155,7 +183,10 @@ pub enum Hook {
 
 /// Calls `hook` on every callback in order with the one shared logs map.
 pub fn dispatch<T: Real>(
-    cbs: &mut [Box<dyn Callback<T> + '_>], cx: &mut Ctx<T>, hook: Hook, logs: &mut Logs,
+    cbs: &mut [Box<dyn Callback<T> + '_>],
+    cx: &mut Ctx<T>,
+    hook: Hook,
+    logs: &mut Logs,
 ) -> HookResult {
     for cb in cbs.iter_mut() {
         match hook {
@@ -187,8 +218,11 @@ pub fn monitor_maximizes(monitor: &str, mode: &str) -> bool {
         "max" => true,
         _ => {
             let base = monitor.strip_prefix("val_").unwrap_or(monitor);
-            base.ends_with("acc") || base.ends_with("accuracy") || base.ends_with("auc")
-                || base.starts_with("precision") || base.starts_with("recall")
+            base.ends_with("acc")
+                || base.ends_with("accuracy")
+                || base.ends_with("auc")
+                || base.starts_with("precision")
+                || base.starts_with("recall")
         }
     }
 }
@@ -199,7 +233,11 @@ pub fn improves(current: f64, best: Option<f64>, min_delta: f64, maximize: bool)
         None => true,
         Some(b) => {
             let d = min_delta.abs();
-            if maximize { current - d > b } else { current + d < b }
+            if maximize {
+                current - d > b
+            } else {
+                current + d < b
+            }
         }
     }
 }

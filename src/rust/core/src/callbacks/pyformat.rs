@@ -33,7 +33,8 @@ fn format_one(v: Value, spec: &str) -> Result<String, String> {
         None => (body, None),
     };
     let zero = width_part.starts_with('0') && width_part.len() > 1;
-    let width: usize = if width_part.is_empty() { 0 } else { width_part.parse().map_err(|_| format!("bad width in '{spec}'"))? };
+    let width: usize =
+        if width_part.is_empty() { 0 } else { width_part.parse().map_err(|_| format!("bad width in '{spec}'"))? };
     let text = match (ty, v) {
         (Some('d'), Value::Int(i)) => i.to_string(),
         (Some('d'), Value::Float(_)) => return Err(format!("format code 'd' needs an integer (in '{spec}')")),
@@ -48,7 +49,11 @@ fn format_one(v: Value, spec: &str) -> Result<String, String> {
                 strip_zeros_exp(&s)
             } else {
                 let s = format!("{:.*}", (p as i32 - 1 - exp).max(0) as usize, x);
-                if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+                if s.contains('.') {
+                    s.trim_end_matches('0').trim_end_matches('.').to_string()
+                } else {
+                    s
+                }
             }
         }
         (None, Value::Int(i)) => i.to_string(),

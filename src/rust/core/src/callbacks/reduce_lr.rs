@@ -47,10 +47,7 @@ pub struct ReduceLrOnPlateau {
 impl ReduceLrOnPlateau {
     pub fn new(spec: ReduceLrSpec) -> Result<Self, String> {
         if spec.factor >= 1.0 {
-            return Err(format!(
-                "ReduceLROnPlateau does not support a factor >= 1.0. Received factor={}",
-                spec.factor
-            ));
+            return Err(format!("ReduceLROnPlateau does not support a factor >= 1.0. Received factor={}", spec.factor));
         }
         let maximize = monitor_maximizes(&spec.monitor, &spec.mode);
         Ok(ReduceLrOnPlateau { spec, maximize, best: None, cooldown_counter: 0, wait: 0 })

@@ -135,7 +135,11 @@ mod tests {
         assert_eq!(post(&url, &[("X-A".into(), "b".into())], "application/json", &epoch_json(3, &logs)).unwrap(), 200);
         let got = server.join().unwrap();
         assert!(got[0].starts_with("POST /publish/epoch/end/ HTTP/1.1\r\n"));
-        assert!(got[0].ends_with("data=%7B%22epoch%22%3A2%2C%22loss%22%3A0.5%2C%22val_loss%22%3A0.25%7D"), "{}", got[0]);
+        assert!(
+            got[0].ends_with("data=%7B%22epoch%22%3A2%2C%22loss%22%3A0.5%2C%22val_loss%22%3A0.25%7D"),
+            "{}",
+            got[0]
+        );
         assert!(got[1].contains("X-A: b\r\n"));
         assert!(got[1].ends_with(r#"{"epoch":3,"loss":0.5,"val_loss":0.25}"#));
     }

@@ -76,8 +76,12 @@ impl TryFrom<UpdateFreqArg> for UpdateFreq {
             UpdateFreqArg::Name(s) if s == "epoch" => Ok(UpdateFreq::Epoch),
             UpdateFreqArg::Name(s) if s == "batch" => Ok(UpdateFreq::Batches(1)),
             UpdateFreqArg::Every(n) if n >= 1.0 && n.fract() == 0.0 && n < 1e15 => Ok(UpdateFreq::Batches(n as u64)),
-            UpdateFreqArg::Name(s) => Err(format!("`update_freq` must be \"epoch\", \"batch\" or a whole number >= 1, got \"{s}\"")),
-            UpdateFreqArg::Every(n) => Err(format!("`update_freq` must be \"epoch\", \"batch\" or a whole number >= 1, got {n}")),
+            UpdateFreqArg::Name(s) => {
+                Err(format!("`update_freq` must be \"epoch\", \"batch\" or a whole number >= 1, got \"{s}\""))
+            }
+            UpdateFreqArg::Every(n) => {
+                Err(format!("`update_freq` must be \"epoch\", \"batch\" or a whole number >= 1, got {n}"))
+            }
         }
     }
 }
@@ -214,7 +218,8 @@ impl<T: Real> Callback<T> for TensorBoard {
             if let Some(lr) = cx.learning_rate() {
                 train.insert("learning_rate", lr);
             }
-            let val: Vec<_> = logs.iter().filter_map(|(k, v)| Some((format!("epoch_{}", k.strip_prefix("val_")?), v))).collect();
+            let val: Vec<_> =
+                logs.iter().filter_map(|(k, v)| Some((format!("epoch_{}", k.strip_prefix("val_")?), v))).collect();
             self.scalars(Run::Train, epoch as i64, train.iter().map(|(k, v)| (format!("epoch_{k}"), v)))?;
             if !val.is_empty() {
                 self.scalars(Run::Validation, epoch as i64, val)?;
@@ -312,7 +317,8 @@ mod tests {
     fn keras_tags_steps_and_values() {
         let dir = tmpdir("fit");
         let mut m = model("Sequential");
-        let tb = TensorBoard::new(spec(&dir, serde_json::json!({"histogram_freq": 2, "update_freq": "batch"}))).unwrap();
+        let tb =
+            TensorBoard::new(spec(&dir, serde_json::json!({"histogram_freq": 2, "update_freq": "batch"}))).unwrap();
         let out = run_fit(&mut m, vec![Box::new(tb)], true, 3);
         assert!(out.halt.is_none());
         let h = &out.history;
@@ -356,10 +362,16 @@ mod tests {
             assert_eq!(h, histogram_buckets(&data, HISTOGRAM_BUCKETS));
             assert_eq!(h.iter().map(|r| r[2]).sum::<f64>(), data.len() as f64);
         }
-        let val: Vec<_> = all.iter().filter(|r| r.run == "validation").map(|r| format!("{}@{}", r.tag, r.step)).collect();
+        let val: Vec<_> =
+            all.iter().filter(|r| r.run == "validation").map(|r| format!("{}@{}", r.tag, r.step)).collect();
         assert_eq!(
             val[..4],
-            ["evaluation_accuracy_vs_iterations@3", "evaluation_loss_vs_iterations@3", "epoch_accuracy@0", "epoch_loss@0"]
+            [
+                "evaluation_accuracy_vs_iterations@3",
+                "evaluation_loss_vs_iterations@3",
+                "epoch_accuracy@0",
+                "epoch_loss@0"
+            ]
         );
 
         // A second fit writes new files; the batch counter restarts, the iterations go on.
@@ -391,7 +403,10 @@ mod tests {
         let all = read_summaries(&dir).unwrap();
         assert!(all.iter().all(|r| r.tag != "keras"));
         let hist: Vec<_> = all.iter().filter(|r| r.plugin == "histograms" && r.step == 1).map(|r| &r.tag[..]).collect();
-        assert_eq!(hist, ["dense/kernel/histogram", "dense/bias/histogram", "dense_1/kernel/histogram", "dense_1/bias/histogram"]);
+        assert_eq!(
+            hist,
+            ["dense/kernel/histogram", "dense/bias/histogram", "dense_1/kernel/histogram", "dense_1/bias/histogram"]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -399,7 +414,11 @@ mod tests {
     struct FailAt(usize);
     impl Callback<f32> for FailAt {
         fn on_epoch_end(&mut self, _cx: &mut Ctx<f32>, epoch: usize, _logs: &mut Logs) -> HookResult {
-            if epoch == self.0 { Err(Halt::Error("boom".into())) } else { Ok(()) }
+            if epoch == self.0 {
+                Err(Halt::Error("boom".into()))
+            } else {
+                Ok(())
+            }
         }
     }
 
@@ -427,10 +446,14 @@ mod tests {
 
     #[test]
     fn spec_parsing() {
-        let parse = |v: serde_json::Value| serde_json::from_value::<CallbackSpec>(v).map(|_| ()).map_err(|e| e.to_string());
+        let parse =
+            |v: serde_json::Value| serde_json::from_value::<CallbackSpec>(v).map(|_| ()).map_err(|e| e.to_string());
         let tb = |v: serde_json::Value| serde_json::from_value::<TensorBoardSpec>(v);
         let d = tb(serde_json::json!({})).unwrap();
-        assert_eq!((d.log_dir.as_str(), d.histogram_freq, d.write_graph, d.update_freq), ("logs", 0, true, UpdateFreq::Epoch));
+        assert_eq!(
+            (d.log_dir.as_str(), d.histogram_freq, d.write_graph, d.update_freq),
+            ("logs", 0, true, UpdateFreq::Epoch)
+        );
         assert_eq!(tb(serde_json::json!({"update_freq": "batch"})).unwrap().update_freq, UpdateFreq::Batches(1));
         assert_eq!(tb(serde_json::json!({"update_freq": 3})).unwrap().update_freq, UpdateFreq::Batches(3));
         assert_eq!(tb(serde_json::json!({"update_freq": 3.0})).unwrap().update_freq, UpdateFreq::Batches(3));

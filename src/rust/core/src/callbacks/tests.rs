@@ -68,22 +68,45 @@ impl Recorder {
 }
 
 impl Callback<f32> for Recorder {
-    fn on_train_begin(&mut self, _: &mut Ctx<f32>, l: &mut Logs) -> HookResult { self.rec("on_train_begin", vec![], l) }
-    fn on_train_end(&mut self, _: &mut Ctx<f32>, l: &mut Logs) -> HookResult { self.rec("on_train_end", vec![], l) }
-    fn on_epoch_begin(&mut self, _: &mut Ctx<f32>, e: usize, l: &mut Logs) -> HookResult { self.rec("on_epoch_begin", vec![e], l) }
-    fn on_epoch_end(&mut self, _: &mut Ctx<f32>, e: usize, l: &mut Logs) -> HookResult { self.rec("on_epoch_end", vec![e], l) }
-    fn on_train_batch_begin(&mut self, _: &mut Ctx<f32>, b: usize, l: &mut Logs) -> HookResult { self.rec("on_train_batch_begin", vec![b], l) }
-    fn on_train_batch_end(&mut self, _: &mut Ctx<f32>, b: usize, l: &mut Logs) -> HookResult { self.rec("on_train_batch_end", vec![b], l) }
-    fn on_test_begin(&mut self, _: &mut Ctx<f32>, l: &mut Logs) -> HookResult { self.rec("on_test_begin", vec![], l) }
-    fn on_test_end(&mut self, _: &mut Ctx<f32>, l: &mut Logs) -> HookResult { self.rec("on_test_end", vec![], l) }
-    fn on_test_batch_begin(&mut self, _: &mut Ctx<f32>, b: usize, l: &mut Logs) -> HookResult { self.rec("on_test_batch_begin", vec![b], l) }
-    fn on_test_batch_end(&mut self, _: &mut Ctx<f32>, b: usize, l: &mut Logs) -> HookResult { self.rec("on_test_batch_end", vec![b], l) }
+    fn on_train_begin(&mut self, _: &mut Ctx<f32>, l: &mut Logs) -> HookResult {
+        self.rec("on_train_begin", vec![], l)
+    }
+    fn on_train_end(&mut self, _: &mut Ctx<f32>, l: &mut Logs) -> HookResult {
+        self.rec("on_train_end", vec![], l)
+    }
+    fn on_epoch_begin(&mut self, _: &mut Ctx<f32>, e: usize, l: &mut Logs) -> HookResult {
+        self.rec("on_epoch_begin", vec![e], l)
+    }
+    fn on_epoch_end(&mut self, _: &mut Ctx<f32>, e: usize, l: &mut Logs) -> HookResult {
+        self.rec("on_epoch_end", vec![e], l)
+    }
+    fn on_train_batch_begin(&mut self, _: &mut Ctx<f32>, b: usize, l: &mut Logs) -> HookResult {
+        self.rec("on_train_batch_begin", vec![b], l)
+    }
+    fn on_train_batch_end(&mut self, _: &mut Ctx<f32>, b: usize, l: &mut Logs) -> HookResult {
+        self.rec("on_train_batch_end", vec![b], l)
+    }
+    fn on_test_begin(&mut self, _: &mut Ctx<f32>, l: &mut Logs) -> HookResult {
+        self.rec("on_test_begin", vec![], l)
+    }
+    fn on_test_end(&mut self, _: &mut Ctx<f32>, l: &mut Logs) -> HookResult {
+        self.rec("on_test_end", vec![], l)
+    }
+    fn on_test_batch_begin(&mut self, _: &mut Ctx<f32>, b: usize, l: &mut Logs) -> HookResult {
+        self.rec("on_test_batch_begin", vec![b], l)
+    }
+    fn on_test_batch_end(&mut self, _: &mut Ctx<f32>, b: usize, l: &mut Logs) -> HookResult {
+        self.rec("on_test_batch_end", vec![b], l)
+    }
 }
 
 fn data(rows: usize) -> (Tensor<f32>, Tensor<f32>) {
     let mut r = Rng::seed_from(5);
     let x = Tensor::from_vec(&[rows, 3], (0..rows * 3).map(|_| r.uniform() as f32).collect());
-    let y = Tensor::from_vec(&[rows, 2], (0..rows).flat_map(|i| if i % 2 == 0 { [1.0, 0.0] } else { [0.0, 1.0] }).collect());
+    let y = Tensor::from_vec(
+        &[rows, 2],
+        (0..rows).flat_map(|i| if i % 2 == 0 { [1.0, 0.0] } else { [0.0, 1.0] }).collect(),
+    );
     (x, y)
 }
 
@@ -130,7 +153,12 @@ fn hooks_fire_in_keras_order_with_one_shared_sorted_logs_map() {
 
 /// Drives a callback through `on_train_begin`, `on_epoch_end(val_loss = seq[e])` until it
 /// stops training, and `on_train_end`; returns (epochs run, console output, model).
-fn drive(cb: &mut dyn Callback<f32>, seq: &[f64], model: &mut Model<f32>, mut each: impl FnMut(usize, &mut Model<f32>, f64)) -> (usize, String) {
+fn drive(
+    cb: &mut dyn Callback<f32>,
+    seq: &[f64],
+    model: &mut Model<f32>,
+    mut each: impl FnMut(usize, &mut Model<f32>, f64),
+) -> (usize, String) {
     let mut host = StringHost::default();
     let params = Params { epochs: seq.len(), ..Default::default() };
     let mut run = 0;
@@ -177,7 +205,9 @@ fn early_stopping_matches_keras_traces() {
 
 #[test]
 fn early_stopping_restores_the_best_weights() {
-    let mut es = EarlyStopping::<f32>::new(serde_json::from_str(r#"{"patience": 1, "restore_best_weights": true, "verbose": 1}"#).unwrap());
+    let mut es = EarlyStopping::<f32>::new(
+        serde_json::from_str(r#"{"patience": 1, "restore_best_weights": true, "verbose": 1}"#).unwrap(),
+    );
     let mut model = tiny_model(0.001);
     let mut at_best = Vec::new();
     let seq = [1.0, 0.5, 0.7, 0.8];

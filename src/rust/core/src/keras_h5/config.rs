@@ -87,7 +87,9 @@ fn per_sample_shape(v: &Value, layer: &str) -> R<Vec<usize>> {
         .iter()
         .map(|d| {
             as_usize(d).filter(|d| *d > 0).ok_or_else(|| {
-                format!("layer '{layer}': input shape {v} has an unknown or invalid dimension; rkeras needs fixed sizes")
+                format!(
+                    "layer '{layer}': input shape {v} has an unknown or invalid dimension; rkeras needs fixed sizes"
+                )
             })
         })
         .collect()
@@ -134,7 +136,13 @@ fn activation(v: Option<&Value>, layer: &str, class: &str, generation: Generatio
 
 /// A Keras initializer (a name, or `{"class_name", "config"}`). Unknown ones fall back to
 /// `fallback` with a warning: they only matter if the weights are ever drawn afresh.
-fn initializer(v: Option<&Value>, what: &str, layer: &str, fallback: Initializer, warnings: &mut Vec<String>) -> Initializer {
+fn initializer(
+    v: Option<&Value>,
+    what: &str,
+    layer: &str,
+    fallback: Initializer,
+    warnings: &mut Vec<String>,
+) -> Initializer {
     let (class, config) = match v {
         None | Some(Value::Null) => return fallback,
         Some(Value::String(s)) => (s.clone(), Value::Object(Map::new())),
@@ -203,8 +211,13 @@ fn layer_spec(entry: &Value, generation: Generation, warnings: &mut Vec<String>)
             require_null(
                 &config,
                 &[
-                    "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
-                    "bias_constraint", "lora_rank", "quantization_config",
+                    "kernel_regularizer",
+                    "bias_regularizer",
+                    "activity_regularizer",
+                    "kernel_constraint",
+                    "bias_constraint",
+                    "lora_rank",
+                    "quantization_config",
                 ],
                 &name,
                 class,
@@ -219,10 +232,18 @@ fn layer_spec(entry: &Value, generation: Generation, warnings: &mut Vec<String>)
                 activation: activation(config.get("activation"), &name, class, generation)?,
                 use_bias: config.get("use_bias").and_then(Value::as_bool).unwrap_or(true),
                 kernel_initializer: initializer(
-                    config.get("kernel_initializer"), "kernel_initializer", &name, Initializer::GlorotUniform, warnings,
+                    config.get("kernel_initializer"),
+                    "kernel_initializer",
+                    &name,
+                    Initializer::GlorotUniform,
+                    warnings,
                 ),
                 bias_initializer: initializer(
-                    config.get("bias_initializer"), "bias_initializer", &name, Initializer::Zeros, warnings,
+                    config.get("bias_initializer"),
+                    "bias_initializer",
+                    &name,
+                    Initializer::Zeros,
+                    warnings,
                 ),
             }
         }
@@ -235,10 +256,14 @@ fn layer_spec(entry: &Value, generation: Generation, warnings: &mut Vec<String>)
                 .ok_or_else(|| format!("layer '{name}' (Dropout): `rate` is missing or not in [0, 1)"))?;
             LayerKind::Dropout { rate }
         }
-        "Activation" => LayerKind::Activation { activation: activation(config.get("activation"), &name, class, generation)? },
+        "Activation" => {
+            LayerKind::Activation { activation: activation(config.get("activation"), &name, class, generation)? }
+        }
         "Flatten" => {
             if config.get("data_format").and_then(Value::as_str) == Some("channels_first") {
-                return Err(format!("layer '{name}' (Flatten): data_format = \"channels_first\" is not supported by rkeras"));
+                return Err(format!(
+                    "layer '{name}' (Flatten): data_format = \"channels_first\" is not supported by rkeras"
+                ));
             }
             LayerKind::Flatten {}
         }
@@ -267,7 +292,9 @@ fn io_layer_names(v: Option<&Value>) -> Vec<String> {
 fn keras_history_names(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(o) if o.get("class_name").and_then(Value::as_str) == Some("__keras_tensor__") => {
-            if let Some(n) = o.get("config").and_then(|c| c.get("keras_history")).and_then(|h| h.get(0)).and_then(Value::as_str) {
+            if let Some(n) =
+                o.get("config").and_then(|c| c.get("keras_history")).and_then(|h| h.get(0)).and_then(Value::as_str)
+            {
                 out.push(n.to_string());
             }
         }
@@ -321,7 +348,11 @@ fn sequential_spec(config: &Value, generation: Generation, warnings: &mut Vec<St
         Value::Array(a) => ("sequential".to_string(), a.clone()),
         _ => (
             config.get("name").and_then(Value::as_str).unwrap_or("sequential").to_string(),
-            config.get("layers").and_then(Value::as_array).cloned().ok_or("the Sequential model config has no layers")?,
+            config
+                .get("layers")
+                .and_then(Value::as_array)
+                .cloned()
+                .ok_or("the Sequential model config has no layers")?,
         ),
     };
     let mut input_shape = None;
@@ -351,7 +382,8 @@ fn sequential_spec(config: &Value, generation: Generation, warnings: &mut Vec<St
             input_shape = Some(per_sample_shape(b, &name)?);
         }
     }
-    let input_shape = input_shape.ok_or_else(|| format!("model '{name}' has no input shape in its config (it was never built)"))?;
+    let input_shape =
+        input_shape.ok_or_else(|| format!("model '{name}' has no input shape in its config (it was never built)"))?;
     if specs.is_empty() {
         return Err(format!("model '{name}' has no layers"));
     }
@@ -404,7 +436,8 @@ fn functional_spec(config: &Value, generation: Generation, warnings: &mut Vec<St
         }
         cur = nodes[0][0].clone();
     }
-    let input_entry = find(&inputs[0]).ok_or_else(|| format!("model '{name}': input layer '{}' is not defined", inputs[0]))?;
+    let input_entry =
+        find(&inputs[0]).ok_or_else(|| format!("model '{name}': input layer '{}' is not defined", inputs[0]))?;
     let iclass = bare_class(input_entry.get("class_name").and_then(Value::as_str).unwrap_or("?"));
     if iclass != "InputLayer" {
         return Err(format!("layer '{}' ({iclass}) is not an input layer", inputs[0]));
@@ -424,7 +457,13 @@ fn functional_spec(config: &Value, generation: Generation, warnings: &mut Vec<St
         ));
     }
     let specs = chain.iter().rev().map(|e| layer_spec(e, generation, warnings)).collect::<R<Vec<_>>>()?;
-    Ok(ModelSpec { name, class_name: "Functional".into(), input_shape, input_name: Some(inputs[0].clone()), layers: specs })
+    Ok(ModelSpec {
+        name,
+        class_name: "Functional".into(),
+        input_shape,
+        input_name: Some(inputs[0].clone()),
+        layers: specs,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -661,7 +700,9 @@ mod tests {
             {"class_name": "Dense", "config": {"name": "a", "units": 4}, "name": "a", "inbound_nodes": [[["x", 0, 0, {}]]]},
             {"class_name": "Dense", "config": {"name": "b", "units": 4}, "name": "b", "inbound_nodes": [[["x", 0, 0, {}]]]}],
             "input_layers": [["x", 0, 0]], "output_layers": [["a", 0, 0]]}}"#;
-        assert!(model_spec(cfg, Generation::Keras2, &mut w).unwrap_err().contains("layer 'b' (Dense) is not on the path"));
+        assert!(model_spec(cfg, Generation::Keras2, &mut w)
+            .unwrap_err()
+            .contains("layer 'b' (Dense) is not on the path"));
         // two inputs
         let cfg = cfg.replace(r#""input_layers": [["x", 0, 0]]"#, r#""input_layers": [["x", 0, 0], ["y", 0, 0]]"#);
         assert!(model_spec(&cfg, Generation::Keras2, &mut w).unwrap_err().contains("2 inputs"));
@@ -691,7 +732,8 @@ mod tests {
         assert_eq!(c.optimizer.decay, 0.01);
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("bogus_metric"));
-        let e = compile_spec(&legacy.replace("\"class_name\": \"SGD\"", "\"class_name\": \"Ftrl\""), &mut w).unwrap_err();
+        let e =
+            compile_spec(&legacy.replace("\"class_name\": \"SGD\"", "\"class_name\": \"Ftrl\""), &mut w).unwrap_err();
         assert!(e.contains("optimizer 'ftrl' is not supported"), "{e}");
         let logits = r#"{"loss": {"class_name": "CategoricalCrossentropy", "config": {"from_logits": true}},
             "optimizer_config": {"class_name": "Adam", "config": {}}}"#;

@@ -61,8 +61,7 @@ impl H5 {
     /// The attributes of the group at `path` ("" is the root).
     pub fn attrs(&self, path: &str) -> R<HashMap<String, AttrValue>> {
         let g = if path.is_empty() { Ok(self.file.root()) } else { self.file.group(path) };
-        g.and_then(|g| g.attrs())
-            .map_err(|e| format!("cannot read the attributes of group '/{path}' ({e})"))
+        g.and_then(|g| g.attrs()).map_err(|e| format!("cannot read the attributes of group '/{path}' ({e})"))
     }
 
     /// A dataset's shape and values as `f32` (integer and `f64` data are converted).
@@ -195,11 +194,8 @@ impl Tree {
     /// A list of strings as Keras writes it: a variable-length string array, or an empty
     /// float64 array when the list is empty (what `np.asarray([])` gives h5py).
     pub fn attr_strings(&mut self, path: &str, name: &str, values: &[String]) {
-        let v = if values.is_empty() {
-            AttrValue::F64Array(vec![])
-        } else {
-            AttrValue::VarLenStringArray(values.to_vec())
-        };
+        let v =
+            if values.is_empty() { AttrValue::F64Array(vec![]) } else { AttrValue::VarLenStringArray(values.to_vec()) };
         self.attr(path, name, v);
     }
 

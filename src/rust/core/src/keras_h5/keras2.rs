@@ -74,11 +74,7 @@ fn activation(a: Activation, layer: &str) -> R<Json> {
 
 /// A layer's config as tf.keras 2 writes it.
 fn layer_config(spec: &LayerSpec) -> R<Json> {
-    let mut c = vec![
-        ("name", s(&spec.name)),
-        ("trainable", Json::Bool(spec.trainable)),
-        ("dtype", s("float32")),
-    ];
+    let mut c = vec![("name", s(&spec.name)), ("trainable", Json::Bool(spec.trainable)), ("dtype", s("float32"))];
     match &spec.kind {
         LayerKind::Dense { units, activation: a, use_bias, kernel_initializer, bias_initializer } => {
             c.push(("units", Json::Int(*units as i64)));
@@ -86,7 +82,13 @@ fn layer_config(spec: &LayerSpec) -> R<Json> {
             c.push(("use_bias", Json::Bool(*use_bias)));
             c.push(("kernel_initializer", initializer(kernel_initializer)));
             c.push(("bias_initializer", initializer(bias_initializer)));
-            for k in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"] {
+            for k in [
+                "kernel_regularizer",
+                "bias_regularizer",
+                "activity_regularizer",
+                "kernel_constraint",
+                "bias_constraint",
+            ] {
                 c.push((k, Json::Null));
             }
         }
@@ -186,19 +188,25 @@ pub fn training_config<T: Real>(model: &Model<T>) -> Option<String> {
     cfg.push(("is_legacy_optimizer".into(), Json::Bool(false)));
     cfg.push(("learning_rate".into(), get("learning_rate")));
     const COMMON: [&str; 11] = [
-        "name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema",
-        "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps",
+        "name",
+        "learning_rate",
+        "weight_decay",
+        "clipnorm",
+        "global_clipnorm",
+        "clipvalue",
+        "use_ema",
+        "ema_momentum",
+        "ema_overwrite_frequency",
+        "loss_scale_factor",
+        "gradient_accumulation_steps",
     ];
     for (k, v) in &k3c {
         if !COMMON.contains(&k.as_str()) {
             cfg.push((k.clone(), v.clone()));
         }
     }
-    let metrics = if c.spec.metrics.is_empty() {
-        Json::Null
-    } else {
-        Json::Arr(c.spec.metrics.iter().map(|m| s(m)).collect())
-    };
+    let metrics =
+        if c.spec.metrics.is_empty() { Json::Null } else { Json::Arr(c.spec.metrics.iter().map(|m| s(m)).collect()) };
     let tc = o(vec![
         ("loss", s(c.spec.loss.name())),
         ("metrics", metrics),

@@ -146,7 +146,10 @@ fn keras3_fixture_round_trips_byte_exact_config_and_state() {
     let l1 = attr_strings(&h.attrs("model_weights/fc_2").unwrap(), "weight_names").unwrap();
     let l2 = attr_strings(&h2.attrs("model_weights/fc_2").unwrap(), "weight_names").unwrap();
     assert_eq!(l1, l2);
-    assert_eq!(h.read_f32("model_weights/fc_2/fc_2/kernel").unwrap(), h2.read_f32("model_weights/fc_2/fc_2/kernel").unwrap());
+    assert_eq!(
+        h.read_f32("model_weights/fc_2/fc_2/kernel").unwrap(),
+        h2.read_f32("model_weights/fc_2/fc_2/kernel").unwrap()
+    );
 }
 
 #[test]
@@ -172,16 +175,26 @@ fn keras2_layout_matches_tf_keras() {
     assert_eq!(t2["metrics"], serde_json::json!(["accuracy"]));
     for g in ["optimizer_weights", "model_weights", "model_weights/fc_1", "model_weights/input_layer"] {
         for a in ["weight_names", "layer_names"] {
-            assert_eq!(attr_strings(&h.attrs(g).unwrap(), a).unwrap(), attr_strings(&h2.attrs(g).unwrap(), a).unwrap(), "{g} {a}");
+            assert_eq!(
+                attr_strings(&h.attrs(g).unwrap(), a).unwrap(),
+                attr_strings(&h2.attrs(g).unwrap(), a).unwrap(),
+                "{g} {a}"
+            );
         }
     }
     for d in ["optimizer_weights/RMSprop/velocity/fc_2/kernel:0", "model_weights/output_layer/output_layer/bias:0"] {
         assert_eq!(h.read_f32(d).unwrap(), h2.read_f32(d).unwrap());
     }
-    assert_eq!(h.read_i64_scalar("optimizer_weights/iteration:0").unwrap(), h2.read_i64_scalar("optimizer_weights/iteration:0").unwrap());
+    assert_eq!(
+        h.read_i64_scalar("optimizer_weights/iteration:0").unwrap(),
+        h2.read_i64_scalar("optimizer_weights/iteration:0").unwrap()
+    );
     // hard_sigmoid means another function in Keras 2
-    let m = build(serde_json::json!({"name": "s", "class_name": "Sequential", "input_shape": [2],
-        "layers": [{"name": "d", "class_name": "Dense", "units": 1, "activation": "hard_sigmoid"}]}), 1);
+    let m = build(
+        serde_json::json!({"name": "s", "class_name": "Sequential", "input_shape": [2],
+        "layers": [{"name": "d", "class_name": "Dense", "units": 1, "activation": "hard_sigmoid"}]}),
+        1,
+    );
     assert!(save_model(&m, true, Layout::Keras2).unwrap_err().contains("hard_sigmoid"));
     assert!(save_model(&m, true, Layout::Keras3).is_ok());
     assert!(Layout::from_version(4).is_err());
@@ -200,9 +213,17 @@ fn round_trip_is_bitwise_for_every_optimizer() {
         serde_json::json!({"name": "nadam", "learning_rate": 0.01}),
     ];
     for (i, opt) in opts.iter().enumerate() {
-        for (spec, layout) in [(seq_spec(), Layout::Keras3), (func_spec(), Layout::Keras3), (seq_spec(), Layout::Keras2), (func_spec(), Layout::Keras2)] {
+        for (spec, layout) in [
+            (seq_spec(), Layout::Keras3),
+            (func_spec(), Layout::Keras3),
+            (seq_spec(), Layout::Keras2),
+            (func_spec(), Layout::Keras2),
+        ] {
             let mut m = build(spec, 3 + i as u64);
-            compile(&mut m, serde_json::json!({"optimizer": opt, "loss": "categorical_crossentropy", "metrics": ["accuracy"]}));
+            compile(
+                &mut m,
+                serde_json::json!({"optimizer": opt, "loss": "categorical_crossentropy", "metrics": ["accuracy"]}),
+            );
             train(&mut m, 3);
             let (bytes, w) = save_model(&m, true, layout).unwrap();
             assert!(w.is_empty());
@@ -253,7 +274,10 @@ fn without_optimizer_or_compile_the_model_is_not_compiled() {
 #[test]
 fn legacy_decay_is_reported() {
     let mut m = build(seq_spec(), 1);
-    compile(&mut m, serde_json::json!({"optimizer": {"name": "sgd", "learning_rate": 0.1, "decay": 0.01}, "loss": "mse"}));
+    compile(
+        &mut m,
+        serde_json::json!({"optimizer": {"name": "sgd", "learning_rate": 0.1, "decay": 0.01}, "loss": "mse"}),
+    );
     let (_, w) = save_model(&m, true, Layout::Keras3).unwrap();
     assert_eq!(w.len(), 1);
     assert!(w[0].contains("decay"));
@@ -297,7 +321,10 @@ fn weights_files() {
     let mut e = build(other, 5);
     let before = e.get_weights();
     load_weights(&mut e, bytes.clone(), LoadWeightsOptions { by_name: true, ..Default::default() }).unwrap();
-    assert_eq!(before.iter().map(|w| &w.3).collect::<Vec<_>>(), e.get_weights().iter().map(|w| &w.3).collect::<Vec<_>>());
+    assert_eq!(
+        before.iter().map(|w| &w.3).collect::<Vec<_>>(),
+        e.get_weights().iter().map(|w| &w.3).collect::<Vec<_>>()
+    );
 
     // shape mismatch: error (nothing changed), skip_mismatch, reshape
     let wide = serde_json::json!({
@@ -312,8 +339,12 @@ fn weights_files() {
     let before = f.get_weights();
     let err = load_weights(&mut f, bytes.clone(), LoadWeightsOptions::default()).unwrap_err();
     assert!(err.contains("Shape mismatch in layer #2 (named out) for weight out/kernel. Weight expects shape (4, 2). Received saved weight with shape (4, 3)"), "{err}");
-    assert_eq!(before.iter().map(|w| &w.3).collect::<Vec<_>>(), f.get_weights().iter().map(|w| &w.3).collect::<Vec<_>>());
-    let w = load_weights(&mut f, bytes.clone(), LoadWeightsOptions { skip_mismatch: true, ..Default::default() }).unwrap();
+    assert_eq!(
+        before.iter().map(|w| &w.3).collect::<Vec<_>>(),
+        f.get_weights().iter().map(|w| &w.3).collect::<Vec<_>>()
+    );
+    let w =
+        load_weights(&mut f, bytes.clone(), LoadWeightsOptions { skip_mismatch: true, ..Default::default() }).unwrap();
     assert_eq!(w.len(), 2, "{w:?}");
     assert_eq!(f.get_weights()[0].3, a.get_weights()[0].3);
     assert_ne!(f.get_weights()[3].3.len(), a.get_weights()[3].3.len());
@@ -332,24 +363,41 @@ fn weights_files() {
     assert!(load_weights(&mut g, bytes.clone(), LoadWeightsOptions { reshape: true, ..Default::default() }).is_err());
 
     // layer count mismatch
-    let mut short = build(serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [6],
-        "layers": [{"name": "d", "class_name": "Dense", "units": 3}]}), 1);
+    let mut short = build(
+        serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [6],
+        "layers": [{"name": "d", "class_name": "Dense", "units": 3}]}),
+        1,
+    );
     let err = load_weights(&mut short, bytes.clone(), LoadWeightsOptions::default()).unwrap_err();
     assert!(err.contains("Model expected 1 layers, found 3 saved layers"), "{err}");
     // weight count mismatch by name with skip_mismatch
-    let mut nb = build(serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [6],
-        "layers": [{"name": "fc_1", "class_name": "Dense", "units": 4, "use_bias": false}]}), 1);
-    let w = load_weights(&mut nb, bytes.clone(), LoadWeightsOptions { by_name: true, skip_mismatch: true, ..Default::default() }).unwrap();
+    let mut nb = build(
+        serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [6],
+        "layers": [{"name": "fc_1", "class_name": "Dense", "units": 4, "use_bias": false}]}),
+        1,
+    );
+    let w = load_weights(
+        &mut nb,
+        bytes.clone(),
+        LoadWeightsOptions { by_name: true, skip_mismatch: true, ..Default::default() },
+    )
+    .unwrap();
     assert!(w[0].contains("Weight count mismatch"), "{w:?}");
     assert!(load_weights(&mut nb, bytes, LoadWeightsOptions { by_name: true, ..Default::default() }).is_err());
 }
 
 #[test]
 fn reshape_accepts_the_same_number_of_values() {
-    let a = build(serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [4],
-        "layers": [{"name": "d", "class_name": "Dense", "units": 6, "use_bias": false}]}), 1);
-    let mut b = build(serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [4],
-        "layers": [{"name": "d", "class_name": "Dense", "units": 6, "use_bias": false}]}), 2);
+    let a = build(
+        serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [4],
+        "layers": [{"name": "d", "class_name": "Dense", "units": 6, "use_bias": false}]}),
+        1,
+    );
+    let mut b = build(
+        serde_json::json!({"name": "t", "class_name": "Sequential", "input_shape": [4],
+        "layers": [{"name": "d", "class_name": "Dense", "units": 6, "use_bias": false}]}),
+        2,
+    );
     // rewrite the kernel as (6, 4) in a hand-made weights file
     let mut t = Tree::default();
     t.attr_strings("", "layer_names", &["d".into()]);
@@ -440,8 +488,11 @@ fn a_mismatched_optimizer_state_is_a_warning() {
 #[test]
 fn legacy_tf_keras_optimizer_names() {
     // tf.keras < 2.11 (optimizer_v2): Adam/iter:0, Adam/<layer>/<weight>/m:0, ... (m for all, then v)
-    let mut m = build(serde_json::json!({"name": "s", "class_name": "Sequential", "input_shape": [3],
-        "layers": [{"name": "dense", "class_name": "Dense", "units": 2}]}), 1);
+    let mut m = build(
+        serde_json::json!({"name": "s", "class_name": "Sequential", "input_shape": [3],
+        "layers": [{"name": "dense", "class_name": "Dense", "units": 2}]}),
+        1,
+    );
     compile(&mut m, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.001}, "loss": "mse"}));
     let mut t = Tree::default();
     let cfg = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
@@ -455,8 +506,11 @@ fn legacy_tf_keras_optimizer_names() {
     t.attr_strings("model_weights/dense", "weight_names", &["dense/kernel:0".into(), "dense/bias:0".into()]);
     t.dataset("model_weights/dense/dense/kernel:0", &[3, 2], Data::F32(vec![1., 2., 3., 4., 5., 6.]));
     t.dataset("model_weights/dense/dense/bias:0", &[2], Data::F32(vec![0.5, -0.5]));
-    let names: Vec<String> = ["Adam/iter:0", "Adam/dense/kernel/m:0", "Adam/dense/bias/m:0", "Adam/dense/kernel/v:0", "Adam/dense/bias/v:0"]
-        .iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> =
+        ["Adam/iter:0", "Adam/dense/kernel/m:0", "Adam/dense/bias/m:0", "Adam/dense/kernel/v:0", "Adam/dense/bias/v:0"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     t.attr_strings("optimizer_weights", "weight_names", &names);
     t.dataset("optimizer_weights/Adam/iter:0", &[], Data::I64(vec![12]));
     t.dataset("optimizer_weights/Adam/dense/kernel/m:0", &[3, 2], Data::F32(vec![0.1; 6]));
@@ -480,7 +534,10 @@ fn legacy_tf_keras_optimizer_names() {
 fn fuzz_reader_never_panics() {
     let mut corpus = Vec::new();
     let mut m = build(seq_spec(), 1);
-    compile(&mut m, serde_json::json!({"optimizer": {"name": "nadam", "learning_rate": 0.001}, "loss": "categorical_crossentropy", "metrics": ["accuracy"]}));
+    compile(
+        &mut m,
+        serde_json::json!({"optimizer": {"name": "nadam", "learning_rate": 0.001}, "loss": "categorical_crossentropy", "metrics": ["accuracy"]}),
+    );
     train(&mut m, 1);
     corpus.push(save_model(&m, true, Layout::Keras3).unwrap().0);
     corpus.push(save_weights(&m).unwrap());
@@ -546,7 +603,10 @@ fn fuzz_reader_never_panics() {
 fn checkpoints_named_h5_are_keras_files() {
     let dir = std::env::temp_dir().join(format!("rkeras-h5-ckpt-{}", std::process::id()));
     let mut m = build(func_spec(), 1);
-    compile(&mut m, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.01}, "loss": "categorical_crossentropy"}));
+    compile(
+        &mut m,
+        serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.01}, "loss": "categorical_crossentropy"}),
+    );
     train(&mut m, 2);
     let full = dir.join("sub/m.h5");
     let weights = dir.join("w.hdf5");

@@ -34,9 +34,7 @@ impl<T: Real> Layer<T> for ActivationLayer {
         self.activation.forward(&mut out.data, x.last_dim());
     }
 
-    fn backward(
-        &mut self, x: &Tensor<T>, out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>, pre: bool,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>, pre: bool) {
         if let Some(dx) = dx {
             if !pre {
                 self.activation.backward(&x.data, &out.data, &mut g.data, x.last_dim());
@@ -45,7 +43,6 @@ impl<T: Real> Layer<T> for ActivationLayer {
             dx.data.copy_from_slice(&g.data);
         }
     }
-
 
     fn output_activation(&self) -> Option<Activation> {
         Some(self.activation)

@@ -77,7 +77,12 @@ impl<T: Real> Backward<'_, T> {
     /// Kernel-gradient rows `k_rows` into `dk`, bias-gradient entries `b_cols` into `db`
     /// (empty without bias), input-gradient rows `x_rows` into `dx`.
     fn part(
-        &self, k_rows: Range<usize>, dk: &mut [T], b_cols: Range<usize>, db: &mut [T], x_rows: Range<usize>,
+        &self,
+        k_rows: Range<usize>,
+        dk: &mut [T],
+        b_cols: Range<usize>,
+        db: &mut [T],
+        x_rows: Range<usize>,
         dx: Option<&mut [T]>,
     ) {
         let (m, inputs, units) = (self.m, self.inputs, self.units);
@@ -205,7 +210,11 @@ impl<T: Real> Layer<T> for Dense<T> {
     }
 
     fn backward(
-        &mut self, x: &Tensor<T>, out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>,
+        &mut self,
+        x: &Tensor<T>,
+        out: &Tensor<T>,
+        g: &mut Tensor<T>,
+        dx: Option<&mut Tensor<T>>,
         g_is_preactivation: bool,
     ) {
         let (m, units, inputs) = (x.data.len() / self.inputs, self.units, self.inputs);

@@ -3,9 +3,9 @@
 
 use super::{Layer, LayerKind, LayerSpec};
 use crate::rng::{Rng, Words};
-use crate::{forkjoin, parts};
 use crate::tensor::Tensor;
 use crate::Real;
+use crate::{forkjoin, parts};
 
 /// Draws the mask (`scale` where the stream's next word is at or above `threshold`, else
 /// 0) and applies it: `out = x * mask`. Words are drawn in bulk, a chunk at a time.
@@ -84,7 +84,12 @@ impl<T: Real> Layer<T> for Dropout<T> {
     }
 
     fn backward(
-        &mut self, _x: &Tensor<T>, _out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>, _pre: bool,
+        &mut self,
+        _x: &Tensor<T>,
+        _out: &Tensor<T>,
+        g: &mut Tensor<T>,
+        dx: Option<&mut Tensor<T>>,
+        _pre: bool,
     ) {
         if let Some(dx) = dx {
             dx.resize(&g.shape);

@@ -31,9 +31,7 @@ impl<T: Real> Layer<T> for Flatten {
         out.data.copy_from_slice(&x.data);
     }
 
-    fn backward(
-        &mut self, x: &Tensor<T>, _out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>, _pre: bool,
-    ) {
+    fn backward(&mut self, x: &Tensor<T>, _out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>, _pre: bool) {
         if let Some(dx) = dx {
             dx.resize(&x.shape);
             dx.data.copy_from_slice(&g.data);

@@ -101,7 +101,11 @@ pub trait Layer<T: Real>: Send {
     /// and, when `dx` is given, writes dL/dx. When `g_is_preactivation`, `g` is already
     /// the gradient with respect to the pre-activation (fused softmax/sigmoid + cross-entropy).
     fn backward(
-        &mut self, x: &Tensor<T>, out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>,
+        &mut self,
+        x: &Tensor<T>,
+        out: &Tensor<T>,
+        g: &mut Tensor<T>,
+        dx: Option<&mut Tensor<T>>,
         g_is_preactivation: bool,
     );
     /// The weights, Keras order (dense: kernel `in x units`, then bias). None by default.

@@ -21,10 +21,19 @@ fn dense(name: &str, units: usize, activation: &str) -> LayerSpec {
 fn spec(dropout: f64) -> ModelSpec {
     let mut layers = vec![dense("dense", 8, "relu")];
     if dropout > 0.0 {
-        layers.push(serde_json::from_value(serde_json::json!({"class_name": "Dropout", "name": "dropout", "rate": dropout})).unwrap());
+        layers.push(
+            serde_json::from_value(serde_json::json!({"class_name": "Dropout", "name": "dropout", "rate": dropout}))
+                .unwrap(),
+        );
     }
     layers.push(dense("dense_1", 3, "softmax"));
-    ModelSpec { name: "sequential".into(), class_name: "Sequential".into(), input_shape: vec![4], input_name: None, layers }
+    ModelSpec {
+        name: "sequential".into(),
+        class_name: "Sequential".into(),
+        input_shape: vec![4],
+        input_name: None,
+        layers,
+    }
 }
 
 fn compile_spec(optimizer: &str) -> CompileSpec {
@@ -41,7 +50,14 @@ fn data(n: usize) -> (Tensor<f32>, Tensor<f32>) {
     let mut y = vec![0f32; n * 3];
     for i in 0..n {
         let s = x[i * 4] + x[i * 4 + 1];
-        y[i * 3 + if s < 0.7 { 0 } else if s < 1.3 { 1 } else { 2 }] = 1.0;
+        y[i * 3
+            + if s < 0.7 {
+                0
+            } else if s < 1.3 {
+                1
+            } else {
+                2
+            }] = 1.0;
     }
     (Tensor::from_vec(&[n, 4], x), Tensor::from_vec(&[n, 3], y))
 }
@@ -53,7 +69,8 @@ fn model(seed: u64, dropout: f64, optimizer: &str) -> Model<f32> {
 }
 
 fn fit(m: &mut Model<f32>, x: &Tensor<f32>, y: &Tensor<f32>, initial_epoch: usize, epochs: usize) {
-    let cfg = FitConfig { epochs, initial_epoch, verbose: 0, batch_size: Some(16), shuffle: true, ..Default::default() };
+    let cfg =
+        FitConfig { epochs, initial_epoch, verbose: 0, batch_size: Some(16), shuffle: true, ..Default::default() };
     let mut src = ArraySource::new(x, y, None, 0..x.rows(), 16, true);
     let out = train::fit(m, &mut src, None, Vec::new(), &mut StringHost::default(), &cfg);
     assert!(out.halt.is_none());
@@ -101,7 +118,10 @@ fn load_err(bytes: &[u8]) -> String {
 
 fn load_no_panic(bytes: &[u8]) -> Result<Result<Model<f32>, String>, String> {
     std::panic::catch_unwind(|| Model::<f32>::from_bytes(bytes, true)).map_err(|p| {
-        p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
     })
 }
 
@@ -197,7 +217,8 @@ fn every_flipped_byte_and_bit_is_an_error() {
     let bytes = trained("adam").to_bytes(true);
     let mut bad = bytes.clone();
     for i in 0..bytes.len() {
-        let flips: &[u8] = if i < PREFIX_LEN + 16 { &[0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xFF] } else { &[0xFF, 0x01] };
+        let flips: &[u8] =
+            if i < PREFIX_LEN + 16 { &[0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xFF] } else { &[0xFF, 0x01] };
         for &f in flips {
             bad[i] = bytes[i] ^ f;
             match load_no_panic(&bad) {
@@ -260,7 +281,9 @@ fn headers_that_lie_are_errors() {
     assert!(edit(&|j| j["dtype"] = "float64".into()).contains("float64"));
     assert!(edit(&|j| j["kind"] = "weights".into()).contains("load_model_weights"));
     assert!(edit(&|j| j["optimizer_weights"][0]["shape"] = serde_json::json!([4, 4])).contains("damaged"));
-    assert!(edit(&|j| j["optimizer_weights"][0]["shape"] = serde_json::json!([8, 4])).contains("should be dense/kernel/m"));
+    assert!(
+        edit(&|j| j["optimizer_weights"][0]["shape"] = serde_json::json!([8, 4])).contains("should be dense/kernel/m")
+    );
     assert!(edit(&|j| j["optimizer_weights"][0]["slot"] = "v".into()).contains("should be dense/kernel/m"));
     assert!(edit(&|j| j["compile"]["optimizer"]["name"] = "sgd".into()).contains("cannot read the file's header"));
     assert!(edit(&|j| j["compile"]["loss"] = "no_such_loss".into()).contains("no_such_loss"));
@@ -277,8 +300,22 @@ fn fuzz_header_edits_never_panic() {
     let json = header_json(&base);
     let mut r = crate::testutil::Rng::new(2024);
     let tokens: [&[u8]; 16] = [
-        b"0", b"1", b"-1", b"99999999999999999999", b"1e308", b"null", b"true", b"\"\"", b"[]", b"{}", b"\"Dense\"",
-        b"\"Dropout\"", b"\"Flatten\"", b"\"m\"", b"[[[[[[", b"4294967296",
+        b"0",
+        b"1",
+        b"-1",
+        b"99999999999999999999",
+        b"1e308",
+        b"null",
+        b"true",
+        b"\"\"",
+        b"[]",
+        b"{}",
+        b"\"Dense\"",
+        b"\"Dropout\"",
+        b"\"Flatten\"",
+        b"\"m\"",
+        b"[[[[[[",
+        b"4294967296",
     ];
     let mut crashes = Vec::new();
     for i in 0..fuzz_iterations(4000) {
@@ -294,7 +331,8 @@ fn fuzz_header_edits_never_panic() {
                     let t = tokens[r.below(tokens.len())];
                     // replace the number or word at `at` by a token
                     let end = (at..j.len()).find(|&k| !j[k].is_ascii_alphanumeric() && j[k] != b'.').unwrap_or(j.len());
-                    let start = (0..at).rev().find(|&k| !j[k].is_ascii_alphanumeric() && j[k] != b'.').map_or(0, |k| k + 1);
+                    let start =
+                        (0..at).rev().find(|&k| !j[k].is_ascii_alphanumeric() && j[k] != b'.').map_or(0, |k| k + 1);
                     j.splice(start..end.max(start), t.iter().copied());
                 }
                 _ => {
@@ -355,10 +393,32 @@ fn fuzz_header_values_never_panic() {
     let mut all = Vec::new();
     paths(&json, &mut Vec::new(), &mut all);
     let values = [
-        json!(0), json!(1), json!(2), json!(3), json!(8), json!(-1), json!(0.5), json!(1e300), json!(u64::MAX),
-        json!(4294967296u64), json!(null), json!(true), json!(""), json!("Dense"), json!("Flatten"), json!("Dropout"),
-        json!("relu"), json!([]), json!([0]), json!([1, 1]), json!([8, 4]), json!({}), json!("model"), json!("weights"),
-        json!({"class_name": "Flatten", "name": "f"}), json!({"class_name": "Dense", "name": "d", "units": 3}),
+        json!(0),
+        json!(1),
+        json!(2),
+        json!(3),
+        json!(8),
+        json!(-1),
+        json!(0.5),
+        json!(1e300),
+        json!(u64::MAX),
+        json!(4294967296u64),
+        json!(null),
+        json!(true),
+        json!(""),
+        json!("Dense"),
+        json!("Flatten"),
+        json!("Dropout"),
+        json!("relu"),
+        json!([]),
+        json!([0]),
+        json!([1, 1]),
+        json!([8, 4]),
+        json!({}),
+        json!("model"),
+        json!("weights"),
+        json!({"class_name": "Flatten", "name": "f"}),
+        json!({"class_name": "Dense", "name": "d", "units": 3}),
     ];
     let mut crashes = Vec::new();
     for i in 0..fuzz_iterations(3000) {
@@ -373,7 +433,12 @@ fn fuzz_header_values_never_panic() {
                         let a = slot.as_array_mut().unwrap();
                         if !a.is_empty() {
                             let k = r.below(a.len());
-                            if r.below(2) == 0 { a.remove(k); } else { let v = a[k].clone(); a.push(v); }
+                            if r.below(2) == 0 {
+                                a.remove(k);
+                            } else {
+                                let v = a[k].clone();
+                                a.push(v);
+                            }
                         }
                     }
                     _ => {
@@ -502,7 +567,10 @@ fn reads_the_version_1_fixture() {
     let x: Vec<f32> = serde_json::from_value(expected["x"].clone()).unwrap();
     let want: Vec<f32> = serde_json::from_value(expected["prediction"].clone()).unwrap();
     let got = m.predict(&Tensor::from_vec(&[x.len() / 4, 4], x), 32);
-    assert_eq!(got.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        got.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        want.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
     let c = m.compiled.as_ref().unwrap();
     assert_eq!(c.optimizer.iterations(), expected["iterations"].as_u64().unwrap());
     assert_eq!(c.spec.metrics, vec!["accuracy".to_string()]);
