@@ -94,3 +94,18 @@ test_that("class_weight names must be classes of y", {
   expect_error(train_on_batch(m, d$x, d$y, class_weight = list("2" = 1)), "from 0 to 1")
   expect_silent(fit(m, d$x, d$y, class_weight = list("0" = 1, "1" = 2), epochs = 1, verbose = 0))
 })
+
+test_that("an IDX file whose header claims huge dimensions is an error naming the file", {
+  dir <- withr::local_tempdir()
+  idx <- function(file, dims, bytes) {
+    writeBin(c(as.raw(c(0, 0, 8, length(dims))), writeBin(as.integer(dims), raw(), size = 4, endian = "big"),
+               as.raw(bytes)), file.path(dir, file))
+  }
+  idx("train-images-idx3-ubyte", c(60000L, 100000L, 100000L), 1:8)
+  idx("train-labels-idx1-ubyte", 2, 0:1)
+  idx("t10k-images-idx3-ubyte", c(1, 2, 2), 1:4)
+  idx("t10k-labels-idx1-ubyte", 1, 1)
+  e <- expect_error(dataset_mnist(path = dir), class = "rkeras_error")
+  expect_match(conditionMessage(e), "train-images-idx3-ubyte' is damaged: its IDX header claims dimensions 60000 x")
+  expect_false(grepl("vector size", conditionMessage(e)))
+})
