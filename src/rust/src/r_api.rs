@@ -199,7 +199,7 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
     with_model(h, |m| {
         let mut host = RHost::new();
         // no hooks to run: the arrays are read a chunk at a time
-        if let Some(x) = arrays_x(&data).filter(|_| callbacks.len() == 0 && verbose == 0) {
+        if let Some(x) = arrays_x(&data).filter(|_| callbacks.is_empty() && verbose == 0) {
             let t = predict_array(m, &x, batch_size as usize)?;
             return Ok(list!(status = "ok", value = from_tensor(&t), warnings = host.warnings.clone()).into());
         }
@@ -333,7 +333,7 @@ fn rk_is_reshape_view(x: Robj) -> bool {
 /// `array_reshape()`'s column-permuting view (see `r_reshape.rs`).
 #[extendr]
 fn rk_reshape_view(x: Robj, rows: i32, cols: Vec<i32>, dim: Vec<i32>) -> R<Robj> {
-    Ok(crate::r_reshape::reshape_view(x, rows, cols, dim)?)
+    crate::r_reshape::reshape_view(x, rows, cols, dim)
 }
 
 #[extendr]

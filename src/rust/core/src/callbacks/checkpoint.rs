@@ -194,7 +194,7 @@ impl<T: Real> Callback<T> for ModelCheckpoint {
     }
 
     fn on_epoch_end(&mut self, cx: &mut Ctx<T>, epoch: usize, logs: &mut Logs) -> HookResult {
-        if matches!(self.spec.save_freq, SaveFreq::Epoch(_)) && (epoch + 1) % self.spec.period.max(1) == 0 {
+        if matches!(self.spec.save_freq, SaveFreq::Epoch(_)) && (epoch + 1).is_multiple_of(self.spec.period.max(1)) {
             return self.save(cx, epoch, None, logs);
         }
         Ok(())
