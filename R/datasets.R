@@ -489,7 +489,7 @@ read_idx <- function(file) {
   dims <- readBin(con, "integer", magic[4], size = 4L, endian = "big")
   n <- prod(as.numeric(dims))
   if (length(dims) != magic[4] || anyNA(dims) || any(dims < 0) || n > idx_max_bytes(file, 4 + 4 * magic[4])) {
-    stop_arg("'", file, "' is damaged: its IDX header claims dimensions ", paste(dims, collapse = " x "), " (",
+    stop_arg("'", file, "' is truncated or damaged: its IDX header claims dimensions ", paste(dims, collapse = " x "), " (",
              format(n, big.mark = ",", scientific = FALSE), " bytes), more than the file can hold")
   }
   bytes <- readBin(con, "raw", n)

@@ -25,7 +25,7 @@ rk_get_weights <- function(h) rk_call(.Call(wrap__rk_get_weights, h))
 
 rk_set_weights <- function(h, weights) rk_call(.Call(wrap__rk_set_weights, h, weights))
 
-rk_loss_values <- function(name, y_true, y_pred) rk_call(.Call(wrap__rk_loss_values, name, y_true, y_pred))
+rk_loss_values <- function(name, from_logits, y_true, y_pred) rk_call(.Call(wrap__rk_loss_values, name, from_logits, y_true, y_pred))
 
 rk_loss_name <- function(name) rk_call(.Call(wrap__rk_loss_name, name))
 

@@ -98,8 +98,9 @@ model_from_loaded <- function(res) {
   if (!is.null(res$compile)) {
     opt <- Filter(Negate(is.null), res$compile$optimizer)
     opt <- opt[c("name", setdiff(names(opt), "name"))]
-    model$compile_args <- list(optimizer = opt,
-                               loss = res$compile$loss, metrics = as.list(unlist(res$compile$metrics)))
+    model$compile_args <- list(optimizer = opt, loss = res$compile$loss, metrics = as.list(unlist(res$compile$metrics)),
+                               weighted_metrics = as.list(unlist(res$compile$weighted_metrics)),
+                               from_logits = isTRUE(res$compile$from_logits))
   }
   model$ptr <- res$ptr
   refresh_state(model)

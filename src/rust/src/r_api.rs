@@ -292,17 +292,11 @@ fn rk_set_weights(h: Robj, weights: List) -> R<()> {
 }
 
 #[extendr]
-fn rk_loss_values(name: &str, y_true: Robj, y_pred: Robj) -> R<Vec<f64>> {
+fn rk_loss_values(name: &str, from_logits: bool, y_true: Robj, y_pred: Robj) -> R<Vec<f64>> {
     let loss = rkeras_core::losses::Loss::from_name(name)?;
     let yt = to_tensor(&y_true, "y_true")?;
     let yp = to_tensor(&y_pred, "y_pred")?;
-    let (n, k) = (yp.rows(), yp.row_len());
-    if yt.rows() != n || yt.row_len() != loss.y_columns(k) {
-        return Err(format!("y_true has shape ({}, {}), y_pred ({n}, {k})", yt.rows(), yt.row_len()));
-    }
-    let mut per = vec![0f32; n];
-    loss.compute(&yt.data, &yp.data, n, k, None, &mut per, None);
-    Ok(per.iter().map(|v| *v as f64).collect())
+    Ok(loss.per_sample_values(from_logits, &yt, &yp)?.iter().map(|v| *v as f64).collect())
 }
 
 /// Canonical Keras name of a loss name or alias; errors list the valid names.
@@ -447,6 +441,7 @@ fn rk_model_compile_info(h: Robj) -> R<Robj> {
             Some(c) => list!(
                 spec = crate::r_persist::to_r(&c.spec),
                 iterations = c.optimizer.iterations() as f64,
+                log_keys = c.spec.log_keys(),
                 learning_rate = c.optimizer.learning_rate()
             )
             .into(),

@@ -41,6 +41,8 @@ fn compile_spec(optimizer: &str) -> CompileSpec {
         optimizer: OptimizerConfig::defaults(optimizer).unwrap(),
         loss: Loss::CategoricalCrossentropy,
         metrics: vec!["accuracy".into()],
+        weighted_metrics: vec![],
+        from_logits: false,
     }
 }
 
