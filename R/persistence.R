@@ -25,6 +25,8 @@ restore_state <- function(model) {
   res <- tryCatch(rk_model_from_bytes(model$state, TRUE), error = function(e)
     stop_arg("model \"", model$name, "\" cannot be restored from its saved state: ", conditionMessage(e)))
   model$ptr <- res$ptr
+  # a lazy state again: a plain one would be written as it is by saveRDS() during a fit
+  refresh_state(model)
   res$ptr
 }
 

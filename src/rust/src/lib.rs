@@ -8,6 +8,7 @@ mod r_convert;
 mod r_data;
 mod r_generator;
 mod r_interrupt;
+mod r_lent;
 mod r_persist;
 mod r_reshape;
 
