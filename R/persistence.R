@@ -13,6 +13,9 @@
 # load_model_weights(), pop_layer(), ...) puts a fresh lazy state in the environment, so a
 # state is never older than the last change, and keeping it costs nothing until the model
 # is serialized (taking it costs about 3 ms for the 235k-weight tutorial MLP with Adam).
+# During the model's own fit() (saveRDS() in a callback or a generator), the state is that
+# of the model as of the last finished step, taken again at each later pause of the loop
+# (src/rust/core/src/paused.rs, src/rust/src/r_lent.rs).
 
 # Puts a fresh state of the Rust model in the environment.
 refresh_state <- function(model) {
