@@ -75,14 +75,12 @@ write_atomic <- function(filepath, write) {
   invisible(filepath)
 }
 
+# The bytes of the file a loader reads. Read in Rust, without an R connection: only a
+# regular file is read (a FIFO or a device is an error, not a wait), and nothing stays open
+# whatever happens.
 read_model_file <- function(filepath, what) {
   filepath <- path.expand(check_string(filepath, "filepath"))
-  if (!file.exists(filepath)) stop_arg(what, "(): no such file '", filepath, "'")
-  if (dir.exists(filepath)) stop_arg(what, "(): '", filepath, "' is a directory")
-  size <- file.size(filepath)
-  con <- file(filepath, "rb")
-  on.exit(close(con))
-  readBin(con, "raw", n = max(size, 1))
+  tryCatch(rk_read_file(filepath), error = function(e) stop_arg(what, "(): ", conditionMessage(e)))
 }
 
 # A new model environment from rkeras-format bytes.
@@ -175,17 +173,14 @@ load_model <- function(filepath, custom_objects = NULL, compile = TRUE) {
   path <- path.expand(check_string(filepath, "filepath"))
   compile <- check_flag(compile, "compile")
   if (dir.exists(path)) return(load_model_tf(path, custom_objects = custom_objects, compile = compile))
-  if (is_hdf5_file(path)) return(load_model_hdf5(path, custom_objects = custom_objects, compile = compile))
   bytes <- read_model_file(path, "load_model")
+  if (is_hdf5_bytes(bytes)) return(model_from_hdf5(bytes, path, compile))
   model_from_bytes(bytes, compile, sprintf("'%s'", path))
 }
 
-# TRUE when the file starts with HDF5's signature (Keras .h5 files, checkpoints named .h5).
-is_hdf5_file <- function(path) {
-  con <- tryCatch(file(path, "rb"), error = function(e) NULL, warning = function(w) NULL)
-  if (is.null(con)) return(FALSE)
-  on.exit(close(con))
-  identical(readBin(con, "raw", 8L), as.raw(c(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a)))
+# TRUE when the bytes start with HDF5's signature (Keras .h5 files, checkpoints named .h5).
+is_hdf5_bytes <- function(bytes) {
+  length(bytes) >= 8L && identical(bytes[1:8], as.raw(c(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a)))
 }
 
 #' Save and load only the weights of a model

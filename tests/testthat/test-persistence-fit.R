@@ -1,22 +1,7 @@
 # Saving a model while its own fit() runs: saveRDS(), save_model() and save_model_hdf5()
 # in a callback or a generator give the model as of the last finished step.
 
-# Runs `code` in a new R session (Rscript, with this session's library paths and rkeras
-# attached), where `args` is the list given; returns the value of `code`.
-in_rscript <- function(code, args = list()) {
-  dir <- tempfile("rscript-")
-  dir.create(dir)
-  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
-  files <- file.path(dir, c("run.R", "args.rds", "value.rds"))
-  saveRDS(args, files[2])
-  writeLines(c("args <- readRDS(commandArgs(TRUE)[1])", "suppressPackageStartupMessages(library(rkeras))",
-               "value <- local({", deparse(substitute(code)), "})", "saveRDS(value, commandArgs(TRUE)[2])"),
-             files[1])
-  log <- suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), shQuote(files), stdout = TRUE, stderr = TRUE,
-                                  env = paste0("R_LIBS=", shQuote(paste(.libPaths(), collapse = ":")))))
-  if (!file.exists(files[3])) stop("the new R session failed:\n", paste(log, collapse = "\n"))
-  readRDS(files[3])
-}
+# in_rscript(): helper-rscript.R
 
 fit_data <- function() toy_data(96, seed = 5)  # 6 batches of 16
 

@@ -405,6 +405,9 @@ fn check_architecture_size(spec: &ModelSpec, available: usize) -> Result<(), Str
 // Files
 // ---------------------------------------------------------------------------------------
 
+mod files;
+pub use files::{check_regular_file, read_regular_file};
+
 /// Writes `bytes` to a new file at `path` (which must not exist) and flushes it to disk.
 pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;

@@ -1,0 +1,62 @@
+# The files behind saving and loading: connections, non-regular files, stale temporaries.
+# in_rscript(): helper-rscript.R
+
+connection_count <- function() nrow(showConnections(all = TRUE))
+
+test_that("failing loads leave no connection open, even under a warning handler (300 calls each)", {
+  model <- keras_model_sequential(input_shape = 4) %>% layer_dense(2)
+  dir <- tempfile()
+  dir.create(dir)
+  missing <- file.path(dir, "missing.rkeras")
+  junk <- file.path(dir, "junk.h5")
+  writeBin(c(as.raw(c(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a)), as.raw(1:50)), junk)
+  before <- connection_count()
+  calls <- list(
+    function() load_model(missing), function() load_model_hdf5(missing), function() load_model(junk),
+    function() load_model_weights(model, missing), function() load_model_weights_hdf5(model, missing),
+    function() load_model_tf(dir), function() rkeras:::read_npy(missing), function() rkeras:::read_idx(missing),
+    function() rkeras:::read_cifar_batch(missing))
+  for (call in calls) {
+    for (i in 1:300) {
+      r1 <- tryCatch(call(), error = function(e) conditionMessage(e))
+      r2 <- tryCatch(call(), warning = function(w) conditionMessage(w), error = function(e) conditionMessage(e))
+    }
+    expect_false(grepl("connections", r1), info = r1)
+    expect_identical(r2, r1)
+  }
+  expect_equal(connection_count(), before)
+  expect_match(tryCatch(load_model(missing), error = conditionMessage), "load_model\\(\\): no such file")
+  expect_match(tryCatch(rkeras:::read_npy(missing), error = conditionMessage), "no such file")
+  # the session can still open files
+  con <- file(file.path(dir, "x"), "w")
+  close(con)
+})
+
+test_that("loaders refuse a FIFO or a device instead of waiting on it", {
+  skip_on_os("windows")
+  dir <- tempfile()
+  dir.create(dir)
+  fifo <- file.path(dir, "model.rkeras")
+  system2("mkfifo", shQuote(fifo))
+  skip_if_not(file.exists(fifo), "mkfifo is not available")
+  # in another process with a time limit: a loader that waits for a writer fails the test
+  # instead of hanging it
+  got <- in_rscript({
+    model <- keras_model_sequential(input_shape = 4) %>% layer_dense(2)
+    msg <- function(expr) tryCatch({ expr; "no error" }, error = conditionMessage)
+    c(load_model = msg(load_model(args$fifo)), load_model_hdf5 = msg(load_model_hdf5(args$fifo)),
+      load_model_weights = msg(load_model_weights(model, args$fifo)),
+      load_model_weights_hdf5 = msg(load_model_weights_hdf5(model, args$fifo)),
+      load_model_tf = msg(load_model_tf(args$dir)), read_npy = msg(rkeras:::read_npy(args$fifo)),
+      read_npz = msg(rkeras:::read_npz(args$fifo, "x")), device = msg(load_model("/dev/zero")))
+  }, list(fifo = fifo, dir = dir), timeout = 60)
+  for (f in setdiff(names(got), c("load_model_tf", "device")))
+    expect_match(got[[f]], paste0("'", fifo, "' is a FIFO \\(named pipe\\), not a regular file"), info = f)
+  expect_match(got[["load_model"]], "^load_model\\(\\): ")
+  expect_match(got[["load_model_tf"]], "holds no rkeras model")
+  expect_match(got[["device"]], "'/dev/zero' is a character device, not a regular file")
+  # load_model_tf() reads saved_model.rkeras: a FIFO there too
+  file.rename(fifo, file.path(dir, "saved_model.rkeras"))
+  got <- in_rscript(tryCatch(load_model_tf(args$dir), error = conditionMessage), list(dir = dir), timeout = 60)
+  expect_match(got, "saved_model.rkeras' is a FIFO")
+})
