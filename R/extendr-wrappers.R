@@ -69,4 +69,8 @@ rk_read_file <- function(path) .Call(wrap__rk_read_file, path)
 
 rk_check_regular_file <- function(path) .Call(wrap__rk_check_regular_file, path)
 
+rk_temp_path <- function(target) .Call(wrap__rk_temp_path, target)
+
+rk_remove_stale_temps <- function(target) .Call(wrap__rk_remove_stale_temps, target)
+
 # nolint end

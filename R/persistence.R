@@ -62,8 +62,11 @@ confirm_target <- function(filepath, overwrite) {
 # Writes a file atomically: `write(tmp)` fills a new temporary file in the target's
 # directory (flushed to disk), which is then renamed over the target in one step. An error
 # or an interrupt before the rename leaves the target as it was and removes the temporary.
+# The temporary is named for its writer (`.name.tmp-<host>-<pid>-<random>`), so that when
+# a writer dies before either (kill -9), a later save of the target removes what it left
+# (src/rust/core/src/serialize/temps.rs says when).
 write_atomic <- function(filepath, write) {
-  tmp <- tempfile(pattern = paste0(".", basename(filepath), ".tmp-"), tmpdir = dirname(filepath))
+  tmp <- rk_temp_path(filepath)
   done <- FALSE
   on.exit(if (!done) unlink(tmp), add = TRUE)
   write(tmp)
@@ -72,6 +75,7 @@ write_atomic <- function(filepath, write) {
   if (is.function(fault)) fault(tmp)
   rk_file_replace(tmp, filepath)
   done <- TRUE
+  rk_remove_stale_temps(filepath)
   invisible(filepath)
 }
 

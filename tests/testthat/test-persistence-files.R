@@ -60,3 +60,51 @@ test_that("loaders refuse a FIFO or a device instead of waiting on it", {
   got <- in_rscript(tryCatch(load_model_tf(args$dir), error = conditionMessage), list(dir = dir), timeout = 60)
   expect_match(got, "saved_model.rkeras' is a FIFO")
 })
+
+test_that("a save removes the temporary a killed writer left (kill -9) and keeps live or fresh ones", {
+  skip_on_os("windows")
+  dir <- tempfile()
+  dir.create(dir)
+  path <- file.path(dir, "model.rkeras")
+  model <- keras_model_sequential(input_shape = 4) %>% layer_dense(2)
+  save_model(model, path)
+  # a writer killed with SIGKILL between writing its temporary and the rename
+  ready <- file.path(dir, "ready")
+  script <- file.path(tempdir(), "killed-writer.R")
+  writeLines(c("library(rkeras)", "args <- commandArgs(TRUE)",
+               "m <- keras_model_sequential(input_shape = 4) %>% layer_dense(2)",
+               "options(rkeras.save_fault = function(tmp) {",
+               "  writeLines(c(Sys.getpid(), tmp), paste0(args[2], '.part')); file.rename(paste0(args[2], '.part'), args[2])",
+               "  Sys.sleep(120)", "})", "save_model(m, args[1])"), script)
+  system2(file.path(R.home("bin"), "Rscript"), shQuote(c(script, path, ready)), wait = FALSE,
+          env = paste0("R_LIBS=", shQuote(paste(.libPaths(), collapse = ":"))))
+  deadline <- Sys.time() + 60
+  while (!file.exists(ready) && Sys.time() < deadline) Sys.sleep(0.1)
+  expect_true(file.exists(ready))
+  info <- readLines(ready)
+  pid <- as.integer(info[1])
+  left <- info[2]
+  tools::pskill(pid, tools::SIGKILL)
+  while (dir.exists(sprintf("/proc/%d", pid)) && Sys.time() < deadline) Sys.sleep(0.1)
+  unlink(ready)
+  expect_true(file.exists(left))
+  expect_match(basename(left), sprintf("^\\.model\\.rkeras\\.tmp-.+-%d-[0-9a-f]+$", pid))
+  # the same writer's name, for other cases: a fresh one (it may still be writing), and one
+  # of a live process (this one)
+  fresh <- sub("[0-9a-f]+$", "0000abcd", left)
+  live <- sub(sprintf("-%d-[0-9a-f]+$", pid), sprintf("-%d-0000abce", Sys.getpid()), left)
+  file.copy(left, c(fresh, live))
+  old <- Sys.time() - 120
+  Sys.setFileTime(c(left, live), old)
+  save_model(model, path)
+  expect_false(file.exists(left))
+  expect_true(file.exists(fresh))
+  expect_true(file.exists(live))
+  expect_setequal(list.files(dir, all.files = TRUE, no.. = TRUE), basename(c(path, fresh, live)))
+  # once the fresh one is old too, the next save (of any kind) removes it
+  Sys.setFileTime(fresh, old)
+  save_model_hdf5(model, path)
+  expect_false(file.exists(fresh))
+  expect_true(file.exists(live))
+  expect_s3_class(load_model(path, compile = FALSE), "rkeras_model")
+})

@@ -1,5 +1,5 @@
-//! Reading files for the R side: the loaders' input, only regular files, never blocking on
-//! a FIFO (`rkeras_core::serialize::read_regular_file`).
+//! Files for the R side: reading the loaders' input (only regular files, never blocking on
+//! a FIFO), and the temporaries of atomic saves (`rkeras_core::serialize`).
 
 use extendr_api::prelude::*;
 use std::path::Path;
@@ -17,8 +17,23 @@ fn rk_check_regular_file(path: &str) -> String {
     rkeras_core::serialize::check_regular_file(Path::new(path)).err().unwrap_or_default()
 }
 
+/// A new temporary path for an atomic save of `target` (`.name.tmp-<host>-<pid>-<random>`).
+#[extendr]
+fn rk_temp_path(target: &str) -> std::result::Result<String, String> {
+    Ok(rkeras_core::serialize::temp_path(Path::new(target))?.to_string_lossy().into_owned())
+}
+
+/// Removes the temporaries that dead writers left for `target`; returns their paths.
+#[extendr]
+fn rk_remove_stale_temps(target: &str) -> Vec<String> {
+    let removed = rkeras_core::serialize::remove_stale_temps(Path::new(target));
+    removed.iter().map(|p| p.to_string_lossy().into_owned()).collect()
+}
+
 extendr_module! {
     mod r_files;
     fn rk_read_file;
     fn rk_check_regular_file;
+    fn rk_temp_path;
+    fn rk_remove_stale_temps;
 }

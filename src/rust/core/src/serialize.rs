@@ -406,7 +406,9 @@ fn check_architecture_size(spec: &ModelSpec, available: usize) -> Result<(), Str
 // ---------------------------------------------------------------------------------------
 
 mod files;
+mod temps;
 pub use files::{check_regular_file, read_regular_file};
+pub use temps::{remove_stale_temps, temp_path};
 
 /// Writes `bytes` to a new file at `path` (which must not exist) and flushes it to disk.
 pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
