@@ -65,6 +65,8 @@ rk_h5_save_weights <- function(h, path) .Call(wrap__rk_h5_save_weights, h, path)
 
 rk_h5_load_weights <- function(h, bytes, by_name, skip_mismatch, reshape) .Call(wrap__rk_h5_load_weights, h, bytes, by_name, skip_mismatch, reshape)
 
+rk_check_finite <- function(bytes) .Call(wrap__rk_check_finite, bytes)
+
 rk_read_file <- function(path) .Call(wrap__rk_read_file, path)
 
 rk_check_regular_file <- function(path) .Call(wrap__rk_check_regular_file, path)

@@ -89,7 +89,10 @@ read_model_file <- function(filepath, what) {
 
 # A new model environment from rkeras-format bytes.
 model_from_bytes <- function(bytes, compile, what) {
-  res <- tryCatch(rk_model_from_bytes(bytes, isTRUE(compile)), error = function(e)
+  res <- tryCatch({
+    rk_check_finite(bytes)  # as set_weights(); a model's own state (restore_state()) loads as it is
+    rk_model_from_bytes(bytes, isTRUE(compile))
+  }, error = function(e)
     stop_arg("cannot load a model from ", what, ": ", conditionMessage(e)))
   model_from_loaded(res)
 }

@@ -108,3 +108,57 @@ test_that("a save removes the temporary a killed writer left (kill -9) and keeps
   expect_true(file.exists(live))
   expect_s3_class(load_model(path, compile = FALSE), "rkeras_model")
 })
+
+two_layers <- function() keras_model_sequential(input_shape = 4) %>% layer_dense(3, name = "dense") %>%
+  layer_dense(2, activation = "softmax", name = "out")
+
+# `file` with the float32 `value` (present once) replaced by NaN: a damaged HDF5 file.
+poison_f32 <- function(file, value) {
+  bytes <- readBin(file, "raw", file.size(file))
+  pat <- writeBin(value, raw(), size = 4, endian = "little")
+  at <- which(vapply(seq_len(length(bytes) - 3), function(i) identical(bytes[i:(i + 3)], pat), logical(1)))
+  stopifnot(length(at) == 1)
+  bytes[at:(at + 3)] <- writeBin(NaN, raw(), size = 4, endian = "little")
+  writeBin(bytes, file)
+}
+
+test_that("loaders refuse NaN or infinite weights as set_weights() does, and leave the model unchanged", {
+  model <- two_layers()
+  w <- get_weights(model)
+  w[[1]][2, 3] <- 1234.5678
+  set_weights(model, w)
+  target <- two_layers()
+  before <- get_weights(target)
+  # damaged HDF5 files (they carry no checksum)
+  h5w <- tempfile(fileext = ".h5")
+  save_model_weights_hdf5(model, h5w)
+  poison_f32(h5w, 1234.5678)
+  for (by_name in c(FALSE, TRUE))
+    expect_error(load_model_weights_hdf5(target, h5w, by_name = by_name),
+                 "'.*': weight dense/kernel holds NaN or infinite values \\(first at element 6 of 12, value NaN\\)")
+  expect_identical(get_weights(target), before)
+  h5m <- tempfile(fileext = ".h5")
+  save_model_hdf5(model, h5m)
+  poison_f32(h5m, 1234.5678)
+  expect_error(load_model_hdf5(h5m), "weight dense/kernel holds NaN or infinite values")
+  expect_error(load_model(h5m), "weight dense/kernel holds NaN or infinite values")
+  expect_error(load_model_weights_hdf5(target, h5m), "weight dense/kernel holds NaN")
+  expect_identical(get_weights(target), before)
+  # rkeras files (checksummed): a model whose training diverged
+  d <- toy_data(64)
+  diverged <- two_layers() %>% compile(optimizer = optimizer_sgd(learning_rate = 1e30), loss = "categorical_crossentropy")
+  suppressWarnings(diverged %>% fit(d$x, d$y, epochs = 2, verbose = 0))
+  expect_false(all(is.finite(unlist(get_weights(diverged)))))
+  path <- tempfile(fileext = ".rkeras")
+  save_model(diverged, path)
+  expect_error(load_model(path), "cannot load a model from '.*': weight \\S+ holds NaN or infinite values")
+  expect_error(unserialize_model(serialize_model(diverged)), "holds NaN or infinite values")
+  save_model_weights(diverged, path)
+  expect_error(load_model_weights(target, path), "weight \\S+ holds NaN or infinite values")
+  expect_identical(get_weights(target), before)
+  # set_weights() says the same kind of thing
+  expect_error(set_weights(target, get_weights(diverged)), "NaN")
+  # the model's own state is restored as it was (saveRDS()/readRDS())
+  back <- unserialize(serialize(diverged, NULL))
+  expect_identical(get_weights(back), get_weights(diverged))
+})

@@ -30,8 +30,16 @@ fn rk_remove_stale_temps(target: &str) -> Vec<String> {
     removed.iter().map(|p| p.to_string_lossy().into_owned()).collect()
 }
 
+/// Checks the bytes of an rkeras-format file for NaN and infinite weights (loaders refuse
+/// them; a model's own saved state is restored as it is).
+#[extendr]
+fn rk_check_finite(bytes: Raw) -> std::result::Result<(), String> {
+    rkeras_core::serialize::check_finite(&rkeras_core::serialize::decode(bytes.as_slice())?)
+}
+
 extendr_module! {
     mod r_files;
+    fn rk_check_finite;
     fn rk_read_file;
     fn rk_check_regular_file;
     fn rk_temp_path;
