@@ -132,6 +132,22 @@ model_from_loaded <- function(res) {
 #' or foreign file (`.rds`, a file from a newer rkeras, ...) gives an error that says
 #' which.
 #'
+#' A model whose writer was killed before the rename (`kill -9`, a crash) leaves a hidden
+#' temporary file `.<name>.tmp-<host>-<pid>-<random>` behind; the next save of the same file
+#' removes it once it is a minute old and its writer no longer runs (a day old when that
+#' cannot be told: another host sharing the directory).
+#'
+#' A model can be saved from inside its own [fit()]: `save_model()`, [save_model_hdf5()]
+#' and `saveRDS()` in a callback, a learning-rate schedule or a generator write the model
+#' as of the last finished training step (a generator, which runs while a step is computed,
+#' waits for that step). Changing the model there ([set_weights()], [compile()], ...) is an
+#' error.
+#'
+#' Loaders read only regular files: a FIFO or a device is an error, not a wait. Like
+#' [set_weights()], they refuse NaN or infinite weights (a damaged file, or a model saved
+#' after its training diverged) with an error naming the weight, and leave the model they
+#' load into unchanged. A model's own state (`saveRDS()`/`readRDS()`) is restored as it was.
+#'
 #' A model object also survives `saveRDS()`/`readRDS()` and a new R session by itself (it
 #' carries its saved state); `save_model()` is for files that other code reads.
 #'
