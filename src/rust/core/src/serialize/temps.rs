@@ -61,18 +61,27 @@ fn writer(rest: &str) -> Option<(&str, u32)> {
     Some((host, pid.parse().ok()?))
 }
 
-/// Whether process `pid` runs on this host: `Some(false)` when it surely does not.
+/// Whether process `pid` runs on this host: `Some(false)` when it surely does not (a
+/// zombie, which a container without an init may keep forever, has stopped too).
 #[cfg(unix)]
 fn process_alive(pid: u32) -> Option<bool> {
     let pid = libc::pid_t::try_from(pid).ok().filter(|p| *p > 0)?;
     if unsafe { libc::kill(pid, 0) } == 0 {
-        return Some(true);
+        return Some(!zombie(pid));
     }
     match std::io::Error::last_os_error().raw_os_error() {
         Some(libc::ESRCH) => Some(false),
         Some(libc::EPERM) => Some(true), // runs, under another user
         _ => None,
     }
+}
+
+/// Whether `/proc` says process `pid` has exited but not been reaped.
+#[cfg(unix)]
+fn zombie(pid: libc::pid_t) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // "pid (command) state ...": the command may hold spaces and parentheses
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()).is_some_and(|c| c == 'Z' || c == 'X')
 }
 
 #[cfg(not(unix))]
@@ -133,6 +142,21 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    #[test]
+    fn zombies_count_as_gone() {
+        // a child that exited and is not waited for yet is a zombie
+        let mut c = std::process::Command::new("true").spawn().unwrap();
+        let pid = c.id();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !zombie(pid as libc::pid_t) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(process_alive(pid), Some(false));
+        c.wait().unwrap();
+        assert_eq!(process_alive(pid), Some(false));
+        assert_eq!(process_alive(std::process::id()), Some(true));
     }
 
     /// The pid of a process that has exited.
