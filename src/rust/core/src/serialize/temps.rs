@@ -20,7 +20,8 @@ pub const STALE_AFTER: Duration = Duration::from_secs(60);
 /// Age after which a temporary whose writer cannot be checked is removed.
 pub const UNKNOWN_STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-/// This host's name, as written in temporary names (letters, digits, `.`, `_`, `-`).
+/// This host's name, as written in temporary names (letters, digits, `.`, `_`, `-`; at
+/// most 32).
 fn host() -> String {
     #[cfg(unix)]
     {
@@ -30,6 +31,7 @@ fn host() -> String {
             let name: String = String::from_utf8_lossy(&buf[..end])
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                .take(32) // leaves room for the target's name in the 255 bytes a name may have
                 .collect();
             if !name.is_empty() {
                 return name;
