@@ -23,7 +23,8 @@ pub struct ModelHandle {
 }
 
 /// Runs `f` on the model behind `h`, taking it out meanwhile (an R callback that reaches
-/// for the model during fit gets an error, never an aliased model).
+/// for the model during fit gets an error, never an aliased model; savers read the model
+/// the loop lends instead: `crate::r_lent`).
 pub(crate) fn with_model<T>(h: Robj, f: impl FnOnce(&mut Model<f32>) -> R<T>) -> R<T> {
     let key = crate::r_lent::key(&h);
     let mut p: ExternalPtr<ModelHandle> = h.try_into().map_err(|_| "not an rkeras model handle".to_string())?;
