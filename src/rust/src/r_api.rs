@@ -98,6 +98,14 @@ fn outcome_to_r(o: &FitOutcome, slot: &CondSlot, warnings: &[String]) -> Robj {
         do_validation = p.do_validation
     );
     let cond = slot.borrow().clone().unwrap_or_else(|| ().into());
+    let states: Vec<Robj> = o
+        .callback_states
+        .iter()
+        .map(|st| {
+            let (names, values): (Vec<&str>, Vec<Robj>) = st.iter().map(|(k, v)| (*k, Robj::from(*v))).unzip();
+            List::from_names_and_values(names, values).map(Robj::from).unwrap_or(().into())
+        })
+        .collect();
     list!(
         status = status,
         message = message,
@@ -106,7 +114,8 @@ fn outcome_to_r(o: &FitOutcome, slot: &CondSlot, warnings: &[String]) -> Robj {
         step = o.step as f64 + 1.0,
         metrics = metrics,
         params = params,
-        warnings = warnings.to_vec()
+        warnings = warnings.to_vec(),
+        callback_states = List::from_values(states)
     )
     .into()
 }
@@ -127,15 +136,16 @@ fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Rob
         let vdata = if val.is_null() { None } else { Some(read_data(&val, m, true, "validation_data: ")?) };
         let cbs = build_callbacks(&callbacks, &slot)?;
         let bs = cfg.batch_size.unwrap_or(32);
+        let vbs = cfg.validation_batch_size.unwrap_or(bs);
         let mut host = RHost::new();
         let outcome = match (&tdata, &vdata) {
             (Data::Arrays(a), v) => {
                 let split = split_point(a.x.rows(), cfg.validation_split)?;
                 let mut src = array_source(a, 0..split, bs, cfg.shuffle);
                 let mut vsrc: Option<Box<dyn BatchSource<f32> + '_>> = match v {
-                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), bs, false))),
+                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), vbs, false))),
                     Some(Data::Generator(f, s)) => Some(Box::new(generator(m, f.clone(), *s, true, &slot, false))),
-                    None if split < a.x.rows() => Some(Box::new(array_source(a, split..a.x.rows(), bs, false))),
+                    None if split < a.x.rows() => Some(Box::new(array_source(a, split..a.x.rows(), vbs, false))),
                     None => None,
                 };
                 train::fit(m, &mut src, vsrc.as_deref_mut(), cbs, &mut host, &cfg)
@@ -143,7 +153,7 @@ fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Rob
             (Data::Generator(f, steps), v) => {
                 let mut src = generator(m, f.clone(), *steps, true, &slot, true);
                 let mut vsrc: Option<Box<dyn BatchSource<f32> + '_>> = match v {
-                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), bs, false))),
+                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), vbs, false))),
                     Some(Data::Generator(f, s)) => Some(Box::new(generator(m, f.clone(), *s, true, &slot, false))),
                     None => None,
                 };
@@ -192,7 +202,7 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
     with_model(h, |m| {
         let mut host = RHost::new();
         // no hooks to run: the arrays are read a chunk at a time
-        if let Some(x) = arrays_x(&data).filter(|_| callbacks.len() == 0 && verbose == 0) {
+        if let Some(x) = arrays_x(&data).filter(|_| callbacks.is_empty() && verbose == 0) {
             let t = predict_array(m, &x, batch_size as usize)?;
             return Ok(list!(status = "ok", value = from_tensor(&t), warnings = host.warnings.clone()).into());
         }
@@ -326,7 +336,7 @@ fn rk_is_reshape_view(x: Robj) -> bool {
 /// `array_reshape()`'s column-permuting view (see `r_reshape.rs`).
 #[extendr]
 fn rk_reshape_view(x: Robj, rows: i32, cols: Vec<i32>, dim: Vec<i32>) -> R<Robj> {
-    Ok(crate::r_reshape::reshape_view(x, rows, cols, dim)?)
+    crate::r_reshape::reshape_view(x, rows, cols, dim)
 }
 
 #[extendr]
