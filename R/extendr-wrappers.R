@@ -65,4 +65,14 @@ rk_h5_save_weights <- function(h, path) rk_call(.Call(wrap__rk_h5_save_weights, 
 
 rk_h5_load_weights <- function(h, bytes, by_name, skip_mismatch, reshape) rk_call(.Call(wrap__rk_h5_load_weights, h, bytes, by_name, skip_mismatch, reshape))
 
+rk_check_finite <- function(bytes) rk_call(.Call(wrap__rk_check_finite, bytes))
+
+rk_read_file <- function(path) rk_call(.Call(wrap__rk_read_file, path))
+
+rk_check_regular_file <- function(path) rk_call(.Call(wrap__rk_check_regular_file, path))
+
+rk_temp_path <- function(target) rk_call(.Call(wrap__rk_temp_path, target))
+
+rk_remove_stale_temps <- function(target) rk_call(.Call(wrap__rk_remove_stale_temps, target))
+
 # nolint end
