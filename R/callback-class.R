@@ -6,8 +6,9 @@
 #' epoch, and fields set on `self` persist. Epoch and batch numbers are 1-based, and a named
 #' list a method returns is merged into the logs.
 #'
-#' Weights cannot be read from inside a hook while `fit()` runs (the model is busy); read
-#' them after `fit()` returns.
+#' Inside a hook the model can be read (`get_weights()`, `summary()`, `saveRDS()`,
+#' `save_model()`: the weights of the last finished step) but not changed (`set_weights()`,
+#' `compile()`, adding or removing layers are errors that change nothing).
 #'
 #' @param classname Name of the class (added to the object's class).
 #' @param on_epoch_begin,on_epoch_end,on_train_begin,on_train_end,on_train_batch_begin,on_train_batch_end,on_test_begin,on_test_end,on_test_batch_begin,on_test_batch_end,on_predict_begin,on_predict_end,on_predict_batch_begin,on_predict_batch_end

@@ -158,3 +158,18 @@ test_that("metrics ignore sample weights and weighted_metrics use them, with ker
   saveRDS(m, f)
   expect_equal(readRDS(f)$metrics_names, m$metrics_names)
 })
+
+test_that("a callback reads the model it trains: weights, summary and count", {
+  d <- toy_data(64)
+  m <- toy_model()
+  seen <- list()
+  cb <- callback_lambda(on_epoch_end = function(epoch, logs) {
+    seen[[length(seen) + 1]] <<- list(w = get_weights(m), n = count_params(m), s = format(m))
+  })
+  fit(m, d$x, d$y, epochs = 2, verbose = 0, callbacks = list(cb))
+  expect_length(seen, 2)
+  expect_equal(seen[[2]]$w, get_weights(m))
+  expect_false(isTRUE(all.equal(seen[[1]]$w, seen[[2]]$w)))
+  expect_equal(seen[[1]]$n, 58)
+  expect_true(any(grepl("Total params: 58", seen[[1]]$s)))
+})

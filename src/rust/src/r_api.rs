@@ -63,7 +63,7 @@ fn rk_model_compile(h: Robj, spec: Robj) -> R<()> {
 
 #[extendr]
 fn rk_model_layers(h: Robj) -> R<Robj> {
-    with_model(h, |m| {
+    crate::r_lent::with_model_ref(h, |m| {
         let rows: Vec<Robj> = m
             .layers()
             .iter()
@@ -259,7 +259,7 @@ fn rk_test_on_batch(h: Robj, x: Robj, y: Robj, w: Robj) -> R<Robj> {
 
 #[extendr]
 fn rk_get_weights(h: Robj) -> R<Robj> {
-    with_model(h, |m| {
+    crate::r_lent::with_model_ref(h, |m| {
         let arrays: Vec<Robj> = m
             .get_weights()
             .into_iter()
@@ -418,7 +418,7 @@ fn rk_model_respec(h: Robj, spec: Robj, seed: f64) -> R<()> {
 /// Every weight: `list(layer, weight, shape, trainable)`, Keras order; trainable as built.
 #[extendr]
 fn rk_model_weight_info(h: Robj) -> R<Robj> {
-    with_model(h, |m| {
+    crate::r_lent::with_model_ref(h, |m| {
         let mut layer = Vec::new();
         let mut weight = Vec::new();
         let mut shape: Vec<Robj> = Vec::new();
@@ -438,7 +438,7 @@ fn rk_model_weight_info(h: Robj) -> R<Robj> {
 /// The live compile state: `NULL`, or `list(spec, iterations, learning_rate)`.
 #[extendr]
 fn rk_model_compile_info(h: Robj) -> R<Robj> {
-    with_model(h, |m| {
+    crate::r_lent::with_model_ref(h, |m| {
         Ok(match &m.compiled {
             None => ().into(),
             Some(c) => list!(

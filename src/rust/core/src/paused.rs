@@ -321,6 +321,8 @@ mod tests {
                 optimizer: crate::optimizers::OptimizerConfig::defaults("sgd").unwrap(),
                 loss: crate::losses::Loss::MeanSquaredError,
                 metrics: vec![],
+                weighted_metrics: vec![],
+                from_logits: false,
             })
             .unwrap();
             let x = crate::tensor::Tensor::from_vec(&[2, 3], vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);

@@ -12,7 +12,6 @@ use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::train::{fit, ArraySource, FitConfig};
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::rc::Rc;
 
 fn reference(name: &str) -> serde_json::Value {
