@@ -65,4 +65,6 @@ rk_h5_save_weights <- function(h, path) .Call(wrap__rk_h5_save_weights, h, path)
 
 rk_h5_load_weights <- function(h, bytes, by_name, skip_mismatch, reshape) .Call(wrap__rk_h5_load_weights, h, bytes, by_name, skip_mismatch, reshape)
 
+rk_live_models <- function() .Call(wrap__rk_live_models)
+
 # nolint end

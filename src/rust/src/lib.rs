@@ -8,6 +8,7 @@ mod r_convert;
 mod r_data;
 mod r_generator;
 mod r_interrupt;
+mod r_live;
 mod r_persist;
 mod r_reshape;
 
@@ -16,4 +17,5 @@ use extendr_api::prelude::*;
 extendr_module! {
     mod rkeras;
     use r_api;
+    use r_live;
 }
