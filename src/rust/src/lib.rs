@@ -10,6 +10,7 @@ mod r_files;
 mod r_generator;
 mod r_interrupt;
 mod r_lent;
+mod r_live;
 mod r_persist;
 mod r_reshape;
 
@@ -19,4 +20,5 @@ extendr_module! {
     mod rkeras;
     use r_api;
     use r_files;
+    use r_live;
 }

@@ -20,6 +20,7 @@ type R<T> = std::result::Result<T, String>;
 /// The Rust side of an R model. `None` while a fit holds the model.
 pub struct ModelHandle {
     model: Option<Model<f32>>,
+    _live: crate::r_live::Live,
 }
 
 /// Runs `f` on the model behind `h`, taking it out meanwhile (an R callback that reaches
@@ -52,7 +53,7 @@ fn rk_set_threads(n: i32) {
 fn rk_model_build(spec: Robj, seed: f64) -> R<Robj> {
     let spec: ModelSpec = from_spec(&spec, "model")?;
     let model = Model::build(spec, &mut Rng::seed_from(seed as u64))?;
-    Ok(ExternalPtr::new(ModelHandle { model: Some(model) }).into())
+    Ok(ExternalPtr::new(ModelHandle { model: Some(model), _live: crate::r_live::Live::new() }).into())
 }
 
 #[extendr]
@@ -378,7 +379,7 @@ fn rk_model_from_bytes(bytes: Robj, compile: bool) -> R<Robj> {
         _ => ().into(),
     };
     let model = Model::from_decoded(d, compile)?;
-    let ptr: Robj = ExternalPtr::new(ModelHandle { model: Some(model) }).into();
+    let ptr: Robj = ExternalPtr::new(ModelHandle { model: Some(model), _live: crate::r_live::Live::new() }).into();
     Ok(list!(ptr = ptr, model = spec, compile = cspec).into())
 }
 
@@ -465,7 +466,7 @@ fn rk_h5_load_model(bytes: Robj, compile: bool, seed: f64) -> R<Robj> {
         Some(c) => crate::r_persist::to_r(&CompileSpec { optimizer: c.optimizer.config().clone(), ..c.spec.clone() }),
         None => ().into(),
     };
-    let ptr: Robj = ExternalPtr::new(ModelHandle { model: Some(l.model) }).into();
+    let ptr: Robj = ExternalPtr::new(ModelHandle { model: Some(l.model), _live: crate::r_live::Live::new() }).into();
     Ok(list!(ptr = ptr, model = spec, compile = cspec, warnings = l.warnings).into())
 }
 

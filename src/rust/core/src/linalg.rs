@@ -29,10 +29,19 @@ pub fn threads() -> usize {
 }
 
 /// The cores this process may use, asked once: the standard library reads cgroup files
-/// on every call, which cost more than a layer's work when asked per layer.
+/// on every call, which cost more than a layer's work when asked per layer. Cached without
+/// a lock (threads that race both ask and store the same answer): a process forked while
+/// another thread held a lock here would wait for that thread forever.
 fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    static CORES: AtomicUsize = AtomicUsize::new(0);
+    match CORES.load(Ordering::Relaxed) {
+        0 => {
+            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+            CORES.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
 }
 
 /// Bounds the threads the core uses (0 = all cores; 1 = this thread only).
