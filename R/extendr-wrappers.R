@@ -75,6 +75,6 @@ rk_temp_path <- function(target) rk_call(.Call(wrap__rk_temp_path, target))
 
 rk_remove_stale_temps <- function(target) rk_call(.Call(wrap__rk_remove_stale_temps, target))
 
-rk_live_models <- function() .Call(wrap__rk_live_models)
+rk_live_models <- function() rk_call(.Call(wrap__rk_live_models))
 
 # nolint end
