@@ -107,3 +107,13 @@ test_that("an IDX file whose header claims huge dimensions is an error naming th
   expect_match(conditionMessage(e), "train-images-idx3-ubyte' is truncated or damaged: its IDX header claims dimensions 60000 x")
   expect_false(grepl("vector size", conditionMessage(e)))
 })
+
+test_that("type errors use R's type names, not Rust's", {
+  d <- toy_data(16)
+  m <- toy_model()
+  e <- expect_error(fit_generator(m, function() "not a batch", steps_per_epoch = 1, verbose = 0),
+                    "the generator must return list\\(x, y\\) or list\\(x, y, sample_weight\\), got a character value")
+  expect_false(grepl("Strings|Doubles", conditionMessage(e)))
+  e <- expect_error(fit(m, matrix(letters[1:8], 2), d$y[1:2, ], verbose = 0), "must be a numeric matrix")
+  expect_false(grepl("Strings|Doubles", conditionMessage(e)))
+})

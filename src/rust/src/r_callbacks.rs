@@ -63,8 +63,8 @@ fn schedule_closure(f: Function, slot: CondSlot) -> impl FnMut(usize, f64) -> Re
         match v.rtype() {
             Rtype::Doubles | Rtype::Integers if v.len() == 1 => Ok(crate::r_data::number(&v).unwrap_or(f64::NAN)),
             _ => Err(Halt::Error(format!(
-                "callback_learning_rate_scheduler(): the schedule must return a single number, got a {:?} of length {}",
-                v.rtype(),
+                "callback_learning_rate_scheduler(): the schedule must return a single number, got a {} vector of length {}",
+                crate::r_convert::r_typeof(&v),
                 v.len()
             ))),
         }

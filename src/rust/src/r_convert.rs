@@ -162,11 +162,11 @@ pub fn to_tensor(x: &Robj, what: &str) -> std::result::Result<Tensor<f32>, Strin
                 from_col_major(&dims, &s)
             }
             Rtype::Null => return Err(format!("{what} is NULL; a numeric matrix or array is needed")),
-            other => {
+            _ => {
                 return Err(format!(
-                    "{what} must be a numeric matrix or array, got {} ({:?}); for a data frame use as.matrix()",
+                    "{what} must be a numeric matrix or array, got {} (type {}); for a data frame use as.matrix()",
                     x.class().map(|c| c.collect::<Vec<_>>().join("/")).unwrap_or_default(),
-                    other
+                    r_typeof(x)
                 ))
             }
         },
@@ -221,4 +221,35 @@ pub fn to_weights(x: &Robj, n: usize, what: &str) -> std::result::Result<Option<
         return Err(format!("{what} has length {}, but there are {n} samples", t.data.len()));
     }
     Ok(Some(t.data))
+}
+
+/// R's name for the type of `x`, as `typeof()` gives it ("double", "character", "list", ...).
+pub fn r_typeof(x: &Robj) -> &'static str {
+    match x.rtype() {
+        Rtype::Null => "NULL",
+        Rtype::Symbol => "symbol",
+        Rtype::Pairlist => "pairlist",
+        Rtype::Function => "closure",
+        Rtype::Environment => "environment",
+        Rtype::Promise => "promise",
+        Rtype::Language => "language",
+        Rtype::Special => "special",
+        Rtype::Builtin => "builtin",
+        Rtype::Rstr => "char",
+        Rtype::Logicals => "logical",
+        Rtype::Integers => "integer",
+        Rtype::Doubles => "double",
+        Rtype::Complexes => "complex",
+        Rtype::Strings => "character",
+        Rtype::Dot => "...",
+        Rtype::Any => "any",
+        Rtype::List => "list",
+        Rtype::Expressions => "expression",
+        Rtype::Bytecode => "bytecode",
+        Rtype::ExternalPtr => "externalptr",
+        Rtype::WeakRef => "weakref",
+        Rtype::Raw => "raw",
+        Rtype::S4 => "S4",
+        _ => "unknown",
+    }
 }

@@ -65,7 +65,7 @@ impl RGenerator {
             return Err(format!("{shape}, got NULL"));
         }
         let Some(list) = v.as_list().filter(|_| !v.inherits("data.frame")) else {
-            return Err(format!("{shape}, got a {:?} value", v.rtype()));
+            return Err(format!("{shape}, got a {} value", crate::r_convert::r_typeof(v)));
         };
         let n = list.len();
         let ok_len = if self.expect.needs_y { n == 2 || n == 3 } else { (1..=3).contains(&n) };

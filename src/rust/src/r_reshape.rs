@@ -16,7 +16,7 @@ extern "C" {
 /// columns reordered to `cols` (1-based), with dimensions `dim`.
 pub fn reshape_view(x: Robj, rows: i32, cols: Vec<i32>, dim: Vec<i32>) -> std::result::Result<Robj, String> {
     if !matches!(x.rtype(), Rtype::Doubles | Rtype::Integers) {
-        return Err(format!("cannot reshape a {:?} array here", x.rtype()));
+        return Err(format!("cannot reshape a {} array here", crate::r_convert::r_typeof(&x)));
     }
     let rows = rows.max(1) as usize;
     let ncol = x.len() / rows;
