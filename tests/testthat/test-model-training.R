@@ -281,3 +281,35 @@ test_that("denormal products are zero as in Keras, while R keeps IEEE denormals,
   expect_true(length(seen) >= 17)
   expect_true(all(seen == tiny) && tiny > 0)
 })
+
+test_that("values beyond the float32 range are an error naming the argument, row and column, like Inf", {
+  d <- toy_data()
+  model <- toy_model()
+  w0 <- get_weights(model)
+  big <- d$x
+  big[5, 2] <- 1e300
+  too_large <- function(what, at, value = "1e300")
+    paste0("^", what, " contains values too large for 32-bit floats \\(first at ", at, ": ", value, ";")
+  fit0 <- function(...) fit(model, ..., epochs = 1, verbose = 0)
+  expect_error(fit0(big, d$y), too_large("x", "row 5, column 2"))
+  expect_error(fit0(d$x, replace(d$y, 207, -1e39)), too_large("y", "row 7, column 2", "-1e39"))
+  expect_error(fit0(d$x, d$y, sample_weight = replace(rep(1, 200), 9, 4e38)), too_large("sample_weight", "element 9", "4e38"))
+  expect_error(fit0(d$x, d$y, validation_data = list(big, d$y)), too_large("validation_data: x", "row 5, column 2"))
+  expect_error(evaluate(model, big, d$y, verbose = 0), too_large("x", "row 5, column 2"))
+  expect_error(predict(model, big), too_large("x", "row 5, column 2"))
+  expect_error(predict(model, big, verbose = 1), too_large("x", "row 5, column 2"))
+  expect_error(train_on_batch(model, big, d$y), too_large("x", "row 5, column 2"))
+  gen <- function() list(big[1:8, ], d$y[1:8, ])
+  expect_error(fit_generator(model, gen, steps_per_epoch = 2, epochs = 1, verbose = 0),
+               "x contains values too large for 32-bit floats \\(first at row 5, column 2: 1e300;")
+  w <- w0
+  w[[1]][2, 3] <- -1e300
+  expect_error(set_weights(model, w), too_large("weights\\[\\[1\\]\\]", "row 2, column 3", "-1e300"))
+  # nothing was trained or changed on the way
+  expect_identical(get_weights(model), w0)
+  # the first bad value in R's order, whichever its kind
+  expect_error(fit0(replace(big, 3, NA), d$y), "x contains NA, NaN or Inf values \\(first at row 3, column 1\\)")
+  # the largest float32 and what rounds to it still convert
+  edge <- replace(d$x, 1:2, c(3.4028234663852886e38, -3.4028235e38))
+  expect_equal(dim(predict(keras_model_sequential(input_shape = 4) %>% layer_dense(1), edge)), c(200L, 1L))
+})

@@ -59,7 +59,7 @@ pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std
     if dims.iter().product::<usize>() == x.len() && check_x_shape(&dims, model.input_shape()).is_ok() {
         let run = |c: Columns<'_>| model.predict_with(c.rows(), batch_size, |rows, dst| c.read(rows, dst));
         if let Some(r) = with_columns(x, &dims, run) {
-            return r.map_err(|idx| bad_value("x", &dims, idx));
+            return r.map_err(|bad| bad_value("x", &dims, bad));
         }
     }
     // other types and shapes: the full conversion gives the errors (or handles logicals)

@@ -5,10 +5,33 @@ use crate::tensor::Tensor;
 use crate::Real;
 use std::ops::Range;
 
+/// The smallest magnitude of a double that becomes Inf as an `f32`: `f32::MAX` plus half its
+/// last place (2^103); anything below rounds to at most `f32::MAX`.
+const F32_LIMIT: f64 = 3.4028235677973366e38;
+
+/// A value an R array cannot be converted with: where it is (its column-major index, R's
+/// order) and what it is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BadValue {
+    pub index: usize,
+    /// The value as a double; NaN for NA.
+    pub value: f64,
+}
+
+impl BadValue {
+    /// A finite value whose magnitude is beyond the `f32` range (else NA, NaN or Inf).
+    pub fn too_large(&self) -> bool {
+        self.value.is_finite()
+    }
+}
+
 /// A value of an R vector the core reads: double or integer, with R's missing values.
 pub trait RValue: Copy + Sync {
     fn to_f32(self) -> f32;
-    /// NA (and, for doubles, NaN and Inf): values a model cannot take.
+    /// The value as a double (NaN for NA), for error messages.
+    fn to_f64(self) -> f64;
+    /// Values a model cannot take: NA and, for doubles, NaN, Inf and any value too large for
+    /// an `f32` (it would become Inf).
     fn is_bad(self) -> bool;
     /// See [`convert_block`]; a type may bring a faster way.
     fn convert_block(cols: &[&[Self]; BLOCK], tile: &mut [f32], s: usize, p0: usize) -> bool {
@@ -22,8 +45,13 @@ impl RValue for f64 {
         self as f32
     }
     #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline]
     fn is_bad(self) -> bool {
-        !self.is_finite()
+        // false for NaN, so NaN is bad too; one compare, no branch
+        !(self.abs() < F32_LIMIT)
     }
     fn convert_block(cols: &[&[f64]; BLOCK], tile: &mut [f32], s: usize, p0: usize) -> bool {
         #[cfg(target_arch = "x86_64")]
@@ -39,6 +67,14 @@ impl RValue for i32 {
     #[inline]
     fn to_f32(self) -> f32 {
         self as f32
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        if self == i32::MIN {
+            f64::NAN
+        } else {
+            self as f64
+        }
     }
     #[inline]
     fn is_bad(self) -> bool {
@@ -104,9 +140,9 @@ impl<'a, S: RValue> ColMajor<'a, S> {
     }
 
     /// Rows `rows` into `out` (`rows.len()` row-major samples), on two threads when large.
-    /// A missing value is an error: the column-major index of the first one in the whole
-    /// array (R's order).
-    pub fn read(&self, rows: Range<usize>, out: &mut [f32]) -> Result<(), usize> {
+    /// A value it cannot take ([`RValue::is_bad`]) is an error: the first one in the whole
+    /// array in R's (column-major) order.
+    pub fn read(&self, rows: Range<usize>, out: &mut [f32]) -> Result<(), BadValue> {
         let s = self.perm.len();
         assert_eq!(out.len(), rows.len() * s, "ColMajor::read: output size");
         let half = rows.len() / 2;
@@ -130,7 +166,7 @@ impl<'a, S: RValue> ColMajor<'a, S> {
     }
 
     /// The whole array as a row-major tensor.
-    pub fn to_tensor(&self) -> Result<Tensor<f32>, usize> {
+    pub fn to_tensor(&self) -> Result<Tensor<f32>, BadValue> {
         let mut out = vec![0f32; self.n * self.perm.len()];
         crate::hugepages::advise(&mut out);
         self.read(0..self.n, &mut out)?;
@@ -139,21 +175,24 @@ impl<'a, S: RValue> ColMajor<'a, S> {
         Ok(Tensor { shape, data: out })
     }
 
-    /// Column-major index of the first missing value.
-    fn first_bad(&self) -> usize {
+    /// The first value it cannot take, in column-major order.
+    fn first_bad(&self) -> BadValue {
         let n = self.n;
         self.starts
             .iter()
             .enumerate()
-            .find_map(|(q, &st)| self.src[st..st + n].iter().position(|v| v.is_bad()).map(|i| q * n + i))
-            .unwrap_or(0)
+            .find_map(|(q, &st)| {
+                let col = &self.src[st..st + n];
+                col.iter().position(|v| v.is_bad()).map(|i| BadValue { index: q * n + i, value: col[i].to_f64() })
+            })
+            .unwrap_or(BadValue { index: 0, value: f64::NAN })
     }
 
     /// Converts in tiles of 256 rows, so that a tile's rows stay in cache while its columns
     /// are read. Sixteen columns whose values sit side by side in a row-major sample (every
     /// column of a matrix) go together, 16 rows at a time: each column's 16 values are read
     /// and converted as one run, then written out as 16 rows of 16 adjacent values. Other
-    /// columns go one at a time. False if a value is missing.
+    /// columns go one at a time. False if a value is bad ([`RValue::is_bad`]).
     fn read_block(&self, rows: Range<usize>, out: &mut [f32]) -> bool {
         const ROWS: usize = 256;
         const AHEAD: usize = 4;
@@ -202,7 +241,7 @@ pub const BLOCK: usize = 16;
 
 /// Writes `cols` (the same rows of 16 columns) into rows of `tile` (row length `s`) at
 /// positions `p0..p0 + 16`, 16 rows at a time through a converted 16 x 16 block. True if a
-/// value is missing.
+/// value is bad ([`RValue::is_bad`]).
 fn convert_block<S: RValue>(cols: &[&[S]; BLOCK], tile: &mut [f32], s: usize, p0: usize) -> bool {
     let n = cols[0].len();
     let mut bad = false;
@@ -259,16 +298,16 @@ mod simd {
         let offs: [i64; BLOCK] = std::array::from_fn(|j| (cols[j].as_ptr() as i64 - base as i64) / 8);
         let lo = _mm512_loadu_si512(offs.as_ptr().cast());
         let hi = _mm512_loadu_si512(offs.as_ptr().add(8).cast());
-        let zero = _mm512_setzero_pd();
+        let limit = _mm512_set1_pd(super::F32_LIMIT);
         let mut bad: u8 = 0;
         let out = tile.as_mut_ptr().add(p0);
         for i in 0..n {
             let row = base.wrapping_add(i);
             let a = _mm512_i64gather_pd::<8>(lo, row);
             let b = _mm512_i64gather_pd::<8>(hi, row);
-            // x * 0 is NaN exactly for NaN and +-Inf
-            bad |= _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(_mm512_mul_pd(a, zero), zero)
-                | _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(_mm512_mul_pd(b, zero), zero);
+            // not |x| < limit: NaN, +-Inf and values that would become +-Inf
+            bad |= _mm512_cmp_pd_mask::<_CMP_NLT_UQ>(_mm512_abs_pd(a), limit)
+                | _mm512_cmp_pd_mask::<_CMP_NLT_UQ>(_mm512_abs_pd(b), limit);
             let o = out.add(i * s);
             _mm256_storeu_ps(o, _mm512_cvtpd_ps(a));
             _mm256_storeu_ps(o.add(8), _mm512_cvtpd_ps(b));
@@ -291,8 +330,8 @@ fn prefetch<S>(run: &[S]) {
 }
 
 /// Converts an R-style column-major array with dims `(n, d1, ..., dm)` into a row-major
-/// tensor; a missing value is an error: its column-major index (the first in R's order).
-pub fn from_col_major<S: RValue>(dims: &[usize], src: &[S]) -> Result<Tensor<f32>, usize> {
+/// tensor; a value it cannot take is an error: the first in R's (column-major) order.
+pub fn from_col_major<S: RValue>(dims: &[usize], src: &[S]) -> Result<Tensor<f32>, BadValue> {
     ColMajor::new(dims, src).to_tensor()
 }
 
@@ -373,7 +412,7 @@ mod tests {
         let mut src = vec![1.0f64; n * s];
         src[5 * n + 900] = f64::NAN; // row 901, column 6
         src[9 * n + 3] = f64::INFINITY; // row 4, column 10
-        assert_eq!(from_col_major(&[n, s], &src).unwrap_err(), 5 * n + 900);
+        assert_eq!(from_col_major(&[n, s], &src).unwrap_err().index, 5 * n + 900);
     }
 
     /// Row-major `f32` of an R array, one value at a time: the definition `read` must meet.
@@ -442,8 +481,41 @@ mod tests {
             let mut src = val(n * s);
             src[q * n + i] = f64::NAN;
             src[36 * n + 299] = f64::NEG_INFINITY;
-            assert_eq!(from_col_major(&[n, s], &src).unwrap_err(), q * n + i, "NaN at column {q} row {i}");
+            assert_eq!(from_col_major(&[n, s], &src).unwrap_err().index, q * n + i, "NaN at column {q} row {i}");
         }
+    }
+
+    #[test]
+    fn values_beyond_the_f32_range_are_bad_like_inf() {
+        // bad exactly when the f32 would be Inf: f32::MAX and what rounds to it fit
+        let below = f64::from_bits(F32_LIMIT.to_bits() - 1);
+        assert_eq!(below as f32, f32::MAX);
+        assert!((F32_LIMIT as f32).is_infinite());
+        let fits = [f32::MAX as f64, -(f32::MAX as f64), 3.4028235e38, below, -below, 1e38, 5e-324];
+        assert!(fits.iter().all(|v| !v.is_bad()), "{fits:?}");
+        for big in [1e300, -3.5e38, f64::MAX, F32_LIMIT, -F32_LIMIT] {
+            assert!(big.is_bad(), "{big}");
+            // in a block of sixteen columns (the AVX-512 path where present), in the remainder
+            // rows and columns, and on two threads
+            let (n, s) = (300, 37);
+            for (q, i) in [(3, 17), (20, 290), (35, 5), (0, 0)] {
+                let mut src: Vec<f64> = (0..n * s).map(|v| (v % 255) as f64).collect();
+                src[q * n + i] = big;
+                let e = from_col_major(&[n, s], &src).unwrap_err();
+                assert_eq!(e, BadValue { index: q * n + i, value: big }, "{big} at column {q} row {i}");
+                assert!(e.too_large());
+            }
+            let src = vec![big; 16 * 40];
+            let cols: [&[f64]; BLOCK] = std::array::from_fn(|j| &src[j * 40..j * 40 + 40]);
+            let mut out = vec![0f32; 40 * 16];
+            assert!(convert_block(&cols, &mut out, 16, 0));
+            assert!(<f64 as RValue>::convert_block(&cols, &mut out, 16, 0));
+        }
+        let src = [1.0, f64::NAN, 1e300, 2.0];
+        let e = from_col_major(&[4, 1], &src).unwrap_err();
+        assert_eq!(e.index, 1, "the first bad value, whichever kind");
+        assert!(!e.too_large());
+        assert!(!BadValue { index: 0, value: f64::INFINITY }.too_large());
     }
 
     #[test]
@@ -454,13 +526,14 @@ mod tests {
         assert_eq!(t.data, vec![5.0, 1.0, 6.0, 2.0]);
         let src = [1, 2, 3, i32::MIN, 5, 6];
         let e = ColMajor::with_starts(&[2, 2], &src, vec![4, 2]).to_tensor().unwrap_err();
-        assert_eq!(e, 3, "row 2 of the view's second column");
+        assert_eq!(e.index, 3, "row 2 of the view's second column");
     }
 
     #[test]
     fn col_major_reports_first_bad_value() {
         let src = [1.0, 2.0, f64::NAN, 4.0];
         let err = from_col_major(&[2, 2], &src).unwrap_err();
-        assert_eq!(err, 2);
+        assert_eq!(err.index, 2);
+        assert!(!err.too_large());
     }
 }
