@@ -50,8 +50,8 @@ impl RValue for f64 {
     }
     #[inline]
     fn is_bad(self) -> bool {
-        // false for NaN, so NaN is bad too; one compare, no branch
-        !(self.abs() < F32_LIMIT)
+        // `|`, not `||`: no branch (the compiler makes it one unordered compare)
+        (self.abs() >= F32_LIMIT) | self.is_nan()
     }
     fn convert_block(cols: &[&[f64]; BLOCK], tile: &mut [f32], s: usize, p0: usize) -> bool {
         #[cfg(target_arch = "x86_64")]
