@@ -313,3 +313,33 @@ test_that("values beyond the float32 range are an error naming the argument, row
   edge <- replace(d$x, 1:2, c(3.4028234663852886e38, -3.4028235e38))
   expect_equal(dim(predict(keras_model_sequential(input_shape = 4) %>% layer_dense(1), edge)), c(200L, 1L))
 })
+
+test_that("Ctrl-C during a large predict() stops it between chunks with an rkeras_interrupted error", {
+  skip_on_os("windows")
+  # about 25 MFLOP a row: 100,000 rows take tens of seconds, one chunk of 2048 rows well under one
+  model <- keras_model_sequential(input_shape = 64) %>%
+    layer_dense(2048, activation = "relu") %>% layer_dense(2048, activation = "relu") %>%
+    layer_dense(2048, activation = "relu") %>% layer_dense(1)
+  set.seed(1)
+  x <- matrix(runif(100000 * 64), ncol = 64)
+  pid <- Sys.getpid()
+  hook <- list(callback_lambda(on_predict_begin = function(logs) NULL))
+  for (callbacks in list(NULL, hook)) {  # the chunked array path, and the batch loop with hooks
+    parallel::mcparallel({ Sys.sleep(1); tools::pskill(pid, tools::SIGINT) }, detached = TRUE)
+    t0 <- Sys.time()
+    got <- tryCatch(
+      {
+        p <- predict(model, x, callbacks = callbacks)
+        Sys.sleep(0.1) # R sees a pending interrupt here at the latest
+        "finished"
+      },
+      rkeras_interrupted = function(e) e,
+      interrupt = function(e) "interrupted only after predict() returned")
+    elapsed <- as.numeric(Sys.time() - t0, units = "secs")
+    expect_s3_class(got, c("rkeras_interrupted", "error", "condition"))
+    expect_match(if (is.character(got)) got else conditionMessage(got), "prediction interrupted by the user")
+    expect_lt(elapsed, 10)
+  }
+  # the model is intact and predicts again
+  expect_equal(dim(predict(model, x[1:3, ])), c(3L, 1L))
+})

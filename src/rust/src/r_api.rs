@@ -4,7 +4,7 @@
 use crate::r_callbacks::build_callbacks;
 use crate::r_console::RHost;
 use crate::r_convert::{from_spec, from_tensor, logs_to_r, to_tensor};
-use crate::r_data::{arrays_x, generator, predict_array, read_data, Arrays, Data};
+use crate::r_data::{arrays_x, generator, predict_array, predict_interrupted, read_data, Arrays, Data};
 use crate::r_generator::CondSlot;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::{Halt, Logs};
@@ -190,8 +190,7 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
         let mut host = RHost::new();
         // no hooks to run: the arrays are read a chunk at a time
         if let Some(x) = arrays_x(&data).filter(|_| callbacks.len() == 0 && verbose == 0) {
-            let t = predict_array(m, &x, batch_size as usize)?;
-            return Ok(list!(status = "ok", value = from_tensor(&t), warnings = host.warnings.clone()).into());
+            return predict_array(m, &x, batch_size as usize);
         }
         let d = read_data(&data, m, false, "")?;
         let r = match &d {
@@ -208,6 +207,7 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
         };
         Ok(match r {
             Ok(t) => list!(status = "ok", value = from_tensor(&t), warnings = host.warnings.clone()).into(),
+            Err(Halt::Interrupt) => predict_interrupted(),
             Err(h) => halt_to_r(h, &slot, &host),
         })
     })
