@@ -48,8 +48,10 @@ to_categorical <- function(y, num_classes = NULL, dtype = "float32") {
     if (n == 0L) stop("`num_classes` must be given when `y` is empty.", call. = FALSE)
     num_classes <- max(y) + 1L
   }
-  if (length(num_classes) != 1L || is.na(num_classes) || num_classes < 1) {
-    stop("`num_classes` must be a single positive integer.", call. = FALSE)
+  if (!is.numeric(num_classes) || length(num_classes) != 1L || is.na(num_classes) || num_classes < 1 ||
+      num_classes != round(num_classes) || num_classes > .Machine$integer.max) {
+    stop_arg("to_categorical(): `num_classes` must be a whole number from 1 to ",
+             format(.Machine$integer.max, big.mark = ","), ", got ", describe_value(num_classes))
   }
   num_classes <- as.integer(num_classes)
   if (n > 0L) {

@@ -12,6 +12,8 @@
 #' @param classname Name of the class (added to the object's class).
 #' @param on_epoch_begin,on_epoch_end,on_train_begin,on_train_end,on_train_batch_begin,on_train_batch_end,on_test_begin,on_test_end,on_test_batch_begin,on_test_batch_end,on_predict_begin,on_predict_end,on_predict_batch_begin,on_predict_batch_end
 #'   Hook methods: `function(epoch, logs)`, `function(batch, logs)` or `function(logs)`.
+#' @param on_batch_begin,on_batch_end keras' older names of `on_train_batch_begin` and
+#'   `on_train_batch_end` (used when those are not given).
 #' @param initialize Optional `function(...)` run when the callback is created, with the
 #'   constructor's arguments.
 #' @param ... Other methods or fields to put on `self`.
@@ -29,8 +31,12 @@ Callback <- function(classname, on_epoch_begin = NULL, on_epoch_end = NULL, on_t
                      on_train_end = NULL, on_train_batch_begin = NULL, on_train_batch_end = NULL,
                      on_test_begin = NULL, on_test_end = NULL, on_test_batch_begin = NULL,
                      on_test_batch_end = NULL, on_predict_begin = NULL, on_predict_end = NULL,
-                     on_predict_batch_begin = NULL, on_predict_batch_end = NULL, initialize = NULL, ...) {
+                     on_predict_batch_begin = NULL, on_predict_batch_end = NULL, on_batch_begin = NULL,
+                     on_batch_end = NULL, initialize = NULL, ...) {
   check_string(classname, "classname")
+  # keras: on_batch_begin/on_batch_end are the old names of the training-batch hooks
+  on_train_batch_begin <- on_train_batch_begin %||% on_batch_begin
+  on_train_batch_end <- on_train_batch_end %||% on_batch_end
   hooks <- Filter(Negate(is.null), list(
     on_epoch_begin = on_epoch_begin, on_epoch_end = on_epoch_end, on_train_begin = on_train_begin,
     on_train_end = on_train_end, on_train_batch_begin = on_train_batch_begin,

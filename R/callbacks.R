@@ -1,7 +1,20 @@
 # Callbacks: built-in ones are specs the Rust core builds; R callbacks (callback_lambda(),
 # custom ones) are lists of guarded R hooks called from the Rust loop.
 
-new_callback <- function(type, ...) structure(list(type = type, ...), class = "rkeras_callback")
+# A callback: its spec, and `self`, an environment where the state after a fit() lands
+# (`es$stopped_epoch`, `es$best`, `es$wait`, as keras exposes them).
+new_callback <- function(type, ...) {
+  structure(list(type = type, ..., self = new.env(parent = emptyenv())), class = "rkeras_callback")
+}
+
+# After fit(): each callback's state as the core reports it goes to its `self`.
+store_callback_states <- function(callbacks, states) {
+  if (inherits(callbacks, "rkeras_callback")) callbacks <- list(callbacks)
+  for (i in seq_along(states)) {
+    self <- .subset2(callbacks[[i]], "self")
+    if (is.environment(self)) for (k in names(states[[i]])) assign(k, states[[i]][[k]], envir = self)
+  }
+}
 
 # At fit time: R hooks return list(result, stop_training) (a hook stops training by
 # setting `model$stop_training <- TRUE`), guarded so errors and interrupts come back as values.

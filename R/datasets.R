@@ -487,13 +487,27 @@ read_idx <- function(file) {
     stop("'", file, "': only unsigned-byte IDX data (type 0x08) is supported.", call. = FALSE)
   }
   dims <- readBin(con, "integer", magic[4], size = 4L, endian = "big")
-  n <- prod(dims)
+  n <- prod(as.numeric(dims))
+  if (length(dims) != magic[4] || anyNA(dims) || any(dims < 0) || n > idx_max_bytes(file, 4 + 4 * magic[4])) {
+    stop_arg("'", file, "' is damaged: its IDX header claims dimensions ", paste(dims, collapse = " x "), " (",
+             format(n, big.mark = ",", scientific = FALSE), " bytes), more than the file can hold")
+  }
   bytes <- readBin(con, "raw", n)
   if (length(bytes) != n) stop("'", file, "' is truncated.", call. = FALSE)
   bytes <- from_c_order(bytes, dims)
   out <- as.integer(bytes)
   if (length(dims) > 1L) dim(out) <- dims
   out
+}
+
+# The most data bytes an IDX file can hold: its size after the header, or for a gzipped
+# file 1032 times its size (deflate's largest ratio).
+idx_max_bytes <- function(file, header) {
+  size <- file.size(file)
+  con <- file(file, "rb")
+  on.exit(close(con))
+  gz <- identical(readBin(con, "raw", 2L), as.raw(c(0x1f, 0x8b)))
+  if (gz) size * 1032 else size - header
 }
 
 # Data stored in C (row-major) order -> R array with dims `shape`. The first

@@ -29,9 +29,12 @@ compose_layer <- function(object, layer) {
            describe_value(object))
 }
 
+initializer_names <- c("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
+                       "zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal")
+
 initializer_spec <- function(init, name) {
   if (inherits(init, "rkeras_initializer")) return(unclass(init))
-  list(name = check_string(init, name))
+  list(name = check_choice(init, paste0("`", name, "`"), initializer_names))
 }
 
 input_shape_arg <- function(input_shape, batch_input_shape, input_dim = NULL) {
@@ -76,6 +79,7 @@ layer_dense <- function(object, units, activation = NULL, use_bias = TRUE,
                       bias_constraint = bias_constraint)
   given <- names(Filter(Negate(is.null), unsupported))
   if (length(given)) stop_arg("layer_dense(): ", paste0("`", given, "`", collapse = ", "), " not supported yet")
+  check_dots(list(...), "input_dim", fn = "layer_dense")
   args <- list(units = check_count(units, "units"), activation = activation_name(activation),
                use_bias = check_flag(use_bias, "use_bias"),
                kernel_initializer = initializer_spec(kernel_initializer, "kernel_initializer"),

@@ -1,14 +1,38 @@
 # Losses: loss_*() used uncalled in compile(loss = loss_mean_squared_error), called without
 # targets (loss_mean_squared_error()), or called on (y_true, y_pred) for per-sample values.
 
+# keras' optional arguments of each loss, with their defaults. rkeras computes the keras
+# default of each; any other value is an error naming the argument (never ignored).
+loss_options <- list(
+  categorical_crossentropy = list(from_logits = FALSE, label_smoothing = 0, axis = -1),
+  binary_crossentropy = list(from_logits = FALSE, label_smoothing = 0, axis = -1),
+  sparse_categorical_crossentropy = list(from_logits = FALSE, ignore_class = NULL, axis = -1),
+  cosine_similarity = list(axis = -1),
+  huber = list(delta = 1))
+
 loss_fn <- function(name) {
-  f <- function(y_true, y_pred, ...) {
+  f <- function(y_true, y_pred, ..., reduction = "auto", name = NULL) {
+    check_loss_options(attr(f, "rkeras_name"), list(...), reduction)
     if (missing(y_true) && missing(y_pred)) return(f)
-    rk_loss_values(name, as_input_array(y_true, "y_true"), as_input_array(y_pred, "y_pred"))
+    rk_loss_values(attr(f, "rkeras_name"), as_input_array(y_true, "y_true"), as_input_array(y_pred, "y_pred"))
   }
   attr(f, "rkeras_name") <- name
   class(f) <- c("rkeras_loss", "function")
   f
+}
+
+check_loss_options <- function(loss, opts, reduction) {
+  fn <- paste0("loss_", loss)
+  defaults <- loss_options[[loss]] %||% list()
+  check_dots(opts, names(defaults), fn = fn)
+  for (o in names(opts)) {
+    value <- opts[[o]]
+    if (is.numeric(value) && is.numeric(defaults[[o]])) value <- as.numeric(value)
+    check_unsupported(value, defaults[[o]], o, fn)
+  }
+  if (!reduction %in% c("auto", "sum_over_batch_size"))
+    check_unsupported(reduction, "sum_over_batch_size", "reduction", fn)
+  invisible()
 }
 
 #' Losses
@@ -18,12 +42,17 @@ loss_fn <- function(name) {
 #'
 #' @param y_true Targets (a matrix; integer class labels for the sparse loss).
 #' @param y_pred Predictions (a matrix).
-#' @param ... Ignored (compatibility).
+#' @param ... keras' options of the loss (`from_logits`, `label_smoothing`, `axis`,
+#'   `ignore_class`, `delta`): rkeras computes their defaults, and any other value is an error
+#'   naming the option. Unknown names are errors.
+#' @param reduction `"auto"` or `"sum_over_batch_size"` (keras' default), the only reduction
+#'   rkeras computes.
+#' @param name Accepted for compatibility.
 #' @returns Without arguments, the loss for [compile()]; with them, a numeric vector with
 #'   one value per sample.
 #' @family losses
 #' @name losses
-#' @usage loss_categorical_crossentropy(y_true, y_pred, ...)
+#' @usage loss_categorical_crossentropy(y_true, y_pred, ..., reduction = "auto", name = NULL)
 #' @examples
 #' loss_mean_squared_error(matrix(c(1, 2), 1), matrix(c(1, 4), 1))   # 2
 NULL

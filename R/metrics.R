@@ -1,6 +1,12 @@
 # Metrics: names as given (the log key is the string given), or metric_*() objects.
 
-metric_obj <- function(name) structure(name, class = "rkeras_metric")
+metric_obj <- function(metric, ...) {
+  fn <- paste0("metric_", metric)
+  dots <- check_dots(list(...), c("name", "dtype"), fn = fn)
+  if (!is.null(dots$name)) check_unsupported(dots$name, metric, "name", fn)
+  if (!is.null(dots$dtype)) check_unsupported(dots$dtype, "float32", "dtype", fn)
+  structure(metric, class = "rkeras_metric")
+}
 
 #' Metrics
 #'
@@ -9,6 +15,12 @@ metric_obj <- function(name) structure(name, class = "rkeras_metric")
 #' as TF2 keras does: one output unit gives binary accuracy, one target column with several
 #' units gives sparse categorical accuracy, otherwise categorical accuracy.
 #'
+#' @param k Classes counted as a hit (top-k): rkeras computes keras' default, 5; any other
+#'   value is an error.
+#' @param threshold Decision threshold of binary accuracy: rkeras computes keras' default,
+#'   0.5; any other value is an error.
+#' @param ... `name` (only the metric's own name: it is the log key) and `dtype` (only
+#'   `"float32"`) are accepted; other names are errors.
 #' @returns A metric for [compile()].
 #' @family metrics
 #' @name metrics
@@ -18,28 +30,34 @@ NULL
 
 #' @rdname metrics
 #' @export
-metric_accuracy <- function() metric_obj("accuracy")
+metric_accuracy <- function(...) metric_obj("accuracy", ...)
 #' @rdname metrics
 #' @export
-metric_binary_accuracy <- function() metric_obj("binary_accuracy")
+metric_binary_accuracy <- function(threshold = 0.5, ...) {
+  check_unsupported(as.numeric(threshold), 0.5, "threshold", "metric_binary_accuracy")
+  metric_obj("binary_accuracy", ...)
+}
 #' @rdname metrics
 #' @export
-metric_categorical_accuracy <- function() metric_obj("categorical_accuracy")
+metric_categorical_accuracy <- function(...) metric_obj("categorical_accuracy", ...)
 #' @rdname metrics
 #' @export
-metric_sparse_categorical_accuracy <- function() metric_obj("sparse_categorical_accuracy")
+metric_sparse_categorical_accuracy <- function(...) metric_obj("sparse_categorical_accuracy", ...)
 #' @rdname metrics
 #' @export
-metric_top_k_categorical_accuracy <- function() metric_obj("top_k_categorical_accuracy")
+metric_top_k_categorical_accuracy <- function(k = 5, ...) {
+  check_unsupported(as.numeric(k), 5, "k", "metric_top_k_categorical_accuracy")
+  metric_obj("top_k_categorical_accuracy", ...)
+}
 #' @rdname metrics
 #' @export
-metric_mean_squared_error <- function() metric_obj("mean_squared_error")
+metric_mean_squared_error <- function(...) metric_obj("mean_squared_error", ...)
 #' @rdname metrics
 #' @export
-metric_mean_absolute_error <- function() metric_obj("mean_absolute_error")
+metric_mean_absolute_error <- function(...) metric_obj("mean_absolute_error", ...)
 #' @rdname metrics
 #' @export
-metric_root_mean_squared_error <- function() metric_obj("root_mean_squared_error")
+metric_root_mean_squared_error <- function(...) metric_obj("root_mean_squared_error", ...)
 
 #' @export
 print.rkeras_metric <- function(x, ...) {

@@ -84,6 +84,7 @@ get_layer <- function(object, name = NULL, index = NULL) {
 #' length(model$layers)
 pop_layer <- function(object) {
   check_model(object, "object")
+  check_model_idle(object)
   n <- length(object$layer_specs)
   if (n == 0) stop_arg("There are no layers in the model.")
   live <- is_built(object) && (!is.null(object$state) || (!is.null(object$ptr) && ptr_alive(object$ptr)))
@@ -156,6 +157,7 @@ fmt_dims <- function(d) paste0("(", paste(d, collapse = ", "), ")")
 #' @rdname get_weights
 #' @export
 set_weights <- function(object, weights) {
+  check_model_idle(object)
   r <- weight_rows(object)
   info <- r$info
   idx <- which(r$keep)
@@ -240,7 +242,9 @@ apply_trainable <- function(model, from, to, value) {
 #'
 #' @param object A model or a layer from [get_layer()].
 #' @param from,to First and last layer of the range.
-#' @param which Accepted for compatibility when `NULL`.
+#' @param which Instead of `from`/`to`: the layers to (un)freeze, the others becoming the
+#'   opposite: layer names, 1-based positions (negative from the end), layers, a logical
+#'   vector with one value per layer, or a function of a layer returning `TRUE`/`FALSE`.
 #' @returns `object`, invisibly.
 #' @family layer introspection
 #' @export
@@ -249,29 +253,53 @@ apply_trainable <- function(model, from, to, value) {
 #' freeze_weights(model, to = 1)
 #' model
 freeze_weights <- function(object, from = NULL, to = NULL, which = NULL) {
-  if (!is.null(which)) stop_arg("`which` is not supported yet; use `from` and `to`")
-  if (inherits(object, "rkeras_layer_ref")) {
-    set_layer_trainable(object$model_env, object$layer_name, FALSE)
-    return(invisible(object))
-  }
-  check_model(object, "object")
-  if (is.null(from) && is.null(to)) set_layer_trainable(object, layer_names(object), FALSE)
-  else apply_trainable(object, from, to, FALSE)
-  invisible(object)
+  set_trainable(object, from, to, which, FALSE)
 }
 
 #' @rdname freeze_weights
 #' @export
 unfreeze_weights <- function(object, from = NULL, to = NULL, which = NULL) {
-  if (!is.null(which)) stop_arg("`which` is not supported yet; use `from` and `to`")
+  set_trainable(object, from, to, which, TRUE)
+}
+
+# freeze_weights() (value FALSE) and unfreeze_weights() (TRUE): a layer reference, the whole
+# model, a from..to range, or the layers `which` selects (the others get the opposite).
+set_trainable <- function(object, from, to, which, value) {
+  check_model_idle(object)
   if (inherits(object, "rkeras_layer_ref")) {
-    set_layer_trainable(object$model_env, object$layer_name, TRUE)
+    set_layer_trainable(object$model_env, object$layer_name, value)
     return(invisible(object))
   }
   check_model(object, "object")
-  set_layer_trainable(object, layer_names(object), TRUE)
-  if (!is.null(from) || !is.null(to)) apply_trainable(object, from, to, TRUE)
+  if (!is.null(which)) {
+    if (!is.null(from) || !is.null(to)) stop_arg("both `which` and `from`/`to` can not be supplied")
+    names <- layer_names(object)
+    set_layer_trainable(object, names, !value)
+    set_layer_trainable(object, which_layers(object, which), value)
+  } else if (is.null(from) && is.null(to)) {
+    set_layer_trainable(object, layer_names(object), value)
+  } else {
+    if (value) set_layer_trainable(object, layer_names(object), TRUE)
+    apply_trainable(object, from, to, value)
+  }
   invisible(object)
+}
+
+# The names of the layers `which` selects: names, 1-based positions (negative from the end),
+# layers, a logical vector over model$layers, or a function of a layer returning TRUE/FALSE.
+which_layers <- function(model, which) {
+  layers <- lapply(layer_names(model), function(n) new_layer_ref(model, n))
+  if (is.function(which)) {
+    which <- vapply(layers, function(l) isTRUE(which(l)), TRUE)
+  }
+  if (is.logical(which)) {
+    if (length(which) != length(layers) || anyNA(which))
+      stop_arg("`which` as a logical vector must have one TRUE/FALSE per layer (", length(layers), "), got ",
+               describe_value(which))
+    return(layer_names(model)[which])
+  }
+  if (inherits(which, "rkeras_layer_ref")) which <- list(which)
+  vapply(as.list(which), function(w) resolve_layer_arg(model, w, "which"), "")
 }
 
 #' Clone a model
@@ -373,7 +401,7 @@ model_fields <- c("layers", "input_shape", "output_shape", "metrics_names", "opt
     non_trainable_weights = get_weights(x, trainable = FALSE),
     get_weights = function(trainable = NA) get_weights(x, trainable),
     set_weights = function(weights) set_weights(x, weights),
-    count_params = function() sum(lengths(get_weights(x))),
+    count_params = function() count_params(x),
     get_config = function() spec,
     spec[[name]]
   )

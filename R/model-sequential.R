@@ -53,6 +53,7 @@ check_shape <- function(shape, name = "input_shape") {
 
 # Adds a layer spec to a model (in place). The first layer may carry the input shape.
 add_layer <- function(model, layer) {
+  check_model_idle(model)
   spec <- unclass(layer)
   if (!is.null(spec$input_shape)) {
     if (length(model$layer_specs) > 0)
@@ -68,6 +69,42 @@ add_layer <- function(model, layer) {
   model$layer_specs[[length(model$layer_specs) + 1]] <- spec
   invalidate(model)
   invisible(model)
+}
+
+# Models a fit(), evaluate() or predict() is running on (their callbacks and generators may
+# reach them). Kept in the session, not in the model, so that a saved copy is never busy.
+.busy <- new.env(parent = emptyenv())
+.busy$models <- list()
+
+model_busy <- function(model) {
+  for (m in .busy$models) if (identical(m, model)) return(TRUE)
+  FALSE
+}
+
+# Marks `model` busy until the calling function returns.
+hold_model <- function(model, frame = parent.frame()) {
+  .busy$models[[length(.busy$models) + 1L]] <- model
+  do.call(on.exit, list(substitute(release_model(m), list(m = model)), add = TRUE), envir = frame)
+  invisible(model)
+}
+
+release_model <- function(model) {
+  for (i in rev(seq_along(.busy$models))) {
+    if (identical(.busy$models[[i]], model)) {
+      .busy$models[[i]] <- NULL
+      break
+    }
+  }
+}
+
+# Refuses, before anything changes, to alter a model (or a layer's model) that is training.
+check_model_idle <- function(object) {
+  model <- if (inherits(object, "rkeras_layer_ref")) object$model_env else object
+  if (inherits(model, "rkeras_model") && model_busy(model))
+    stop(rkeras_condition(paste0("model \"", model$name, "\" is busy: it cannot be changed or used from inside ",
+                                 "its own fit(), evaluate() or predict() (from a callback or a generator); ",
+                                 "nothing was changed"), "rkeras_busy_error"))
+  invisible(object)
 }
 
 # The architecture changed: the Rust model must be rebuilt (and recompiled).
@@ -160,7 +197,7 @@ format.rkeras_model <- function(x, width = getOption("width"), ...) {
 
 #' Number of weights in a model
 #'
-#' @param object A model.
+#' @param object A model, or a layer from [get_layer()] or `model$layers`.
 #' @returns The total number of weights (trainable and not).
 #' @family model
 #' @export
@@ -168,6 +205,13 @@ format.rkeras_model <- function(x, width = getOption("width"), ...) {
 #' model <- keras_model_sequential(input_shape = 784) %>% layer_dense(10)
 #' count_params(model)
 count_params <- function(object) {
+  if (inherits(object, "rkeras_layer_ref")) {
+    model <- object$model_env
+    i <- layer_index(model, object$layer_name)
+    if (is.na(i)) return(0)  # the input layer
+    return(rk_model_layers(model_ptr(model))[[i]]$params)
+  }
+  check_model(object, "object")
   info <- rk_model_layers(model_ptr(object))
   sum(vapply(info, function(l) l$params, 0))
 }

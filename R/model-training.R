@@ -8,14 +8,26 @@
 #'   `optimizer_*()` object.
 #' @param loss A loss name (`"categorical_crossentropy"`, `"mse"`, ...) or a `loss_*()` function.
 #' @param metrics Metric names (`c("accuracy")`) or `metric_*()` objects.
-#' @param ... Other keras arguments (`loss_weights`, `weighted_metrics`, ...) are not used.
+#' @param loss_weights Weights of the outputs' losses: `NULL`, or 1 for the one output (other
+#'   weights need a model with several outputs, which rkeras does not build yet: an error).
+#' @param weighted_metrics Metrics computed with the sample weights: not supported yet (an
+#'   error unless `NULL`).
+#' @param run_eagerly,steps_per_execution,jit_compile Accepted for compatibility: rkeras
+#'   always runs compiled Rust code one batch at a time.
+#' @param ... No other arguments: an unknown name is an error.
 #' @returns The model, invisibly (changed in place).
 #' @family training
 #' @export
 #' @examples
 #' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(3, activation = "softmax")
 #' model %>% compile(loss = "categorical_crossentropy", optimizer = "rmsprop", metrics = "accuracy")
-compile.rkeras_model <- function(object, optimizer = "rmsprop", loss = NULL, metrics = NULL, ...) {
+compile.rkeras_model <- function(object, optimizer = "rmsprop", loss = NULL, metrics = NULL, loss_weights = NULL,
+                                 weighted_metrics = NULL, run_eagerly = NULL, steps_per_execution = NULL,
+                                 jit_compile = NULL, ...) {
+  check_dots(list(...), fn = "compile")
+  check_model_idle(object)
+  check_loss_weights(loss_weights)
+  check_unsupported(weighted_metrics, NULL, "weighted_metrics", "compile")
   args <- list(optimizer = resolve_optimizer(optimizer), loss = resolve_loss(loss),
                metrics = resolve_metrics(metrics))
   apply_pending_trainable(object)
@@ -23,6 +35,16 @@ compile.rkeras_model <- function(object, optimizer = "rmsprop", loss = NULL, met
   object$compile_args <- args
   refresh_state(object)
   invisible(object)
+}
+
+# keras accepts one weight per output; rkeras models have one output.
+check_loss_weights <- function(loss_weights) {
+  if (is.null(loss_weights)) return(invisible())
+  w <- unlist(loss_weights)
+  if (!is.numeric(w) || length(w) != 1 || !isTRUE(all.equal(unname(w), 1)))
+    stop_arg("compile(): `loss_weights` must have one weight per model output; this model has one output, ",
+             "and rkeras supports only weight 1 for it (got ", describe_value(loss_weights), ")")
+  invisible()
 }
 
 ensure_compiled <- function(model) {
@@ -44,7 +66,7 @@ resolve_verbose <- function(verbose) {
 
 array_data <- function(x, y, sample_weight = NULL, prefix = "") {
   list(type = "arrays", x = as_input_array(x, paste0(prefix, "x")),
-       y = if (!is.null(y)) as_input_array(y, paste0(prefix, "y")), w = sample_weight)
+       y = as_input_array(y, paste0(prefix, "y")), w = sample_weight)
 }
 
 generator_data <- function(generator, steps, steps_name) {
@@ -63,16 +85,39 @@ validation_arg <- function(validation_data, validation_steps) {
              if (length(validation_data) == 3) validation_data[[3]], prefix = "validation_data: ")
 }
 
-class_weight_arg <- function(class_weight) {
+# Class weights as a vector indexed by class (0-based); the names must be classes of the
+# targets: columns of one-hot `y`, or the model's output units for integer labels.
+class_weight_arg <- function(class_weight, y = NULL, model = NULL) {
   if (is.null(class_weight)) return(NULL)
   if (!is.list(class_weight) && !is.numeric(class_weight) || is.null(names(class_weight)))
     stop_arg("`class_weight` must be a named list of weights, e.g. list(\"0\" = 1, \"1\" = 10)")
   idx <- suppressWarnings(as.integer(names(class_weight)))
   if (anyNA(idx) || any(idx < 0))
     stop_arg("`class_weight` names must be class indices 0, 1, ..., got: ", paste(names(class_weight), collapse = ", "))
+  classes <- n_classes(y, model)
+  if (!is.null(classes) && any(idx >= classes))
+    stop_arg("`class_weight` names must be class indices from 0 to ", classes - 1, " (the classes of `y`), got \"",
+             names(class_weight)[idx >= classes][[1]], "\"")
   w <- rep(1, max(idx) + 1)
   w[idx + 1] <- vapply(class_weight, function(v) check_number(v, "class_weight"), 0)
   as.list(w)
+}
+
+# How many classes the targets have: one-hot columns, else the model's output units (2 for
+# one sigmoid unit). NULL when unknown (a generator).
+n_classes <- function(y, model) {
+  if (is.null(y) || is.function(y)) return(NULL)
+  cols <- if (length(dim(y)) >= 2) prod(dim(y)[-1]) else 1L
+  if (cols > 1) return(cols)
+  units <- if (!is.null(model)) output_units(model)
+  if (is.null(units)) NULL else max(units, 2L)
+}
+
+output_units <- function(model) {
+  info <- rk_model_layers(model_ptr(model))
+  if (!length(info)) return(NULL)
+  s <- info[[length(info)]]$output_shape
+  s[[length(s)]]
 }
 
 normalize_callbacks <- function(callbacks, model) {
@@ -107,7 +152,9 @@ normalize_callbacks <- function(callbacks, model) {
 #' @param initial_epoch Epoch to start at (0-based count of epochs already run).
 #' @param steps_per_epoch Steps per epoch for a generator.
 #' @param validation_steps Steps of a validation generator per epoch.
-#' @param ... Unused.
+#' @param ... `validation_batch_size` (samples per validation step, default `batch_size`);
+#'   `validation_freq = 1`, `workers`, `use_multiprocessing` and `max_queue_size` are accepted
+#'   for compatibility (R closures always run on R's thread). Any other name is an error.
 #' @returns A `keras_training_history`, invisibly.
 #' @family training
 #' @export
@@ -123,19 +170,29 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
                              validation_split = 0, validation_data = NULL, shuffle = TRUE, class_weight = NULL,
                              sample_weight = NULL, initial_epoch = 0, steps_per_epoch = NULL,
                              validation_steps = NULL, ...) {
+  dots <- check_dots(list(...), c("validation_batch_size", "validation_freq", "workers", "use_multiprocessing",
+                                  "max_queue_size"), fn = "fit")
+  if (!is.null(dots$validation_freq) && !identical(as.numeric(dots$validation_freq), 1))
+    stop_arg("fit(): `validation_freq` other than 1 is not supported by rkeras yet, got ",
+             describe_value(dots$validation_freq))
+  check_model_idle(object)
   ensure_compiled(object)
   train <- if (is.function(x)) generator_data(x, steps_per_epoch, "steps_per_epoch")
            else array_data(x, y, sample_weight)
   validation_split <- check_number(validation_split, "validation_split")
+  # keras: validation_data, when given, overrides validation_split
+  if (!is.null(validation_data)) validation_split <- 0
   if (validation_split < 0 || validation_split >= 1)
     stop_arg("`validation_split` must be in [0, 1), got ", validation_split)
   if (is.function(x) && validation_split > 0)
     stop_arg("`validation_split` is not supported with a generator; pass `validation_data`")
   cfg <- list(epochs = check_count(epochs, "epochs", min = 0),
               initial_epoch = check_count(initial_epoch, "initial_epoch", min = 0),
-              verbose = resolve_verbose(verbose), class_weight = class_weight_arg(class_weight),
+              verbose = resolve_verbose(verbose),
+              class_weight = class_weight_arg(class_weight, if (!is.function(x)) y, object),
               batch_size = check_count(batch_size %||% 32L, "batch_size"),
-              shuffle = !isFALSE(shuffle), validation_split = validation_split)
+              validation_batch_size = check_count(dots$validation_batch_size, "validation_batch_size", null_ok = TRUE),
+              shuffle = check_flag(shuffle, "shuffle"), validation_split = validation_split)
   run_fit(object, train, validation_arg(validation_data, validation_steps), cfg, callbacks)
 }
 
@@ -143,7 +200,9 @@ run_fit <- function(object, train, val, cfg, callbacks) {
   object$stop_training <- FALSE
   apply_threads()
   cbs <- normalize_callbacks(callbacks, object)
+  hold_model(object)
   res <- rk_fit(model_ptr(object), train, val, cfg, cbs)
+  store_callback_states(callbacks, res$callback_states)
   refresh_state(object)
   history <- new_history(res, cfg, object)
   object$history <- history
@@ -152,16 +211,21 @@ run_fit <- function(object, train, val, cfg, callbacks) {
 }
 
 # Turns a non-"ok" status from Rust into what the user sees: the original R condition
-# (error in user code), an rkeras error, or a warning after an interrupt.
-raise_outcome <- function(res, history = NULL) {
+# (error in user code), an rkeras error, or after an interrupt a warning (fit(): the weights
+# and history are kept) or an error (evaluate(), predict(): there is no result to return).
+raise_outcome <- function(res, history = NULL, what = "fit") {
   for (w in res$warnings) warning(w, call. = FALSE)
   switch(res$status,
     ok = invisible(NULL),
-    interrupted = warning(structure(class = c("rkeras_interrupted", "warning", "condition"), list(
-      message = sprintf(paste0("training interrupted by the user at epoch %d, step %d: the weights are kept ",
-                               "as trained so far and the history covers the finished epochs"),
-                        as.integer(res$epoch), as.integer(res$step)),
-      call = NULL, history = history))),
+    interrupted = if (what == "fit") {
+      warning(structure(class = c("rkeras_interrupted", "warning", "condition"), list(
+        message = sprintf(paste0("training interrupted by the user at epoch %d, step %d: the weights are kept ",
+                                 "as trained so far and the history covers the finished epochs"),
+                          as.integer(res$epoch), as.integer(res$step)),
+        call = NULL, history = history)))
+    } else {
+      stop(rkeras_condition(paste0(what, "() interrupted by the user: no result is returned"), "rkeras_interrupted"))
+    },
     rerror = {
       cond <- res$condition
       if (inherits(cond, "condition")) {
@@ -170,8 +234,7 @@ raise_outcome <- function(res, history = NULL) {
       }
       stop_arg(res$message)
     },
-    error = stop(structure(class = c("rkeras_error", "error", "condition"),
-                           list(message = res$message, call = NULL, rkeras_history = history))))
+    error = stop(rkeras_condition(res$message, "rkeras_runtime_error", rkeras_history = history)))
 }
 
 eval_data <- function(x, y, sample_weight, steps) {
@@ -182,7 +245,9 @@ eval_data <- function(x, y, sample_weight, steps) {
 #'
 #' @inheritParams fit.rkeras_model
 #' @param steps Steps for a generator.
-#' @returns A named numeric vector: `loss` and the metrics (use `score[["loss"]]` or `score[[1]]`).
+#' @param ... No other arguments: an unknown name is an error.
+#' @returns A named list, as keras returns it: `loss` and the metrics (`score$loss`,
+#'   `score[[1]]`, `score$accuracy`).
 #' @family training
 #' @export
 evaluate <- function(object, ...) UseMethod("evaluate")
@@ -191,13 +256,16 @@ evaluate <- function(object, ...) UseMethod("evaluate")
 #' @export
 evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, verbose = "auto",
                                   sample_weight = NULL, steps = NULL, callbacks = NULL, ...) {
+  check_dots(list(...), fn = "evaluate")
+  check_model_idle(object)
   ensure_compiled(object)
+  hold_model(object)
   res <- rk_evaluate(model_ptr(object), eval_data(x, y, sample_weight, steps),
                      check_count(batch_size %||% 32L, "batch_size"), resolve_verbose(verbose),
                      normalize_callbacks(callbacks, object))
-  raise_outcome(res)
-  logs <- unlist(res$logs)
-  c(logs["loss"], logs[setdiff(names(logs), "loss")])
+  raise_outcome(res, what = "evaluate")
+  logs <- res$logs
+  logs[c("loss", setdiff(names(logs), "loss"))]
 }
 
 #' Predict with a model
@@ -205,15 +273,21 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
 #' @inheritParams fit.rkeras_model
 #' @param object A model.
 #' @param steps Steps for a generator.
+#' @param verbose 0 (silent), 1 (progress bar), 2 or `"auto"` (1 at the console, 0 in tests).
+#' @param ... No other arguments: an unknown name is an error.
 #' @returns A numeric matrix (samples x outputs), or an array for N-d outputs.
 #' @family training
 #' @export
-predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL, callbacks = NULL, ...) {
+predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto", steps = NULL, callbacks = NULL,
+                                 ...) {
+  check_dots(list(...), fn = "predict")
+  check_model_idle(object)
   data <- if (is.function(x)) generator_data(x, steps, "steps") else list(type = "arrays", x = as_input_array(x, "x"))
   apply_threads()
+  hold_model(object)
   res <- rk_predict(model_ptr(object), data, check_count(batch_size %||% 32L, "batch_size"),
                     resolve_verbose(verbose), normalize_callbacks(callbacks, object))
-  raise_outcome(res)
+  raise_outcome(res, what = "predict")
   res$value
 }
 
@@ -228,9 +302,10 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = 0, step
 #' @family training
 #' @export
 train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NULL) {
+  check_model_idle(object)
   ensure_compiled(object)
   logs <- rk_train_on_batch(model_ptr(object), as_input_array(x, "x"), as_input_array(y, "y"), sample_weight,
-                            unlist(class_weight_arg(class_weight)))
+                            unlist(class_weight_arg(class_weight, y, object)))
   refresh_state(object)
   batch_result(logs)
 }
@@ -238,6 +313,7 @@ train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NU
 #' @rdname train_on_batch
 #' @export
 test_on_batch <- function(object, x, y, sample_weight = NULL) {
+  check_model_idle(object)
   ensure_compiled(object)
   batch_result(rk_test_on_batch(model_ptr(object), as_input_array(x, "x"), as_input_array(y, "y"), sample_weight))
 }

@@ -9,6 +9,17 @@ pick_lr <- function(learning_rate, lr, default_used) {
   lr
 }
 
+# keras optimizer arguments rkeras does not implement: an error unless left at NULL/default.
+optimizer_unsupported <- c("weight_decay", "global_clipnorm", "use_ema", "ema_momentum", "ema_overwrite_frequency",
+                           "loss_scale_factor", "gradient_accumulation_steps")
+
+# The `...` of an optimizer_*() call: `name` is accepted; keras arguments rkeras does not
+# implement are errors unless NULL; anything else is an unknown argument.
+check_optimizer_dots <- function(dots, fn) {
+  for (a in intersect(names(dots), optimizer_unsupported)) check_unsupported(dots[[a]], NULL, a, fn)
+  check_dots(dots, c("name", optimizer_unsupported), fn = fn)
+}
+
 optimizer_spec <- function(name, learning_rate, decay, clipnorm, clipvalue, ...) {
   spec <- list(name = name, learning_rate = check_number(learning_rate, "learning_rate"),
                decay = check_number(decay, "decay"),
@@ -39,7 +50,8 @@ epsilon_arg <- function(epsilon) if (is.null(epsilon)) 1e-7 else check_number(ep
 #' @param clipnorm Clip each gradient to this L2 norm.
 #' @param clipvalue Clip each gradient element to `[-clipvalue, clipvalue]`.
 #' @param schedule_decay Accepted for compatibility (Nadam).
-#' @param ... Ignored (compatibility).
+#' @param ... `name` is accepted for compatibility; keras' `weight_decay`, `global_clipnorm`,
+#'   `use_ema` and the like are not supported (an error unless `NULL`); other names are errors.
 #' @returns An optimizer spec for [compile()].
 #' @family optimizers
 #' @name optimizers
@@ -51,6 +63,7 @@ NULL
 #' @export
 optimizer_sgd <- function(learning_rate = 0.01, momentum = 0, decay = 0, nesterov = FALSE, clipnorm = NULL,
                           clipvalue = NULL, ..., lr = NULL) {
+  check_optimizer_dots(list(...), "optimizer_sgd")
   optimizer_spec("sgd", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue,
                  momentum = check_number(momentum, "momentum"), nesterov = check_flag(nesterov, "nesterov"))
 }
@@ -59,6 +72,7 @@ optimizer_sgd <- function(learning_rate = 0.01, momentum = 0, decay = 0, nestero
 #' @export
 optimizer_rmsprop <- function(learning_rate = 0.001, rho = 0.9, epsilon = NULL, decay = 0, clipnorm = NULL,
                               clipvalue = NULL, momentum = 0, centered = FALSE, ..., lr = NULL) {
+  check_optimizer_dots(list(...), "optimizer_rmsprop")
   optimizer_spec("rmsprop", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue, rho = check_number(rho, "rho"),
                  momentum = check_number(momentum, "momentum"), epsilon = epsilon_arg(epsilon),
                  centered = check_flag(centered, "centered"))
@@ -68,6 +82,7 @@ optimizer_rmsprop <- function(learning_rate = 0.001, rho = 0.9, epsilon = NULL, 
 #' @export
 optimizer_adam <- function(learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL, decay = 0,
                            amsgrad = FALSE, clipnorm = NULL, clipvalue = NULL, ..., lr = NULL) {
+  check_optimizer_dots(list(...), "optimizer_adam")
   optimizer_spec("adam", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
                  beta_2 = check_number(beta_2, "beta_2"), epsilon = epsilon_arg(epsilon),
                  amsgrad = check_flag(amsgrad, "amsgrad"))
@@ -75,32 +90,36 @@ optimizer_adam <- function(learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, 
 
 #' @rdname optimizers
 #' @export
-optimizer_adagrad <- function(learning_rate = 0.01, epsilon = NULL, decay = 0, clipnorm = NULL, clipvalue = NULL,
+optimizer_adagrad <- function(learning_rate = 0.001, epsilon = NULL, decay = 0, clipnorm = NULL, clipvalue = NULL,
                               initial_accumulator_value = 0.1, ..., lr = NULL) {
+  check_optimizer_dots(list(...), "optimizer_adagrad")
   optimizer_spec("adagrad", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue, epsilon = epsilon_arg(epsilon),
                  initial_accumulator_value = check_number(initial_accumulator_value, "initial_accumulator_value"))
 }
 
 #' @rdname optimizers
 #' @export
-optimizer_adadelta <- function(learning_rate = 1.0, rho = 0.95, epsilon = NULL, decay = 0, clipnorm = NULL,
+optimizer_adadelta <- function(learning_rate = 0.001, rho = 0.95, epsilon = NULL, decay = 0, clipnorm = NULL,
                                clipvalue = NULL, ..., lr = NULL) {
+  check_optimizer_dots(list(...), "optimizer_adadelta")
   optimizer_spec("adadelta", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue, rho = check_number(rho, "rho"),
                  epsilon = epsilon_arg(epsilon))
 }
 
 #' @rdname optimizers
 #' @export
-optimizer_adamax <- function(learning_rate = 0.002, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL, decay = 0,
+optimizer_adamax <- function(learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL, decay = 0,
                              clipnorm = NULL, clipvalue = NULL, ..., lr = NULL) {
+  check_optimizer_dots(list(...), "optimizer_adamax")
   optimizer_spec("adamax", pick_lr(learning_rate, lr, missing(learning_rate)), decay, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
                  beta_2 = check_number(beta_2, "beta_2"), epsilon = epsilon_arg(epsilon))
 }
 
 #' @rdname optimizers
 #' @export
-optimizer_nadam <- function(learning_rate = 0.002, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL,
+optimizer_nadam <- function(learning_rate = 0.001, beta_1 = 0.9, beta_2 = 0.999, epsilon = NULL,
                             schedule_decay = 0.004, clipnorm = NULL, clipvalue = NULL, ..., lr = NULL) {
+  check_optimizer_dots(list(...), "optimizer_nadam")
   optimizer_spec("nadam", pick_lr(learning_rate, lr, missing(learning_rate)), 0, clipnorm, clipvalue, beta_1 = check_number(beta_1, "beta_1"),
                  beta_2 = check_number(beta_2, "beta_2"), epsilon = epsilon_arg(epsilon))
 }

@@ -58,7 +58,13 @@ draw_seed <- function() {
 # variable RKERAS_THREADS, else all cores (the core splits work in two at most: R's thread
 # and one helper). Applied before each training or prediction call.
 apply_threads <- function() {
-  n <- getOption("rkeras.threads", Sys.getenv("RKERAS_THREADS", "0"))
-  n <- suppressWarnings(as.integer(n))
+  opt <- getOption("rkeras.threads")
+  if (!is.null(opt)) {
+    if (!is.numeric(opt) || length(opt) != 1 || is.na(opt) || opt < 0 || opt != round(opt) || opt > 1024)
+      stop_arg("option `rkeras.threads` must be one whole number (0 = all cores, 1 = R's thread only), got ",
+               describe_value(opt), "; set it with options(rkeras.threads = 1)")
+    return(rk_set_threads(as.integer(opt)))
+  }
+  n <- suppressWarnings(as.integer(Sys.getenv("RKERAS_THREADS", "0")))
   rk_set_threads(if (is.na(n) || n < 0) 0L else n)
 }

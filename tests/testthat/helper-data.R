@@ -1,35 +1,24 @@
 # Fixtures shared by the tests: the real MNIST subset and small synthetic problems.
 
-# Folder `shared/<parts>` of the project's shared material: $<env> when set to a folder, else
-# the first ancestor of the working directory that holds it; NULL when there is none.
-shared_dir <- function(..., env = "") {
+# Folder `tests/fixtures/<parts>` of the package sources (see tests/fixtures/README.md), or
+# $<env> when that is set to a folder. testthat runs in tests/testthat, both from the sources
+# (tools/run-tests.R) and in R CMD check's copy of tests/, so the fixtures are at ../fixtures.
+# A missing folder is an error, not a skip: the fixtures are part of the repository.
+fixture_dir <- function(..., env = "") {
   given <- Sys.getenv(env)
   if (nzchar(given) && dir.exists(given)) return(given)
-  dir <- normalizePath(getwd(), mustWork = FALSE)
-  repeat {
-    cand <- file.path(dir, "shared", ...)
-    if (dir.exists(cand)) return(cand)
-    parent <- dirname(dir)
-    if (parent == dir) return(NULL)
-    dir <- parent
-  }
+  dir <- test_path("..", "fixtures", ...)
+  if (!dir.exists(dir)) stop("test fixtures not found: ", normalizePath(dir, mustWork = FALSE), call. = FALSE)
+  normalizePath(dir)
 }
 
-# Folder of the real MNIST subset ($RKERAS_MNIST_DIR, else shared/data/mnist-subset).
-mnist_subset_dir <- function() shared_dir("data", "mnist-subset", env = "RKERAS_MNIST_DIR")
-
-skip_if_no_mnist <- function() {
-  dir <- mnist_subset_dir()
-  if (is.null(dir)) skip("MNIST subset not found (set RKERAS_MNIST_DIR)")
-  dir
-}
-
+# Folder of the real MNIST subset ($RKERAS_MNIST_DIR, else tests/fixtures/mnist).
+mnist_subset_dir <- function() fixture_dir("mnist", env = "RKERAS_MNIST_DIR")
 
 # The MNIST subset as the tutorial prepares it: x scaled to [0, 1] with 784 columns,
 # y one-hot; `n` rows of train and test at most.
 mnist_tutorial_data <- function(n_train = 8000, n_test = 2000) {
-  dir <- skip_if_no_mnist()
-  mnist <- dataset_mnist(path = dir)
+  mnist <- dataset_mnist(path = mnist_subset_dir())
   prep <- function(x, n) array_reshape(x[seq_len(min(n, nrow(x))), , , drop = FALSE], c(min(n, nrow(x)), 784)) / 255
   list(x_train = prep(mnist$train$x, n_train), y_train = to_categorical(mnist$train$y[seq_len(min(n_train, 8000))], 10),
        x_test = prep(mnist$test$x, n_test), y_test = to_categorical(mnist$test$y[seq_len(min(n_test, 2000))], 10),

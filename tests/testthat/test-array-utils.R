@@ -162,7 +162,7 @@ test_that("to_categorical() errors on bad labels", {
   expect_error(to_categorical(c(0, NA)), "missing")
   expect_error(to_categorical(factor(c("a", "b"))), "factor")
   expect_error(to_categorical(c("0", "1")), "numeric")
-  expect_error(to_categorical(1:2, num_classes = 0), "positive")
+  expect_error(to_categorical(1:2, num_classes = 0), "`num_classes` must be a whole number from 1")
   expect_error(to_categorical(1:2, dtype = "complex64"), "Unsupported")
 })
 

@@ -52,7 +52,7 @@ write_npz <- function(file, arrays, descr) {
 }
 
 test_that("dataset_mnist() reads the IDX subset with keras' structure", {
-  dir <- skip_if_no_mnist()
+  dir <- mnist_subset_dir()
   d <- dataset_mnist(path = dir)
   expect_named(d, c("train", "test"))
   expect_named(d$train, c("x", "y"))
@@ -70,7 +70,7 @@ test_that("dataset_mnist() reads the IDX subset with keras' structure", {
 })
 
 test_that("x[i, r, c] is row r, column c: ink is centred, 1s are upright, 7s top-heavy", {
-  dir <- skip_if_no_mnist()
+  dir <- mnist_subset_dir()
   d <- dataset_mnist(path = dir)
   x <- d$train$x
   y <- d$train$y
@@ -85,7 +85,7 @@ test_that("x[i, r, c] is row r, column c: ink is centred, 1s are upright, 7s top
 })
 
 test_that("uncompressed IDX files give the same data", {
-  dir <- skip_if_no_mnist()
+  dir <- mnist_subset_dir()
   plain <- tempfile("idx-plain")
   dir.create(plain)
   for (f in list.files(dir, pattern = "\\.gz$", full.names = TRUE)) {
@@ -115,7 +115,7 @@ test_that("read_idx() rejects files that are not unsigned-byte IDX", {
 })
 
 test_that("mnist.npz round trip, from `path` and from the cache folder", {
-  dir <- skip_if_no_mnist()
+  dir <- mnist_subset_dir()
   d <- dataset_mnist(path = dir)
   arrays <- list(x_train = d$train$x[1:5, , ], y_train = d$train$y[1:5],
                  x_test = d$test$x[1:3, , ], y_test = d$test$y[1:3])
@@ -133,7 +133,7 @@ test_that("mnist.npz round trip, from `path` and from the cache folder", {
 })
 
 test_that("IDX files in <cache>/datasets/mnist/ are found", {
-  dir <- skip_if_no_mnist()
+  dir <- mnist_subset_dir()
   home <- local_offline()
   cached <- file.path(home, "datasets", "mnist")
   dir.create(cached, recursive = TRUE)
@@ -272,7 +272,7 @@ test_that("dataset_cifar10() reads the binary batches as n x 32 x 32 x 3", {
 })
 
 test_that("datasets destructure with %<-% as in keras' examples", {
-  dir <- skip_if_no_mnist()
+  dir <- mnist_subset_dir()
   c(c(x_train, y_train), c(x_test, y_test)) %<-% dataset_mnist(path = dir)
   expect_equal(dim(x_train), c(8000L, 28L, 28L))
   expect_length(y_test, 2000)

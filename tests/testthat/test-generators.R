@@ -76,7 +76,7 @@ test_that("each bad batch stops training with a message naming the step and the 
   cases <- list(
     list(list(d$x[1:8, 1:3], d$y[1:8, ]), "generator step 2 of epoch 1: x has 3 columns, the model expects 4"),
     list(list(d$x[1:8, ], d$y[1:7, ]), "x has 8 rows but y has 7 rows"),
-    list(list(d$x[1:8, ], d$y[1:8, 1, drop = FALSE]), "y has 1 columns"),
+    list(list(d$x[1:8, ], d$y[1:8, 1, drop = FALSE]), "y has 1 column, the model"),
     list(list(replace(d$x[1:8, ], 3, NA), d$y[1:8, ]), "x contains NA, NaN or Inf values \\(first at row 3, column 1\\)"),
     list(list(d$x[1:8, ], replace(d$y[1:8, ], 2, Inf)), "y contains NA, NaN or Inf"),
     list(list(matrix("a", 8, 4), d$y[1:8, ]), "x must be a numeric matrix"),

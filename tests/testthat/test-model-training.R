@@ -43,7 +43,7 @@ test_that("bad training data gives clear errors naming the problem", {
   expect_error(fit0(d$x, d$y, validation_split = 1), "validation_split.*\\[0, 1\\)")
   expect_error(fit0(d$x, d$y, validation_split = -0.1), "validation_split")
   expect_error(fit0(d$x[1, , drop = FALSE], d$y[1, , drop = FALSE], validation_split = 0.5), "not sufficient to split")
-  expect_error(fit0(d$x, d$y, batch_size = 0), "batch_size.*>= 1")
+  expect_error(fit0(d$x, d$y, batch_size = 0), "batch_size` must be a whole number from 1")
   expect_error(fit0(d$x, d$y, epochs = -1), "epochs")
   expect_error(fit0(d$x, d$y, validation_data = list(d$x[, 1:2], d$y)), "validation_data: x has 2 columns")
   # the model still trains afterwards
@@ -336,8 +336,8 @@ test_that("Ctrl-C during a large predict() stops it between chunks with an rkera
       rkeras_interrupted = function(e) e,
       interrupt = function(e) "interrupted only after predict() returned")
     elapsed <- as.numeric(Sys.time() - t0, units = "secs")
-    expect_s3_class(got, c("rkeras_interrupted", "error", "condition"))
-    expect_match(if (is.character(got)) got else conditionMessage(got), "prediction interrupted by the user")
+    expect_s3_class(got, c("rkeras_interrupted", "rkeras_error", "error", "condition"))
+    expect_match(if (is.character(got)) got else conditionMessage(got), "predict\\(\\) interrupted by the user")
     expect_lt(elapsed, 10)
   }
   # the model is intact and predicts again

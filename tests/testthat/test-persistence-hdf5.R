@@ -1,11 +1,8 @@
 # Keras HDF5 files: Keras-written fixtures load and predict like Keras, rkeras files round
 # trip bitwise, errors are clear; with RKERAS_KERAS_PYTHON, real Keras loads rkeras's files.
 
-# shared/keras3-reference/h5 (Keras 2.12 and 3.15.1 files), or $RKERAS_KERAS_H5_DIR.
-keras_h5_dir <- function() {
-  shared_dir("keras3-reference", "h5", env = "RKERAS_KERAS_H5_DIR") %||%
-    skip("shared/keras3-reference/h5 not found (set RKERAS_KERAS_H5_DIR)")
-}
+# tests/fixtures/keras/h5 (Keras 2.12 and 3.15.1 files), or $RKERAS_KERAS_H5_DIR.
+keras_h5_dir <- function() fixture_dir("keras", "h5", env = "RKERAS_KERAS_H5_DIR")
 
 read_num_csv <- function(path) unname(as.matrix(utils::read.csv(path, header = FALSE)))
 

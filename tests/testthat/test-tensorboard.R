@@ -9,8 +9,8 @@
 # Values as TensorBoard stores them: rounded to float32.
 as_f32 <- function(x) readBin(writeBin(as.numeric(x), raw(), size = 4), "double", n = length(x), size = 4)
 
-# Folder of the Keras 3 reference outputs (shared/keras3-reference), NULL when absent.
-keras3_reference_dir <- function() shared_dir("keras3-reference")
+# Folder of the Keras 3 reference outputs (tests/fixtures/keras).
+keras3_reference_dir <- function() fixture_dir("keras")
 
 series <- function(logs, run, tag) logs[logs$run == run & logs$tag == tag, , drop = FALSE]
 
@@ -110,7 +110,6 @@ test_that("each epoch is on disk at its end, for a running TensorBoard", {
 
 test_that("read_tensorboard_logs() reads Keras' own logs", {
   ref <- keras3_reference_dir()
-  if (is.null(ref)) skip("shared/keras3-reference not found")
   logs <- read_tensorboard_logs(file.path(ref, "tb_epoch"))
   expect_equal(nrow(logs), 21)  # scalars only: no histograms, no graph
   expect_equal(series(logs, "train", "epoch_loss")$value,

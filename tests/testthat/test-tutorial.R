@@ -1,7 +1,7 @@
 # The tutorial's first script, unchanged but for the data source, on the real MNIST subset.
 
 test_that("the tutorial's MNIST script reaches >= 0.95 test accuracy after 30 epochs", {
-  dir <- skip_if_no_mnist()
+  dir <- mnist_subset_dir()
   set.seed(2018)
   mnist <- dataset_mnist(path = dir)
   x_train <- mnist$train$x

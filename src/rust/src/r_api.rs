@@ -4,7 +4,7 @@
 use crate::r_callbacks::build_callbacks;
 use crate::r_console::RHost;
 use crate::r_convert::{from_spec, from_tensor, logs_to_r, to_tensor};
-use crate::r_data::{arrays_x, generator, predict_array, predict_interrupted, read_data, Arrays, Data};
+use crate::r_data::{arrays_x, generator, predict_array, read_data, Arrays, Data};
 use crate::r_generator::CondSlot;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::{Halt, Logs};
@@ -95,6 +95,14 @@ fn outcome_to_r(o: &FitOutcome, slot: &CondSlot, warnings: &[String]) -> Robj {
         do_validation = p.do_validation
     );
     let cond = slot.borrow().clone().unwrap_or_else(|| ().into());
+    let states: Vec<Robj> = o
+        .callback_states
+        .iter()
+        .map(|st| {
+            let (names, values): (Vec<&str>, Vec<Robj>) = st.iter().map(|(k, v)| (*k, Robj::from(*v))).unzip();
+            List::from_names_and_values(names, values).map(Robj::from).unwrap_or(().into())
+        })
+        .collect();
     list!(
         status = status,
         message = message,
@@ -103,7 +111,8 @@ fn outcome_to_r(o: &FitOutcome, slot: &CondSlot, warnings: &[String]) -> Robj {
         step = o.step as f64 + 1.0,
         metrics = metrics,
         params = params,
-        warnings = warnings.to_vec()
+        warnings = warnings.to_vec(),
+        callback_states = List::from_values(states)
     )
     .into()
 }
@@ -124,15 +133,16 @@ fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Rob
         let vdata = if val.is_null() { None } else { Some(read_data(&val, m, true, "validation_data: ")?) };
         let cbs = build_callbacks(&callbacks, &slot)?;
         let bs = cfg.batch_size.unwrap_or(32);
+        let vbs = cfg.validation_batch_size.unwrap_or(bs);
         let mut host = RHost::new();
         let outcome = match (&tdata, &vdata) {
             (Data::Arrays(a), v) => {
                 let split = split_point(a.x.rows(), cfg.validation_split)?;
                 let mut src = array_source(a, 0..split, bs, cfg.shuffle);
                 let mut vsrc: Option<Box<dyn BatchSource<f32> + '_>> = match v {
-                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), bs, false))),
+                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), vbs, false))),
                     Some(Data::Generator(f, s)) => Some(Box::new(generator(m, f.clone(), *s, true, &slot, false))),
-                    None if split < a.x.rows() => Some(Box::new(array_source(a, split..a.x.rows(), bs, false))),
+                    None if split < a.x.rows() => Some(Box::new(array_source(a, split..a.x.rows(), vbs, false))),
                     None => None,
                 };
                 train::fit(m, &mut src, vsrc.as_deref_mut(), cbs, &mut host, &cfg)
@@ -140,7 +150,7 @@ fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Rob
             (Data::Generator(f, steps), v) => {
                 let mut src = generator(m, f.clone(), *steps, true, &slot, true);
                 let mut vsrc: Option<Box<dyn BatchSource<f32> + '_>> = match v {
-                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), bs, false))),
+                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), vbs, false))),
                     Some(Data::Generator(f, s)) => Some(Box::new(generator(m, f.clone(), *s, true, &slot, false))),
                     None => None,
                 };
@@ -189,7 +199,7 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
     with_model(h, |m| {
         let mut host = RHost::new();
         // no hooks to run: the arrays are read a chunk at a time
-        if let Some(x) = arrays_x(&data).filter(|_| callbacks.len() == 0 && verbose == 0) {
+        if let Some(x) = arrays_x(&data).filter(|_| callbacks.is_empty() && verbose == 0) {
             return predict_array(m, &x, batch_size as usize);
         }
         let d = read_data(&data, m, false, "")?;
@@ -207,7 +217,6 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
         };
         Ok(match r {
             Ok(t) => list!(status = "ok", value = from_tensor(&t), warnings = host.warnings.clone()).into(),
-            Err(Halt::Interrupt) => predict_interrupted(),
             Err(h) => halt_to_r(h, &slot, &host),
         })
     })
@@ -323,7 +332,7 @@ fn rk_is_reshape_view(x: Robj) -> bool {
 /// `array_reshape()`'s column-permuting view (see `r_reshape.rs`).
 #[extendr]
 fn rk_reshape_view(x: Robj, rows: i32, cols: Vec<i32>, dim: Vec<i32>) -> R<Robj> {
-    Ok(crate::r_reshape::reshape_view(x, rows, cols, dim)?)
+    crate::r_reshape::reshape_view(x, rows, cols, dim)
 }
 
 #[extendr]

@@ -61,8 +61,8 @@ enum Stop {
 
 /// The model's predictions for an R array, read and converted a chunk at a time (on both
 /// threads) rather than copied whole first, as `rk_predict`'s result list: `status = "ok"`
-/// with the value, or `status = "rerror"` with an `rkeras_interrupted` error condition when
-/// Esc / Ctrl-C came (polled before each chunk).
+/// with the value, or `status = "interrupted"` when Esc / Ctrl-C came (polled before each
+/// chunk, like fit() polls before each batch; R then raises `rkeras_interrupted`).
 pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std::result::Result<Robj, String> {
     let dims = matrix_dims(x);
     let r = if dims.iter().product::<usize>() == x.len() && check_x_shape(&dims, model.input_shape()).is_ok() {
@@ -81,7 +81,7 @@ pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std
     let t = match r {
         Some(Ok(t)) => t,
         Some(Err(Stop::Bad(bad))) => return Err(bad_value("x", &dims, bad)),
-        Some(Err(Stop::Interrupted)) => return Ok(predict_interrupted()),
+        Some(Err(Stop::Interrupted)) => return Ok(list!(status = "interrupted").into()),
         None => {
             // other types and shapes: the full conversion gives the errors (or handles logicals)
             let t = to_tensor(x, "x")?;
@@ -90,16 +90,6 @@ pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std
         }
     };
     Ok(list!(status = "ok", value = from_tensor(&t), warnings = Vec::<String>::new()).into())
-}
-
-/// `rk_predict`'s result when the user interrupted: an R error condition of class
-/// `rkeras_interrupted` for R to raise (there is no partial result to keep).
-pub fn predict_interrupted() -> Robj {
-    let mut cond: Robj =
-        list!(message = "prediction interrupted by the user (Esc / Ctrl-C): no result", call = NULL).into();
-    // a character class on a fresh list: cannot raise an R error
-    let _ = cond.set_attrib("class", ["rkeras_interrupted", "error", "condition"]);
-    list!(status = "rerror", condition = cond).into()
 }
 
 /// A generator source for this model.

@@ -20,9 +20,18 @@ pub fn split_point(n: usize, validation_split: f64) -> Result<usize, String> {
     Ok(split)
 }
 
+/// `n` with `what` in the singular or plural: "1 column", "2 columns".
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 fn describe(shape: &[usize]) -> String {
     if shape.len() == 1 {
-        format!("{} columns", shape[0])
+        count(shape[0], "column")
     } else {
         format!("per-sample shape ({})", fmt_shape(shape))
     }
@@ -49,7 +58,7 @@ pub fn check_xy<T: Real>(
     check_x_shape(&x.shape, input_shape)?;
     let Some(y) = y else { return Ok(()) };
     if y.rows() != x.rows() {
-        return Err(format!("x has {} rows but y has {} rows; they must match", x.rows(), y.rows()));
+        return Err(format!("x has {} but y has {}; they must match", count(x.rows(), "row"), count(y.rows(), "row")));
     }
     let k = output_shape.last().copied().unwrap_or(1);
     let want_cols = loss.map_or(k, |l| l.y_columns(k));
@@ -58,13 +67,14 @@ pub fn check_xy<T: Real>(
         let sparse = loss == Some(Loss::SparseCategoricalCrossentropy);
         return Err(if sparse {
             format!(
-                "y has {ycols} columns; sparse_categorical_crossentropy expects one integer label per row (0..{})",
+                "y has {}; sparse_categorical_crossentropy expects one integer label per row (0..{})",
+                count(ycols, "column"),
                 k - 1
             )
         } else if ycols > want_cols && want_cols > 1 {
-            format!("y has {ycols} columns (classes), more than the model's {k} output units")
+            format!("y has {} (classes), more than the model's {}", count(ycols, "column"), count(k, "output unit"))
         } else {
-            format!("y has {ycols} columns, the model's output has {want_cols} units")
+            format!("y has {}, the model's output has {}", count(ycols, "column"), count(want_cols, "unit"))
         });
     }
     if loss == Some(Loss::SparseCategoricalCrossentropy) {

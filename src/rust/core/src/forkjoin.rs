@@ -60,7 +60,7 @@ fn run_helper(h: &'static Helper) {
             std::hint::spin_loop();
             spins = spins.wrapping_add(1);
             // reading the clock costs more than a spin: look every 256 spins
-            if spins % 256 == 0 && Instant::now() >= spin_until {
+            if spins.is_multiple_of(256) && Instant::now() >= spin_until {
                 break;
             }
         }
@@ -146,7 +146,7 @@ fn wait_done(h: &Helper) {
         } else {
             std::hint::spin_loop();
             spins = spins.wrapping_add(1);
-            yielding = spins % 256 == 0 && Instant::now() >= spin_until;
+            yielding = spins.is_multiple_of(256) && Instant::now() >= spin_until;
         }
     }
 }

@@ -205,7 +205,18 @@ impl<T: Real> Model<T> {
         let k = self.output_shape().last().copied().unwrap_or(1);
         let mut r = Running { names: vec!["loss".into()], ..Default::default() };
         for name in &c.spec.metrics {
-            r.metrics.push(resolve_metric(name, k, y_cols)?);
+            let m = resolve_metric(name, k, y_cols)?;
+            let want = m.y_columns(k);
+            if want != y_cols {
+                return Err(format!(
+                    "metric \"{name}\" needs targets with {} for an output of {}, got targets with {}{}",
+                    crate::data::count(want, "column"),
+                    crate::data::count(k, "unit"),
+                    crate::data::count(y_cols, "column"),
+                    if want == 1 { " (it takes integer class labels, not one-hot rows)" } else { "" }
+                ));
+            }
+            r.metrics.push(m);
             r.names.push(name.clone());
         }
         r.sums = vec![0.0; r.names.len()];

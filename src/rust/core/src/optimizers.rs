@@ -20,7 +20,7 @@
 //! `1 + decay * iterations` when the legacy `decay` is non-zero (computed before the
 //! increment). All elementwise arithmetic is done in `T`, in the same order of operations
 //! as Keras, so that `T = f32` reproduces Keras' float32 trajectories bit for bit (all
-//! of `shared/keras3-reference/optimizers.json` matches with 0 ulp). One detail matters for that: hyper-parameter expressions that Keras evaluates on
+//! of `tests/fixtures/keras/optimizers.json` matches with 0 ulp). One detail matters for that: hyper-parameter expressions that Keras evaluates on
 //! Python floats (`1 - rho`, `1 - beta_1`, ...) are computed here in `f64` and then
 //! rounded to `T`, whereas expressions that Keras evaluates on tensors (`beta_1 ** t`,
 //! Adam's `alpha`, everything in Nadam, which casts its betas to the variable dtype
@@ -1001,12 +1001,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn reference_path() -> PathBuf {
-        let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        start
-            .ancestors()
-            .map(|a| a.join("shared/keras3-reference/optimizers.json"))
-            .find(|p| p.is_file())
-            .expect("shared/keras3-reference/optimizers.json not found above CARGO_MANIFEST_DIR")
+        crate::testutil::fixture("keras/optimizers.json")
     }
 
     fn f(v: &Value, k: &str) -> f64 {

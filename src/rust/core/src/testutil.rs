@@ -1,4 +1,5 @@
-//! Test helpers shared by the numerics tests (deterministic data, finite differences).
+//! Test helpers shared by the numerics tests (deterministic data, finite differences) and the
+//! path of the repository's test fixtures.
 
 /// Tiny deterministic generator (SplitMix64) so tests need no extra crate.
 pub struct Rng(u64);
@@ -53,4 +54,14 @@ pub fn assert_grad_close(what: &str, analytic: &[f64], numeric: &[f64], tol: f64
         let e = rel_err(*a, *b);
         assert!(e < tol, "{what}: component {i}: analytic {a:e} vs numeric {b:e} (rel err {e:e})");
     }
+}
+
+/// `tests/fixtures/<rel>` of the repository (Keras reference outputs, Keras-written HDF5
+/// files; see tests/fixtures/README.md), found from the crate folder `src/rust/core`.
+/// Panics with the path when it is missing: the fixtures are part of the repository.
+pub fn fixture(rel: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures");
+    let path = root.join(rel);
+    assert!(path.exists(), "test fixture {} is missing (tests/fixtures of the repository)", path.display());
+    path
 }

@@ -692,11 +692,9 @@ mod tests {
         std::env::temp_dir().join(dir)
     }
 
-    /// `<ancestor>/shared/keras3-reference` for the nearest ancestor of the crate that has one.
-    fn reference_dir() -> Option<PathBuf> {
-        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let refdir = |a: &Path| a.join("shared/keras3-reference");
-        crate_dir.ancestors().map(refdir).find(|p| p.is_dir())
+    /// `tests/fixtures/keras` of the repository: Keras 3's own TensorBoard logs in `tb_*`.
+    fn reference_dir() -> PathBuf {
+        crate::testutil::fixture("keras")
     }
 
     fn series(recs: &[ScalarRecord], run: &str, tag: &str) -> Vec<(i64, f64)> {
@@ -748,10 +746,7 @@ mod tests {
 
     #[test]
     fn reads_keras_reference_logs() {
-        let Some(refdir) = reference_dir() else {
-            eprintln!("NOTE: shared/keras3-reference not found; skipping the reference-log test");
-            return;
-        };
+        let refdir = reference_dir();
         let recs = read_scalars(&refdir.join("tb_epoch")).unwrap();
         assert_eq!(recs.len(), 9 + 12); // no histograms, no `keras` tag
         for tag in ["epoch_loss", "epoch_accuracy", "epoch_learning_rate"] {
@@ -943,13 +938,11 @@ mod tests {
         assert_eq!(got[0].text().as_deref(), Some(r#"{"a": "\u00e9"}"#));
         assert_eq!((got[1].scalar(), got[1].wall_time, got[1].histogram()), (Some(0.5), 1.0, None));
         assert_eq!(got[2].histogram(), Some(histogram_buckets(&[1.0, 2.0, 4.0], HISTOGRAM_BUCKETS)));
-        if let Some(refdir) = reference_dir() {
-            let keras = read_summaries(&refdir.join("tb_epoch")).unwrap();
-            let hist: Vec<_> = keras.iter().filter(|r| r.plugin == "histograms").collect();
-            assert_eq!(hist.len(), 12);
-            assert!(hist.iter().all(|h| h.histogram().map(|rows| rows.len()) == Some(30)));
-            assert!(keras[0].text().unwrap().starts_with(r#"{"module": "keras", "class_name": "Sequential""#));
-        }
+        let keras = read_summaries(&reference_dir().join("tb_epoch")).unwrap();
+        let hist: Vec<_> = keras.iter().filter(|r| r.plugin == "histograms").collect();
+        assert_eq!(hist.len(), 12);
+        assert!(hist.iter().all(|h| h.histogram().map(|rows| rows.len()) == Some(30)));
+        assert!(keras[0].text().unwrap().starts_with(r#"{"module": "keras", "class_name": "Sequential""#));
         fs::remove_dir_all(&dir).unwrap();
     }
 

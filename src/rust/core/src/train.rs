@@ -98,7 +98,10 @@ impl<T: Real> BatchSource<T> for ArraySource<'_, T> {
         let hi = (lo + self.batch_size).min(self.rows.len());
         let idx = &self.rows[lo..hi];
         gather_rows(self.x, idx, &mut b.x);
-        gather_rows(self.y, idx, &mut b.y);
+        // prediction data has no targets
+        if !self.y.data.is_empty() {
+            gather_rows(self.y, idx, &mut b.y);
+        }
         match self.w {
             Some(w) => {
                 let bw = b.w.get_or_insert_with(Vec::new);
@@ -131,6 +134,9 @@ pub struct FitConfig {
     pub shuffle: bool,
     #[serde(default)]
     pub validation_split: f64,
+    /// Samples per validation step (default: `batch_size`).
+    #[serde(default)]
+    pub validation_batch_size: Option<usize>,
 }
 
 /// How a fit ended.
@@ -143,6 +149,8 @@ pub struct FitOutcome {
     /// Epoch (0-based) and step (0-based) where a halt happened.
     pub epoch: usize,
     pub step: usize,
+    /// Each of the caller's callbacks' state after the run ([`Callback::state`]), in order.
+    pub callback_states: Vec<Vec<(&'static str, f64)>>,
 }
 
 /// Multiplies each sample's weight by its class weight (class = argmax of one-hot y, or the label).
@@ -234,6 +242,7 @@ pub fn fit<'c, 'v, T: Real>(
         validation_samples: val.as_ref().and_then(|v| v.samples()),
         do_validation: val.is_some(),
     };
+    let n_callbacks = callbacks.len();
     let mut set = CallbackSet::new(callbacks, params.clone());
     let mut out = FitOutcome { params, ..Default::default() };
     let mut epoch_logs = Logs::new();
@@ -319,6 +328,7 @@ pub fn fit<'c, 'v, T: Real>(
         out.halt = Some(h);
     }
     out.history = set.history;
+    out.callback_states = set.list.iter().take(n_callbacks).map(|c| c.state()).collect();
     out
 }
 

@@ -172,6 +172,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 impl<T: Real> Callback<T> for ModelCheckpoint {
+    fn state(&self) -> Vec<(&'static str, f64)> {
+        vec![("best", super::best_or_start(self.best, self.maximize))]
+    }
+
     fn on_train_batch_end(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &mut Logs) -> HookResult {
         if let SaveFreq::Batches(n) = self.spec.save_freq {
             self.batches_since_save += 1;
@@ -190,7 +194,7 @@ impl<T: Real> Callback<T> for ModelCheckpoint {
     }
 
     fn on_epoch_end(&mut self, cx: &mut Ctx<T>, epoch: usize, logs: &mut Logs) -> HookResult {
-        if matches!(self.spec.save_freq, SaveFreq::Epoch(_)) && (epoch + 1) % self.spec.period.max(1) == 0 {
+        if matches!(self.spec.save_freq, SaveFreq::Epoch(_)) && (epoch + 1).is_multiple_of(self.spec.period.max(1)) {
             return self.save(cx, epoch, None, logs);
         }
         Ok(())

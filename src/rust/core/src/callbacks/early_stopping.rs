@@ -54,6 +54,17 @@ impl<T: Real> EarlyStopping<T> {
 }
 
 impl<T: Real> Callback<T> for EarlyStopping<T> {
+    fn state(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("wait", self.wait as f64),
+            ("stopped_epoch", self.stopped_epoch as f64),
+            ("best", super::best_or_start(self.best, self.maximize)),
+            ("best_epoch", self.best_epoch as f64),
+            ("patience", self.spec.patience as f64),
+            ("min_delta", self.spec.min_delta),
+        ]
+    }
+
     fn on_train_begin(&mut self, _cx: &mut Ctx<T>, _logs: &mut Logs) -> HookResult {
         self.wait = 0;
         self.stopped_epoch = 0;

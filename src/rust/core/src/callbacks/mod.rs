@@ -160,6 +160,16 @@ pub trait Callback<T: Real> {
     /// Called when a run ends early with an error or interrupt, after `on_train_end`
     /// (or instead of it when the error happened before training began). Close files here.
     fn on_abort(&mut self) {}
+    /// The callback's state after a run, as Keras exposes it on the callback object
+    /// (`es$stopped_epoch`, `$best`, `$wait`): name and value pairs.
+    fn state(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+}
+
+/// Keras' `best` before any epoch: +inf when the monitor is minimized, -inf when maximized.
+pub(crate) fn best_or_start(best: Option<f64>, maximize: bool) -> f64 {
+    best.unwrap_or(if maximize { f64::NEG_INFINITY } else { f64::INFINITY })
 }
 
 /// A hook, for dispatching over the list.

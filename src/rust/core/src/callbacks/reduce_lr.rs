@@ -60,6 +60,14 @@ pub fn py_repr(v: f64) -> String {
 }
 
 impl<T: Real> Callback<T> for ReduceLrOnPlateau {
+    fn state(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("wait", self.wait as f64),
+            ("best", super::best_or_start(self.best, self.maximize)),
+            ("cooldown_counter", self.cooldown_counter as f64),
+        ]
+    }
+
     fn on_train_begin(&mut self, _cx: &mut Ctx<T>, _logs: &mut Logs) -> HookResult {
         self.best = None;
         self.cooldown_counter = 0;

@@ -196,7 +196,7 @@ impl<T: Real> Callback<T> for TensorBoard {
 
     fn on_train_batch_end(&mut self, _cx: &mut Ctx<T>, _batch: usize, logs: &mut Logs) -> HookResult {
         match self.spec.update_freq {
-            UpdateFreq::Batches(n) if self.global_batch % n == 0 => {
+            UpdateFreq::Batches(n) if self.global_batch.is_multiple_of(n) => {
                 let values: Vec<_> = logs.iter().map(|(k, v)| (format!("batch_{k}"), v)).collect();
                 self.scalars(Run::Train, self.global_batch as i64, values)
             }
@@ -226,7 +226,7 @@ impl<T: Real> Callback<T> for TensorBoard {
             }
         }
         let f = self.spec.histogram_freq;
-        if f > 0 && epoch % f == 0 {
+        if f > 0 && epoch.is_multiple_of(f) {
             self.histograms(cx.model, epoch)?;
         }
         self.flush()

@@ -1,4 +1,4 @@
-//! Callback semantics against real Keras 3 traces (`shared/keras3-reference`): hook order
+//! Callback semantics against real Keras 3 traces (`tests/fixtures/keras`): hook order
 //! and shared logs, EarlyStopping and ReduceLROnPlateau state machines, TerminateOnNaN.
 
 use super::*;
@@ -16,12 +16,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 fn reference(name: &str) -> serde_json::Value {
-    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let path = start
-        .ancestors()
-        .map(|a| a.join("shared/keras3-reference").join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("shared/keras3-reference/{name} not found above the crate"));
+    let path = crate::testutil::fixture(&format!("keras/{name}"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

@@ -589,7 +589,7 @@ pub fn compile_spec(training_config: &str, warnings: &mut Vec<String>) -> R<Comp
     });
     metrics.dedup();
     for k in ["weighted_metrics", "loss_weights"] {
-        if v.get(k).is_some_and(|x| !x.is_null() && x.as_array().map_or(true, |a| !a.is_empty())) {
+        if v.get(k).is_some_and(|x| !x.is_null() && x.as_array().is_none_or(|a| !a.is_empty())) {
             warnings.push(format!("the training config's {k} is not supported by rkeras and was dropped"));
         }
     }

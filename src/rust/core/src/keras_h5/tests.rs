@@ -3,19 +3,9 @@ use crate::model::{CompileSpec, ModelSpec};
 use crate::tensor::Tensor;
 use std::path::{Path, PathBuf};
 
-/// `shared/keras3-reference/h5` in an ancestor of the crate (the Keras-written fixtures).
-fn fixture_dir() -> Option<PathBuf> {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let cand = dir.join("shared/keras3-reference/h5");
-        if cand.is_dir() {
-            return Some(cand);
-        }
-        if !dir.pop() {
-            eprintln!("shared/keras3-reference/h5 not found above the crate: Keras fixture tests skipped");
-            return None;
-        }
-    }
+/// `tests/fixtures/keras/h5` of the repository (the Keras-written fixtures).
+fn fixture_dir() -> PathBuf {
+    crate::testutil::fixture("keras/h5")
 }
 
 fn load_err(bytes: Vec<u8>) -> String {
@@ -95,7 +85,7 @@ fn func_spec() -> serde_json::Value {
 
 #[test]
 fn keras_fixtures_load_and_predict_like_keras() {
-    let Some(dir) = fixture_dir() else { return };
+    let dir = fixture_dir();
     let (n, x) = read_csv(&dir.join("x.csv"));
     for (file, pred, class, opt, iters) in [
         ("functional_keras2.h5", "pred_keras2.csv", "Functional", "rmsprop", true),
@@ -123,7 +113,7 @@ fn keras_fixtures_load_and_predict_like_keras() {
 
 #[test]
 fn keras3_fixture_round_trips_byte_exact_config_and_state() {
-    let Some(dir) = fixture_dir() else { return };
+    let dir = fixture_dir();
     let bytes = std::fs::read(dir.join("functional_keras3.h5")).unwrap();
     let h = H5::parse(bytes.clone()).unwrap();
     let root = h.attrs("").unwrap();
@@ -154,7 +144,7 @@ fn keras3_fixture_round_trips_byte_exact_config_and_state() {
 
 #[test]
 fn keras2_layout_matches_tf_keras() {
-    let Some(dir) = fixture_dir() else { return };
+    let dir = fixture_dir();
     let bytes = std::fs::read(dir.join("functional_keras2.h5")).unwrap();
     let h = H5::parse(bytes.clone()).unwrap();
     let root = h.attrs("").unwrap();
@@ -541,10 +531,9 @@ fn fuzz_reader_never_panics() {
     train(&mut m, 1);
     corpus.push(save_model(&m, true, Layout::Keras3).unwrap().0);
     corpus.push(save_weights(&m).unwrap());
-    if let Some(dir) = fixture_dir() {
-        for f in ["functional_keras2.h5", "functional_keras3.h5", "sequential_keras2.h5"] {
-            corpus.push(std::fs::read(dir.join(f)).unwrap());
-        }
+    let dir = fixture_dir();
+    for f in ["functional_keras2.h5", "functional_keras3.h5", "sequential_keras2.h5"] {
+        corpus.push(std::fs::read(dir.join(f)).unwrap());
     }
     let cases_per_file: usize = std::env::var("RKERAS_H5_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1500);
     let mut r = crate::testutil::Rng::new(2024);
