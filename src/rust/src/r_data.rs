@@ -48,6 +48,16 @@ pub fn read_data(d: &Robj, model: &Model<f32>, needs_y: bool, prefix: &str) -> s
     Ok(Data::Arrays(Arrays { x, y, w }))
 }
 
+/// Hands converted arrays' memory on to the next call's conversion
+/// ([`rkeras_core::convert::buffer`]): a `fit()` in a loop then writes into pages that are
+/// mapped already instead of faulting in a fresh copy each call.
+pub fn recycle(d: Data) {
+    if let Data::Arrays(a) = d {
+        rkeras_core::convert::recycle(a.x.data);
+        rkeras_core::convert::recycle(a.y.data);
+    }
+}
+
 /// `x` of an in-memory data description (`list(type = "arrays", x, ...)`), else None.
 pub fn arrays_x(d: &Robj) -> Option<Robj> {
     (field(d, "type").as_str() == Some("arrays")).then(|| field(d, "x"))

@@ -165,11 +165,14 @@ impl<'a, S: RValue> ColMajor<'a, S> {
         }
     }
 
-    /// The whole array as a row-major tensor.
+    /// The whole array as a row-major tensor, in the spare buffer when it is large enough
+    /// (see [`buffer`]).
     pub fn to_tensor(&self) -> Result<Tensor<f32>, BadValue> {
-        let mut out = vec![0f32; self.n * self.perm.len()];
-        crate::hugepages::advise(&mut out);
-        self.read(0..self.n, &mut out)?;
+        let mut out = buffer(self.n * self.perm.len());
+        if let Err(bad) = self.read(0..self.n, &mut out) {
+            recycle(out);
+            return Err(bad);
+        }
         let mut shape = vec![self.n];
         shape.extend_from_slice(&self.sample);
         Ok(Tensor { shape, data: out })
@@ -233,6 +236,43 @@ impl<'a, S: RValue> ColMajor<'a, S> {
             i0 = i1;
         }
         !bad
+    }
+}
+
+/// Converted arrays from this many bytes on are worth keeping for the next call.
+const SPARE_MIN_BYTES: usize = 16 << 20;
+
+/// The largest converted array given back by [`recycle`], kept for the next conversion.
+static SPARE: std::sync::Mutex<Vec<f32>> = std::sync::Mutex::new(Vec::new());
+
+/// A vector of `len` values whose contents are unspecified, for a conversion to overwrite.
+/// From 16 MiB on it is the spare buffer a previous call gave back when that is large
+/// enough: its memory is mapped already, where a fresh one costs a page fault per page at
+/// its first write (the tutorial's 188 MB: 25-55 ms a `fit()` call on 2 MiB pages, 0.8 s
+/// when the kernel has to find them first). Else a fresh vector, advised onto huge pages.
+pub fn buffer(len: usize) -> Vec<f32> {
+    if len * std::mem::size_of::<f32>() >= SPARE_MIN_BYTES {
+        let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+        if spare.len() >= len {
+            let mut v = std::mem::take(&mut *spare);
+            v.truncate(len);
+            return v;
+        }
+    }
+    let mut v = vec![0f32; len];
+    crate::hugepages::advise(&mut v);
+    v
+}
+
+/// Gives a converted array's vector back for [`buffer`] to hand out again; only the largest
+/// one (of at least 16 MiB) is kept, so at most one array's memory stays held between calls.
+pub fn recycle(v: Vec<f32>) {
+    if v.len() * std::mem::size_of::<f32>() < SPARE_MIN_BYTES {
+        return;
+    }
+    let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+    if v.len() > spare.len() {
+        *spare = v;
     }
 }
 
@@ -562,6 +602,40 @@ mod tests {
         assert_eq!(e.index, 1, "the first bad value, whichever kind");
         assert!(!e.too_large());
         assert!(!BadValue { index: 0, value: f64::INFINITY }.too_large());
+    }
+
+    #[test]
+    fn a_recycled_buffer_is_reused_and_every_value_rewritten() {
+        // one test touches the spare buffer, so that tests running in parallel do not race
+        let (n, s) = (8000usize, 784usize); // 25 MB of f32
+        let src: Vec<f64> = (0..n * s).map(|v| (v % 251) as f64 / 7.0).collect();
+        let fresh = from_col_major(&[n, s], &src).unwrap();
+        let ptr = fresh.data.as_ptr();
+        recycle(fresh.data.clone());
+        recycle(vec![1.0; 10]); // small ones are not kept
+        let mut dirty = buffer(n * s);
+        assert_eq!(dirty.len(), n * s);
+        dirty.iter_mut().for_each(|v| *v = f32::NAN);
+        let dptr = dirty.as_ptr();
+        recycle(dirty);
+        // the spare is handed out again (not a fresh allocation) and fully overwritten
+        let again = from_col_major(&[n, s], &src).unwrap();
+        assert_eq!(again.data.as_ptr(), dptr);
+        assert_eq!(again.data, fresh.data);
+        assert_ne!(again.data.as_ptr(), ptr);
+        // a smaller array takes it too, a larger one cannot
+        recycle(again.data);
+        let m = n - 2000; // 18.8 MB
+        let part = ColMajor::new(&[m, s], &src[..m * s]).to_tensor().unwrap();
+        assert_eq!(part.data.as_ptr(), dptr);
+        assert_eq!(part.data, from_col_major(&[m, s], &src[..m * s]).unwrap().data);
+        recycle(part.data);
+        assert_ne!(buffer(n * s).as_ptr(), dptr, "the spare holds only {m} rows now");
+        // a bad value gives the buffer back
+        let mut bad = src.clone();
+        bad[5 * m + 3] = f64::NAN;
+        assert_eq!(ColMajor::new(&[m, s], &bad[..m * s]).to_tensor().unwrap_err().index, 5 * m + 3);
+        assert_eq!(buffer(m * s).as_ptr(), dptr);
     }
 
     #[test]
