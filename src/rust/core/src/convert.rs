@@ -246,14 +246,16 @@ const SPARE_MIN_BYTES: usize = 16 << 20;
 static SPARE: std::sync::Mutex<Vec<f32>> = std::sync::Mutex::new(Vec::new());
 
 /// A vector of `len` values whose contents are unspecified, for a conversion to overwrite.
-/// From 16 MiB on it is the spare buffer a previous call gave back when that is large
-/// enough: its memory is mapped already, where a fresh one costs a page fault per page at
+/// From 16 MiB on it is the spare buffer a previous call gave back when that holds `len`
+/// values and not more than twice as many (a smaller array, such as the test data
+/// evaluated between two fits, must not take the training data's buffer, which would be
+/// shorter when given back): its memory is mapped already, where a fresh one costs a page fault per page at
 /// its first write (the tutorial's 188 MB: 25-55 ms a `fit()` call on 2 MiB pages, 0.8 s
 /// when the kernel has to find them first). Else a fresh vector, advised onto huge pages.
 pub fn buffer(len: usize) -> Vec<f32> {
     if len * std::mem::size_of::<f32>() >= SPARE_MIN_BYTES {
         let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
-        if spare.len() >= len {
+        if spare.len() >= len && spare.len() / 2 <= len {
             let mut v = std::mem::take(&mut *spare);
             v.truncate(len);
             return v;
@@ -607,7 +609,7 @@ mod tests {
     #[test]
     fn a_recycled_buffer_is_reused_and_every_value_rewritten() {
         // one test touches the spare buffer, so that tests running in parallel do not race
-        let (n, s) = (8000usize, 784usize); // 25 MB of f32
+        let (n, s) = (12000usize, 784usize); // 37.6 MB of f32
         let src: Vec<f64> = (0..n * s).map(|v| (v % 251) as f64 / 7.0).collect();
         let fresh = from_col_major(&[n, s], &src).unwrap();
         let ptr = fresh.data.as_ptr();
@@ -623,9 +625,13 @@ mod tests {
         assert_eq!(again.data.as_ptr(), dptr);
         assert_eq!(again.data, fresh.data);
         assert_ne!(again.data.as_ptr(), ptr);
-        // a smaller array takes it too, a larger one cannot
+        // a much smaller array does not take it
         recycle(again.data);
-        let m = n - 2000; // 18.8 MB
+        let small = buffer(n * s / 2 - 1);
+        assert_ne!(small.as_ptr(), dptr);
+        recycle(small);
+        // a smaller array takes it too, a larger one cannot
+        let m = n - 4000; // 25 MB
         let part = ColMajor::new(&[m, s], &src[..m * s]).to_tensor().unwrap();
         assert_eq!(part.data.as_ptr(), dptr);
         assert_eq!(part.data, from_col_major(&[m, s], &src[..m * s]).unwrap().data);
