@@ -343,3 +343,23 @@ test_that("Ctrl-C during a large predict() stops it between chunks with an rkera
   # the model is intact and predicts again
   expect_equal(dim(predict(model, x[1:3, ])), c(3L, 1L))
 })
+
+test_that("fit() in a loop converts the data each call: values changed in place between calls are used", {
+  # 6000 x 784 is 18.8 MB as float32: the converted copy's memory is reused between calls
+  set.seed(3)
+  n <- 6000
+  x <- matrix(runif(n * 784), n)
+  y <- to_categorical(as.integer(x[, 1] > 0.5), 2)
+  model <- keras_model_sequential(input_shape = 784) %>% layer_dense(2, activation = "softmax")
+  model %>% compile(loss = "categorical_crossentropy", optimizer = "sgd")
+  fit(model, x, y, epochs = 1, batch_size = 500, shuffle = FALSE, verbose = 0)
+  w0 <- get_weights(model)
+  x[, 1:392] <- 1 - x[, 1:392] # in place: the same R vector, new values
+  fit(model, x, y, epochs = 1, batch_size = 500, shuffle = FALSE, verbose = 0)
+  # the same steps one batch at a time (each batch converted on its own)
+  twin <- keras_model_sequential(input_shape = 784) %>% layer_dense(2, activation = "softmax")
+  twin %>% compile(loss = "categorical_crossentropy", optimizer = "sgd")
+  set_weights(twin, w0)
+  for (b in split(seq_len(n), ceiling(seq_len(n) / 500))) train_on_batch(twin, x[b, ], y[b, ])
+  expect_identical(get_weights(model), get_weights(twin))
+})

@@ -260,6 +260,11 @@ pub fn buffer(len: usize) -> Vec<f32> {
             v.truncate(len);
             return v;
         }
+        if spare.len() < len {
+            // too small to serve again: freed before the larger copy is made, so that two
+            // large copies are never held at once
+            *spare = Vec::new();
+        }
     }
     let mut v = vec![0f32; len];
     crate::hugepages::advise(&mut v);
@@ -636,7 +641,13 @@ mod tests {
         assert_eq!(part.data.as_ptr(), dptr);
         assert_eq!(part.data, from_col_major(&[m, s], &src[..m * s]).unwrap().data);
         recycle(part.data);
-        assert_ne!(buffer(n * s).as_ptr(), dptr, "the spare holds only {m} rows now");
+        // the spare holds only m rows now: it is freed rather than kept beside a larger copy
+        let larger = buffer(n * s);
+        assert_eq!(larger.len(), n * s);
+        assert!(SPARE.lock().unwrap().is_empty());
+        drop(larger);
+        recycle(ColMajor::new(&[m, s], &src[..m * s]).to_tensor().unwrap().data);
+        let dptr = SPARE.lock().unwrap().as_ptr();
         // a bad value gives the buffer back
         let mut bad = src.clone();
         bad[5 * m + 3] = f64::NAN;
