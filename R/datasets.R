@@ -477,7 +477,7 @@ untar_to <- function(tarball, exdir) {
 # An IDX file (optionally gzipped) of unsigned bytes as an integer array in R's
 # layout: C-order dims (n, d2, ...) become x[i, j, ...].
 read_idx <- function(file) {
-  con <- gzfile(file, "rb")  # also reads uncompressed files
+  con <- open_input(file, gz = TRUE)  # also reads uncompressed files
   on.exit(close(con))
   magic <- as.integer(readBin(con, "raw", 4L))
   if (length(magic) < 4L || magic[1] != 0L || magic[2] != 0L) {
@@ -489,7 +489,7 @@ read_idx <- function(file) {
   dims <- readBin(con, "integer", magic[4], size = 4L, endian = "big")
   n <- prod(as.numeric(dims))
   if (length(dims) != magic[4] || anyNA(dims) || any(dims < 0) || n > idx_max_bytes(file, 4 + 4 * magic[4])) {
-    stop_arg("'", file, "' is damaged: its IDX header claims dimensions ", paste(dims, collapse = " x "), " (",
+    stop_arg("'", file, "' is truncated or damaged: its IDX header claims dimensions ", paste(dims, collapse = " x "), " (",
              format(n, big.mark = ",", scientific = FALSE), " bytes), more than the file can hold")
   }
   bytes <- readBin(con, "raw", n)
@@ -529,6 +529,7 @@ from_c_order <- function(v, shape) {
 
 # Members `names` (without .npy) of an .npz archive, read with read_npy().
 read_npz <- function(file, names) {
+  check_input(file)
   listing <- tryCatch(utils::unzip(file, list = TRUE)$Name, error = function(e) NULL,
                       warning = function(w) NULL)
   if (is.null(listing)) stop("'", file, "' is not a readable .npz (zip) file.", call. = FALSE)
@@ -548,7 +549,7 @@ read_npz <- function(file, names) {
 
 # A .npy file with a numeric dtype (bool, (u)int8/16, int32/64, float32/64).
 read_npy <- function(file) {
-  con <- file(file, "rb")
+  con <- open_input(file)
   on.exit(close(con))
   magic <- readBin(con, "raw", 8L)
   if (length(magic) < 8L || !identical(magic[1:6], c(as.raw(0x93), charToRaw("NUMPY")))) {
@@ -608,7 +609,9 @@ read_int64 <- function(con, n, endian) {
 
 # A CIFAR-10 binary batch: records of 1 label byte + 3072 pixel bytes.
 read_cifar_batch <- function(file) {
-  bytes <- readBin(file, "raw", file.size(file))
+  con <- open_input(file)
+  on.exit(close(con))
+  bytes <- readBin(con, "raw", file.size(file))
   if (length(bytes) %% 3073L != 0L) stop("'", file, "' is not a CIFAR-10 binary batch.", call. = FALSE)
   dim(bytes) <- c(3073L, length(bytes) %/% 3073L)
   list(y = as.integer(bytes[1L, ]), x = t(bytes[-1L, , drop = FALSE]))

@@ -25,7 +25,7 @@ rk_get_weights <- function(h) rk_call(.Call(wrap__rk_get_weights, h))
 
 rk_set_weights <- function(h, weights) rk_call(.Call(wrap__rk_set_weights, h, weights))
 
-rk_loss_values <- function(name, y_true, y_pred) rk_call(.Call(wrap__rk_loss_values, name, y_true, y_pred))
+rk_loss_values <- function(name, from_logits, y_true, y_pred) rk_call(.Call(wrap__rk_loss_values, name, from_logits, y_true, y_pred))
 
 rk_loss_name <- function(name) rk_call(.Call(wrap__rk_loss_name, name))
 
@@ -64,5 +64,15 @@ rk_h5_save_model <- function(h, path, include_optimizer, keras_version) rk_call(
 rk_h5_save_weights <- function(h, path) rk_call(.Call(wrap__rk_h5_save_weights, h, path))
 
 rk_h5_load_weights <- function(h, bytes, by_name, skip_mismatch, reshape) rk_call(.Call(wrap__rk_h5_load_weights, h, bytes, by_name, skip_mismatch, reshape))
+
+rk_check_finite <- function(bytes) rk_call(.Call(wrap__rk_check_finite, bytes))
+
+rk_read_file <- function(path) rk_call(.Call(wrap__rk_read_file, path))
+
+rk_check_regular_file <- function(path) rk_call(.Call(wrap__rk_check_regular_file, path))
+
+rk_temp_path <- function(target) rk_call(.Call(wrap__rk_temp_path, target))
+
+rk_remove_stale_temps <- function(target) rk_call(.Call(wrap__rk_remove_stale_temps, target))
 
 # nolint end

@@ -1,8 +1,9 @@
 # Losses: loss_*() used uncalled in compile(loss = loss_mean_squared_error), called without
 # targets (loss_mean_squared_error()), or called on (y_true, y_pred) for per-sample values.
 
-# keras' optional arguments of each loss, with their defaults. rkeras computes the keras
-# default of each; any other value is an error naming the argument (never ignored).
+# keras' optional arguments of each loss, with their defaults. rkeras computes `from_logits`
+# either way and the keras default of the others; any other value is an error naming the
+# argument (never ignored).
 loss_options <- list(
   categorical_crossentropy = list(from_logits = FALSE, label_smoothing = 0, axis = -1),
   binary_crossentropy = list(from_logits = FALSE, label_smoothing = 0, axis = -1),
@@ -10,13 +11,18 @@ loss_options <- list(
   cosine_similarity = list(axis = -1),
   huber = list(delta = 1))
 
-loss_fn <- function(name) {
+# A loss function: uncalled or called without targets it is the loss for compile() (called
+# with `from_logits = TRUE` it remembers that); called on (y_true, y_pred), the per-sample
+# values.
+loss_fn <- function(name, from_logits = FALSE) {
   f <- function(y_true, y_pred, ..., reduction = "auto", name = NULL) {
-    check_loss_options(attr(f, "rkeras_name"), list(...), reduction)
-    if (missing(y_true) && missing(y_pred)) return(f)
-    rk_loss_values(attr(f, "rkeras_name"), as_input_array(y_true, "y_true"), as_input_array(y_pred, "y_pred"))
+    opts <- check_loss_options(attr(f, "rkeras_name"), list(...), reduction)
+    logits <- opts$from_logits %||% attr(f, "rkeras_from_logits")
+    if (missing(y_true) && missing(y_pred)) return(loss_fn(attr(f, "rkeras_name"), logits))
+    rk_loss_values(attr(f, "rkeras_name"), logits, as_input_array(y_true, "y_true"), as_input_array(y_pred, "y_pred"))
   }
   attr(f, "rkeras_name") <- name
+  attr(f, "rkeras_from_logits") <- from_logits
   class(f) <- c("rkeras_loss", "function")
   f
 }
@@ -25,14 +31,15 @@ check_loss_options <- function(loss, opts, reduction) {
   fn <- paste0("loss_", loss)
   defaults <- loss_options[[loss]] %||% list()
   check_dots(opts, names(defaults), fn = fn)
-  for (o in names(opts)) {
+  if (!is.null(opts$from_logits)) check_flag(opts$from_logits, "from_logits")
+  for (o in setdiff(names(opts), "from_logits")) {
     value <- opts[[o]]
     if (is.numeric(value) && is.numeric(defaults[[o]])) value <- as.numeric(value)
     check_unsupported(value, defaults[[o]], o, fn)
   }
   if (!reduction %in% c("auto", "sum_over_batch_size"))
     check_unsupported(reduction, "sum_over_batch_size", "reduction", fn)
-  invisible()
+  opts
 }
 
 #' Losses
@@ -42,9 +49,11 @@ check_loss_options <- function(loss, opts, reduction) {
 #'
 #' @param y_true Targets (a matrix; integer class labels for the sparse loss).
 #' @param y_pred Predictions (a matrix).
-#' @param ... keras' options of the loss (`from_logits`, `label_smoothing`, `axis`,
-#'   `ignore_class`, `delta`): rkeras computes their defaults, and any other value is an error
-#'   naming the option. Unknown names are errors.
+#' @param ... keras' options of the loss. `from_logits = TRUE` (the cross-entropies): the
+#'   predictions are raw scores (a linear last layer) and the loss applies the softmax or
+#'   sigmoid itself, in a numerically stable form. `label_smoothing`, `axis`, `ignore_class`
+#'   and `delta` are computed at their keras defaults, and any other value is an error naming
+#'   the option. Unknown names are errors.
 #' @param reduction `"auto"` or `"sum_over_batch_size"` (keras' default), the only reduction
 #'   rkeras computes.
 #' @param name Accepted for compatibility.
@@ -124,7 +133,7 @@ loss_huber <- loss_fn("huber")
 
 #' @export
 print.rkeras_loss <- function(x, ...) {
-  cat(sprintf("<loss %s>\n", attr(x, "rkeras_name")))
+  cat(sprintf("<loss %s%s>\n", attr(x, "rkeras_name"), if (isTRUE(attr(x, "rkeras_from_logits"))) " (from logits)" else ""))
   invisible(x)
 }
 
@@ -135,7 +144,7 @@ resolve_loss <- function(loss) {
     if (is.null(name))
       stop_arg("custom R loss functions are not supported (rkeras differentiates its built-in losses in Rust); ",
                "use a loss name such as \"mse\" or a loss_*() function")
-    return(name)
+    return(list(loss = name, from_logits = isTRUE(attr(loss, "rkeras_from_logits"))))
   }
-  rk_loss_name(check_string(loss, "loss"))
+  list(loss = rk_loss_name(check_string(loss, "loss")), from_logits = FALSE)
 }

@@ -341,8 +341,7 @@ model_fields <- c("layers", "input_shape", "output_shape", "metrics_names", "opt
       keras_shape(if (length(shapes)) shapes[[length(shapes)]] else .subset2(x, "input_shape"))
     },
     metrics_names = {
-      args <- .subset2(x, "compile_args")
-      if (is.null(args)) character(0) else c("loss", vapply(args$metrics, function(m) as.character(m)[1], ""))
+      if (is.null(.subset2(x, "compile_args"))) character(0) else rk_model_compile_info(model_ptr(x))$log_keys
     },
     optimizer = {
       args <- .subset2(x, "compile_args")

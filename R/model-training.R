@@ -10,8 +10,9 @@
 #' @param metrics Metric names (`c("accuracy")`) or `metric_*()` objects.
 #' @param loss_weights Weights of the outputs' losses: `NULL`, or 1 for the one output (other
 #'   weights need a model with several outputs, which rkeras does not build yet: an error).
-#' @param weighted_metrics Metrics computed with the sample weights: not supported yet (an
-#'   error unless `NULL`).
+#' @param weighted_metrics Metrics computed with the sample (and class) weights; those in
+#'   `metrics` ignore them, as in keras. A weighted metric whose name `metrics` already uses is
+#'   logged as `weighted_<name>`.
 #' @param run_eagerly,steps_per_execution,jit_compile Accepted for compatibility: rkeras
 #'   always runs compiled Rust code one batch at a time.
 #' @param ... No other arguments: an unknown name is an error.
@@ -27,9 +28,9 @@ compile.rkeras_model <- function(object, optimizer = "rmsprop", loss = NULL, met
   check_dots(list(...), fn = "compile")
   check_model_idle(object)
   check_loss_weights(loss_weights)
-  check_unsupported(weighted_metrics, NULL, "weighted_metrics", "compile")
-  args <- list(optimizer = resolve_optimizer(optimizer), loss = resolve_loss(loss),
-               metrics = resolve_metrics(metrics))
+  loss <- resolve_loss(loss)
+  args <- list(optimizer = resolve_optimizer(optimizer), loss = loss$loss, metrics = resolve_metrics(metrics),
+               weighted_metrics = resolve_metrics(weighted_metrics), from_logits = loss$from_logits)
   apply_pending_trainable(object)
   rk_model_compile(model_ptr(object), args)
   object$compile_args <- args

@@ -64,7 +64,11 @@ save_model_hdf5 <- function(object, filepath, overwrite = TRUE, include_optimize
 load_model_hdf5 <- function(filepath, custom_objects = NULL, compile = TRUE) {
   compile <- check_flag(compile, "compile")
   path <- path.expand(check_string(filepath, "filepath"))
-  bytes <- read_model_file(path, "load_model_hdf5")
+  model_from_hdf5(read_model_file(path, "load_model_hdf5"), path, compile)
+}
+
+# A new model environment from the bytes of the Keras HDF5 file `path`.
+model_from_hdf5 <- function(bytes, path, compile) {
   res <- tryCatch(rk_h5_load_model(bytes, compile, draw_seed()), error = function(e)
     stop_arg("cannot load a Keras model from '", path, "': ", conditionMessage(e)))
   for (w in res$warnings) warning(w, call. = FALSE)

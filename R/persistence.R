@@ -13,6 +13,9 @@
 # load_model_weights(), pop_layer(), ...) puts a fresh lazy state in the environment, so a
 # state is never older than the last change, and keeping it costs nothing until the model
 # is serialized (taking it costs about 3 ms for the 235k-weight tutorial MLP with Adam).
+# During the model's own fit() (saveRDS() in a callback or a generator), the state is that
+# of the model as of the last finished step, taken again at each later pause of the loop
+# (src/rust/core/src/paused.rs, src/rust/src/r_lent.rs).
 
 # Puts a fresh state of the Rust model in the environment.
 refresh_state <- function(model) {
@@ -25,6 +28,8 @@ restore_state <- function(model) {
   res <- tryCatch(rk_model_from_bytes(model$state, TRUE), error = function(e)
     stop_arg("model \"", model$name, "\" cannot be restored from its saved state: ", conditionMessage(e)))
   model$ptr <- res$ptr
+  # a lazy state again: a plain one would be written as it is by saveRDS() during a fit
+  refresh_state(model)
   res$ptr
 }
 
@@ -57,8 +62,11 @@ confirm_target <- function(filepath, overwrite) {
 # Writes a file atomically: `write(tmp)` fills a new temporary file in the target's
 # directory (flushed to disk), which is then renamed over the target in one step. An error
 # or an interrupt before the rename leaves the target as it was and removes the temporary.
+# The temporary is named for its writer (`.name.tmp-<host>-<pid>-<random>`), so that when
+# a writer dies before either (kill -9), a later save of the target removes what it left
+# (src/rust/core/src/serialize/temps.rs says when).
 write_atomic <- function(filepath, write) {
-  tmp <- tempfile(pattern = paste0(".", basename(filepath), ".tmp-"), tmpdir = dirname(filepath))
+  tmp <- rk_temp_path(filepath)
   done <- FALSE
   on.exit(if (!done) unlink(tmp), add = TRUE)
   write(tmp)
@@ -67,22 +75,24 @@ write_atomic <- function(filepath, write) {
   if (is.function(fault)) fault(tmp)
   rk_file_replace(tmp, filepath)
   done <- TRUE
+  rk_remove_stale_temps(filepath)
   invisible(filepath)
 }
 
+# The bytes of the file a loader reads. Read in Rust, without an R connection: only a
+# regular file is read (a FIFO or a device is an error, not a wait), and nothing stays open
+# whatever happens.
 read_model_file <- function(filepath, what) {
   filepath <- path.expand(check_string(filepath, "filepath"))
-  if (!file.exists(filepath)) stop_arg(what, "(): no such file '", filepath, "'")
-  if (dir.exists(filepath)) stop_arg(what, "(): '", filepath, "' is a directory")
-  size <- file.size(filepath)
-  con <- file(filepath, "rb")
-  on.exit(close(con))
-  readBin(con, "raw", n = max(size, 1))
+  tryCatch(rk_read_file(filepath), error = function(e) stop_arg(what, "(): ", conditionMessage(e)))
 }
 
 # A new model environment from rkeras-format bytes.
 model_from_bytes <- function(bytes, compile, what) {
-  res <- tryCatch(rk_model_from_bytes(bytes, isTRUE(compile)), error = function(e)
+  res <- tryCatch({
+    rk_check_finite(bytes)  # as set_weights(); a model's own state (restore_state()) loads as it is
+    rk_model_from_bytes(bytes, isTRUE(compile))
+  }, error = function(e)
     stop_arg("cannot load a model from ", what, ": ", conditionMessage(e)))
   model_from_loaded(res)
 }
@@ -98,8 +108,9 @@ model_from_loaded <- function(res) {
   if (!is.null(res$compile)) {
     opt <- Filter(Negate(is.null), res$compile$optimizer)
     opt <- opt[c("name", setdiff(names(opt), "name"))]
-    model$compile_args <- list(optimizer = opt,
-                               loss = res$compile$loss, metrics = as.list(unlist(res$compile$metrics)))
+    model$compile_args <- list(optimizer = opt, loss = res$compile$loss, metrics = as.list(unlist(res$compile$metrics)),
+                               weighted_metrics = as.list(unlist(res$compile$weighted_metrics)),
+                               from_logits = isTRUE(res$compile$from_logits))
   }
   model$ptr <- res$ptr
   refresh_state(model)
@@ -121,6 +132,22 @@ model_from_loaded <- function(res) {
 #' never leaves a damaged file and never destroys an earlier good one. A truncated, damaged
 #' or foreign file (`.rds`, a file from a newer rkeras, ...) gives an error that says
 #' which.
+#'
+#' A model whose writer was killed before the rename (`kill -9`, a crash) leaves a hidden
+#' temporary file `.<name>.tmp-<host>-<pid>-<random>` behind; the next save of the same file
+#' removes it once it is a minute old and its writer no longer runs (a day old when that
+#' cannot be told: another host sharing the directory).
+#'
+#' A model can be saved from inside its own [fit()]: `save_model()`, [save_model_hdf5()]
+#' and `saveRDS()` in a callback, a learning-rate schedule or a generator write the model
+#' as of the last finished training step (a generator, which runs while a step is computed,
+#' waits for that step). Changing the model there ([set_weights()], [compile()], ...) is an
+#' error.
+#'
+#' Loaders read only regular files: a FIFO or a device is an error, not a wait. Like
+#' [set_weights()], they refuse NaN or infinite weights (a damaged file, or a model saved
+#' after its training diverged) with an error naming the weight, and leave the model they
+#' load into unchanged. A model's own state (`saveRDS()`/`readRDS()`) is restored as it was.
 #'
 #' A model object also survives `saveRDS()`/`readRDS()` and a new R session by itself (it
 #' carries its saved state); `save_model()` is for files that other code reads.
@@ -170,17 +197,14 @@ load_model <- function(filepath, custom_objects = NULL, compile = TRUE) {
   path <- path.expand(check_string(filepath, "filepath"))
   compile <- check_flag(compile, "compile")
   if (dir.exists(path)) return(load_model_tf(path, custom_objects = custom_objects, compile = compile))
-  if (is_hdf5_file(path)) return(load_model_hdf5(path, custom_objects = custom_objects, compile = compile))
   bytes <- read_model_file(path, "load_model")
+  if (is_hdf5_bytes(bytes)) return(model_from_hdf5(bytes, path, compile))
   model_from_bytes(bytes, compile, sprintf("'%s'", path))
 }
 
-# TRUE when the file starts with HDF5's signature (Keras .h5 files, checkpoints named .h5).
-is_hdf5_file <- function(path) {
-  con <- tryCatch(file(path, "rb"), error = function(e) NULL, warning = function(w) NULL)
-  if (is.null(con)) return(FALSE)
-  on.exit(close(con))
-  identical(readBin(con, "raw", 8L), as.raw(c(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a)))
+# TRUE when the bytes start with HDF5's signature (Keras .h5 files, checkpoints named .h5).
+is_hdf5_bytes <- function(bytes) {
+  length(bytes) >= 8L && identical(bytes[1:8], as.raw(c(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a)))
 }
 
 #' Save and load only the weights of a model

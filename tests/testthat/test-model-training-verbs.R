@@ -132,3 +132,29 @@ test_that("Ctrl-C during evaluate() is reported as an interrupted evaluation", {
   expect_match(conditionMessage(e), "evaluate\\(\\) interrupted by the user: no result is returned")
   expect_false(grepl("training|history", conditionMessage(e)))
 })
+
+test_that("metrics ignore sample weights and weighted_metrics use them, with keras' log keys", {
+  d <- toy_data(60)
+  w <- rep(c(0, 1, 3), 20)
+  m <- toy_model()
+  compile(m, optimizer = "adam", loss = "categorical_crossentropy", metrics = "accuracy",
+          weighted_metrics = c("accuracy", "mae"))
+  expect_equal(m$metrics_names, c("loss", "accuracy", "weighted_accuracy", "mae"))
+  s <- evaluate(m, d$x, d$y, sample_weight = w, verbose = 0)
+  expect_named(s, c("loss", "accuracy", "mae", "weighted_accuracy"))
+  p <- predict(m, d$x)
+  correct <- as.numeric(max.col(p, ties.method = "first") == max.col(d$y, ties.method = "first"))
+  expect_equal(s$accuracy, mean(correct), tolerance = 1e-6)
+  expect_equal(s$weighted_accuracy, sum(w * correct) / sum(w), tolerance = 1e-6)
+  expect_equal(s$mae, sum(w * rowMeans(abs(p - d$y))) / sum(w), tolerance = 1e-5)
+  # class weights are sample weights: they leave `metrics` alone too
+  h <- fit(m, d$x, d$y, epochs = 1, verbose = 0, shuffle = FALSE, batch_size = 60, class_weight = list("0" = 5, "1" = 0))
+  correct <- as.numeric(max.col(p, ties.method = "first") == max.col(d$y, ties.method = "first"))
+  cw <- ifelse(d$cls == 0, 5, 0)
+  expect_equal(h$metrics$accuracy, mean(correct), tolerance = 1e-6)
+  expect_equal(h$metrics$weighted_accuracy, sum(cw * correct) / sum(cw), tolerance = 1e-6)
+  # the weighted metrics survive saving
+  f <- tempfile(fileext = ".rds")
+  saveRDS(m, f)
+  expect_equal(readRDS(f)$metrics_names, m$metrics_names)
+})

@@ -6,8 +6,10 @@ mod r_callbacks;
 mod r_console;
 mod r_convert;
 mod r_data;
+mod r_files;
 mod r_generator;
 mod r_interrupt;
+mod r_lent;
 mod r_persist;
 mod r_reshape;
 
@@ -16,4 +18,5 @@ use extendr_api::prelude::*;
 extendr_module! {
     mod rkeras;
     use r_api;
+    use r_files;
 }

@@ -23,12 +23,15 @@ pub struct ModelHandle {
 }
 
 /// Runs `f` on the model behind `h`, taking it out meanwhile (an R callback that reaches
-/// for the model during fit gets an error, never an aliased model).
+/// for the model during fit gets an error, never an aliased model; savers read the model
+/// the loop lends instead: `crate::r_lent`).
 pub(crate) fn with_model<T>(h: Robj, f: impl FnOnce(&mut Model<f32>) -> R<T>) -> R<T> {
+    let key = crate::r_lent::key(&h);
     let mut p: ExternalPtr<ModelHandle> = h.try_into().map_err(|_| "not an rkeras model handle".to_string())?;
     let hd = p.try_addr_mut().map_err(|_| "the model handle is empty".to_string())?;
     let mut m = hd.model.take().ok_or("the model is busy: it cannot be used from inside its own fit()")?;
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut m)));
+    let at = rkeras_core::paused::address(&m);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::r_lent::taken(key, at, || f(&mut m))));
     hd.model = Some(m);
     r.unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
@@ -296,17 +299,11 @@ fn rk_set_weights(h: Robj, weights: List) -> R<()> {
 }
 
 #[extendr]
-fn rk_loss_values(name: &str, y_true: Robj, y_pred: Robj) -> R<Vec<f64>> {
+fn rk_loss_values(name: &str, from_logits: bool, y_true: Robj, y_pred: Robj) -> R<Vec<f64>> {
     let loss = rkeras_core::losses::Loss::from_name(name)?;
     let yt = to_tensor(&y_true, "y_true")?;
     let yp = to_tensor(&y_pred, "y_pred")?;
-    let (n, k) = (yp.rows(), yp.row_len());
-    if yt.rows() != n || yt.row_len() != loss.y_columns(k) {
-        return Err(format!("y_true has shape ({}, {}), y_pred ({n}, {k})", yt.rows(), yt.row_len()));
-    }
-    let mut per = vec![0f32; n];
-    loss.compute(&yt.data, &yp.data, n, k, None, &mut per, None);
-    Ok(per.iter().map(|v| *v as f64).collect())
+    Ok(loss.per_sample_values(from_logits, &yt, &yp)?.iter().map(|v| *v as f64).collect())
 }
 
 /// Canonical Keras name of a loss name or alias; errors list the valid names.
@@ -362,7 +359,7 @@ fn raw_arg(x: &Robj) -> R<&[u8]> {
 /// The model in rkeras's file format (a raw vector).
 #[extendr]
 fn rk_model_to_bytes(h: Robj, include_optimizer: bool) -> R<Robj> {
-    with_model(h, |m| Ok(Raw::from_bytes(&m.to_bytes(include_optimizer)).into()))
+    crate::r_lent::with_model_ref(h, |m| Ok(Raw::from_bytes(&m.to_bytes(include_optimizer)).into()))
 }
 
 /// A `model$state` for the model behind `h`: a raw vector of its bytes, taken only when R
@@ -392,7 +389,7 @@ fn rk_model_from_bytes(bytes: Robj, compile: bool) -> R<Robj> {
 /// Writes the model (or only its weights) to a new file `path`, flushed to disk.
 #[extendr]
 fn rk_model_write(h: Robj, path: &str, include_optimizer: bool, weights_only: bool) -> R<()> {
-    with_model(h, |m| {
+    crate::r_lent::with_model_ref(h, |m| {
         let bytes = if weights_only { m.weights_to_bytes() } else { m.to_bytes(include_optimizer) };
         serialize::write_new_file(std::path::Path::new(path), &bytes)
     })
@@ -451,6 +448,7 @@ fn rk_model_compile_info(h: Robj) -> R<Robj> {
             Some(c) => list!(
                 spec = crate::r_persist::to_r(&c.spec),
                 iterations = c.optimizer.iterations() as f64,
+                log_keys = c.spec.log_keys(),
                 learning_rate = c.optimizer.learning_rate()
             )
             .into(),
@@ -479,7 +477,7 @@ fn rk_h5_load_model(bytes: Robj, compile: bool, seed: f64) -> R<Robj> {
 #[extendr]
 fn rk_h5_save_model(h: Robj, path: &str, include_optimizer: bool, keras_version: i32) -> R<Vec<String>> {
     let layout = keras_h5::Layout::from_version(keras_version)?;
-    with_model(h, |m| {
+    crate::r_lent::with_model_ref(h, |m| {
         let (bytes, warnings) = keras_h5::save_model(m, include_optimizer, layout)?;
         serialize::write_new_file(std::path::Path::new(path), &bytes)?;
         Ok(warnings)
@@ -489,7 +487,9 @@ fn rk_h5_save_model(h: Robj, path: &str, include_optimizer: bool, keras_version:
 /// Writes the weights as a Keras HDF5 weights file to a new file `path`.
 #[extendr]
 fn rk_h5_save_weights(h: Robj, path: &str) -> R<()> {
-    with_model(h, |m| serialize::write_new_file(std::path::Path::new(path), &keras_h5::save_weights(m)?))
+    crate::r_lent::with_model_ref(h, |m| {
+        serialize::write_new_file(std::path::Path::new(path), &keras_h5::save_weights(m)?)
+    })
 }
 
 /// Loads weights from a Keras HDF5 file's bytes; returns the warnings.

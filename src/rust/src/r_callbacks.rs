@@ -1,6 +1,7 @@
 //! R callbacks behind the core's [`Callback`] trait: `callback_lambda()` and user-defined
 //! callbacks (hooks get 1-based epoch/batch and the logs as a named list; a returned named
-//! list is merged into the logs), and the learning-rate schedule closure.
+//! list is merged into the logs), and the learning-rate schedule closure. While a hook runs,
+//! the model is lent to it for reading (`rkeras_core::paused`, `crate::r_lent`).
 
 use crate::r_convert::{from_spec, logs_to_r, merge_into_logs};
 use crate::r_generator::{call_guarded, CondSlot};
@@ -36,7 +37,9 @@ macro_rules! r_hooks {
     ($($name:ident $(($idx:ident))?;)*) => {
         impl Callback<f32> for RCallback {
             $(fn $name(&mut self, cx: &mut Ctx<f32>, $($idx: usize,)? logs: &mut Logs) -> HookResult {
-                if self.call(stringify!($name), r_hooks!(@idx $($idx)?), logs)? {
+                // the hook may read the model (saveRDS(), save_model()): lend it
+                let idx = r_hooks!(@idx $($idx)?);
+                if rkeras_core::paused::paused(cx.model, || self.call(stringify!($name), idx, logs))? {
                     cx.stop_training = true;
                 }
                 Ok(())

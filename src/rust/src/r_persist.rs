@@ -28,16 +28,23 @@ pub fn to_r<T: serde::Serialize>(x: &T) -> Robj {
 }
 
 /// For `src/state_altrep.c`: the model behind `handle` in rkeras's file format (a raw
-/// vector), or an error message (a string) when the handle is dead or the model is busy.
+/// vector) and its tag in `*tag` (see [`crate::r_lent::rkeras_state_tag`]), or an error
+/// message (a string) when the handle is dead or the model cannot be read now. During a
+/// fit the bytes are those of the model as of the last finished step (`crate::r_lent`).
 /// Never unwinds into C.
 #[no_mangle]
-pub extern "C" fn rkeras_state_bytes(handle: extendr_api::SEXP) -> extendr_api::SEXP {
+pub extern "C" fn rkeras_state_bytes(handle: extendr_api::SEXP, tag: *mut f64) -> extendr_api::SEXP {
     let r = std::panic::catch_unwind(|| {
         let h = unsafe { Robj::from_sexp(handle) };
-        crate::r_api::with_model(h, |m| Ok(m.to_bytes(true)))
+        crate::r_lent::read_model(h, |m| Ok(m.to_bytes(true)))
     });
     let out: Robj = match r {
-        Ok(Ok(bytes)) => Raw::from_bytes(&bytes).into(),
+        Ok(Ok((t, bytes))) => {
+            if !tag.is_null() {
+                unsafe { *tag = t as f64 };
+            }
+            Raw::from_bytes(&bytes).into()
+        }
         Ok(Err(e)) => e.as_str().into(),
         Err(_) => "internal error (panic) while serializing the model".into(),
     };

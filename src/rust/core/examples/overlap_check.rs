@@ -62,6 +62,8 @@ fn main() {
             optimizer: OptimizerConfig::defaults("rmsprop").unwrap(),
             loss: Loss::CategoricalCrossentropy,
             metrics: vec![],
+            weighted_metrics: vec![],
+            from_logits: false,
         })
         .unwrap();
     let mut r = Rng::seed_from(2);

@@ -171,6 +171,7 @@ fn plan_layer<'a>(
     for (wi, (t, s)) in targets.iter().zip(&src.weights).enumerate() {
         let fits = t.shape == s.shape || (opts.reshape && t.values.len() == s.values.len());
         if fits && t.values.len() == s.values.len() {
+            crate::serialize::check_finite_values(&format!("weight {lname}/{}", t.name), &s.values)?;
             plan.push((li, wi, &s.values));
             continue;
         }
@@ -346,12 +347,14 @@ fn restore_optimizer(h: &H5, model: &mut Model<f32>) -> R<()> {
     let mut lr = None;
     if let Some(n) = rest.first().filter(|n| n.ends_with("learning_rate") || n.ends_with("learning_rate:0")) {
         let (_, v) = h.read_f32(&path(n))?;
+        crate::serialize::check_finite_values(&format!("optimizer variable '{n}'"), &v)?;
         lr = Some(*v.first().ok_or("the saved learning rate is empty")?);
         rest = &rest[1..];
     }
     let mut slots: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); slots3.len()]; params.len()];
     let mut take = |p: usize, s: usize, name: &str| -> R<()> {
         let (shape, v) = h.read_f32(&path(name))?;
+        crate::serialize::check_finite_values(&format!("optimizer variable '{name}'"), &v)?;
         if v.len() != params[p].2.iter().product::<usize>() {
             return Err(format!(
                 "optimizer variable '{name}' has shape ({}), the weight {}/{} has shape ({})",

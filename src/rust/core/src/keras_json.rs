@@ -15,6 +15,7 @@
 use crate::activations::Activation;
 use crate::init::Initializer;
 use crate::layers::{LayerKind, LayerSpec};
+use crate::losses::Loss;
 use crate::model::{CompileSpec, Model};
 use crate::optimizers::{OptimizerConfig, OptimizerKind};
 use crate::Real;
@@ -344,16 +345,43 @@ pub fn optimizer_json(cfg: &OptimizerConfig, learning_rate: f64) -> Json {
     keras_object("keras.optimizers", class, c, Json::Null)
 }
 
+/// The compiled loss as Keras writes it: its canonical name, or for `from_logits = TRUE` the
+/// loss object (Keras 3's `{module, class_name, config, registered_name}`, or tf.keras 2's
+/// `{class_name, config}` when `keras2`).
+pub(crate) fn loss_json(spec: &CompileSpec, keras2: bool) -> Json {
+    if !spec.from_logits {
+        return Json::s(spec.loss.name());
+    }
+    let (class, extra) = match spec.loss {
+        Loss::SparseCategoricalCrossentropy => ("SparseCategoricalCrossentropy", vec![("ignore_class", Json::Null)]),
+        Loss::BinaryCrossentropy => {
+            ("BinaryCrossentropy", vec![("label_smoothing", Json::Float(0.0)), ("axis", Json::Int(-1))])
+        }
+        _ => ("CategoricalCrossentropy", vec![("label_smoothing", Json::Float(0.0)), ("axis", Json::Int(-1))]),
+    };
+    let reduction = if keras2 { "auto" } else { "sum_over_batch_size" };
+    let mut config = vec![
+        ("name".to_string(), Json::s(spec.loss.name())),
+        ("reduction".to_string(), Json::s(reduction)),
+        ("from_logits".to_string(), Json::Bool(true)),
+    ];
+    config.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+    if keras2 {
+        Json::Obj(vec![("class_name".into(), Json::s(class)), ("config".into(), Json::Obj(config))])
+    } else {
+        keras_object("keras.losses", class, Json::Obj(config), Json::Null)
+    }
+}
+
 /// `model.get_compile_config()`. The loss is given by its canonical Keras name.
 pub fn compile_config_json(spec: &CompileSpec, learning_rate: f64) -> Json {
-    let metrics =
-        if spec.metrics.is_empty() { Json::Null } else { Json::Arr(spec.metrics.iter().map(|m| Json::s(m)).collect()) };
+    let list = |m: &[String]| if m.is_empty() { Json::Null } else { Json::Arr(m.iter().map(|m| Json::s(m)).collect()) };
     obj([
         ("optimizer", optimizer_json(&spec.optimizer, learning_rate)),
-        ("loss", Json::s(spec.loss.name())),
+        ("loss", loss_json(spec, false)),
         ("loss_weights", Json::Null),
-        ("metrics", metrics),
-        ("weighted_metrics", Json::Null),
+        ("metrics", list(&spec.metrics)),
+        ("weighted_metrics", list(&spec.weighted_metrics)),
         ("run_eagerly", Json::Bool(false)),
         ("steps_per_execution", Json::Int(1)),
         ("jit_compile", Json::Bool(false)),

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod model;
 pub mod optimizers;
 pub mod parts;
+pub mod paused;
 pub mod progress;
 pub mod real;
 pub mod rng;

@@ -35,6 +35,8 @@
 
 use crate::Real;
 
+pub mod logits;
+
 /// Huber loss transition point δ (Keras default 1.0).
 pub const HUBER_DELTA: f64 = 1.0;
 
@@ -381,6 +383,32 @@ impl Loss {
                 }) * inv_k
             }
         }
+    }
+}
+
+impl Loss {
+    /// The per-sample values of this loss (from logits when `from_logits`) for `y_pred` of
+    /// shape `(n, k)`, checking the shapes.
+    pub fn per_sample_values<T: Real>(
+        self,
+        from_logits: bool,
+        y_true: &crate::tensor::Tensor<T>,
+        y_pred: &crate::tensor::Tensor<T>,
+    ) -> Result<Vec<T>, String> {
+        let (n, k) = (y_pred.rows(), y_pred.row_len());
+        if y_true.rows() != n || y_true.row_len() != self.y_columns(k) {
+            return Err(format!("y_true has shape ({}, {}), y_pred ({n}, {k})", y_true.rows(), y_true.row_len()));
+        }
+        let mut per = vec![T::zero(); n];
+        if from_logits {
+            let kind = logits::LogitsLoss::of(self).ok_or_else(|| {
+                format!("from_logits = TRUE is only for the cross-entropy losses, not {}", self.name())
+            })?;
+            kind.compute(&y_true.data, &y_pred.data, n, k, None, &mut per, None);
+        } else {
+            self.compute(&y_true.data, &y_pred.data, n, k, None, &mut per, None);
+        }
+        Ok(per)
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::activations::Activation;
 use crate::denormal;
 use crate::layers::{self, fmt_shape, Layer, LayerSpec};
+use crate::losses::logits::LogitsLoss;
 use crate::losses::{self, Loss};
 use crate::metrics::{resolve_metric, Metric};
 use crate::optimizers::{Optimizer, OptimizerConfig};
@@ -44,17 +45,28 @@ pub struct CompileSpec {
     pub optimizer: OptimizerConfig,
     #[serde(deserialize_with = "loss_by_name")]
     pub loss: Loss,
-    /// Metric names as the user gave them; they are the log keys.
+    /// Metric names as the user gave them; they are the log keys. As in Keras, these
+    /// ignore sample and class weights.
     #[serde(default)]
     pub metrics: Vec<String>,
+    /// Metrics computed with the sample (and class) weights (Keras' `weighted_metrics`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weighted_metrics: Vec<String>,
+    /// The loss takes logits (Keras' `from_logits = TRUE`; cross-entropies only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_logits: bool,
 }
 
 /// How the loss gradient reaches the last layer.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Fusion {
     None,
-    SoftmaxCrossentropy { sparse: bool },
+    SoftmaxCrossentropy {
+        sparse: bool,
+    },
     SigmoidBinaryCrossentropy,
+    /// A cross-entropy from logits: its gradient is that of the last layer's output.
+    Logits(LogitsLoss),
 }
 
 /// The compiled state: optimizer with its moments, loss, and the resolved metrics.
@@ -88,11 +100,41 @@ pub struct Model<T: Real> {
     scratch: Scratch<T>,
 }
 
+impl CompileSpec {
+    /// The log keys: `loss`, then each metric's (see [`metric_key`]), weighted ones last.
+    pub fn log_keys(&self) -> Vec<String> {
+        let mut keys = vec!["loss".to_string()];
+        for (name, weighted) in self.all_metrics() {
+            let key = metric_key(&keys, name, weighted);
+            keys.push(key);
+        }
+        keys
+    }
+
+    /// Every metric name with whether it is weighted, in log order.
+    fn all_metrics(&self) -> impl Iterator<Item = (&String, bool)> {
+        self.metrics.iter().map(|n| (n, false)).chain(self.weighted_metrics.iter().map(|n| (n, true)))
+    }
+}
+
+/// The log key of a metric, as Keras 3 names it: the name given; for a weighted metric whose
+/// name is taken, `weighted_<name>`; a name taken again gets `_1`, `_2`, ...
+fn metric_key(taken: &[String], name: &str, weighted: bool) -> String {
+    let free = |k: &str| !taken.iter().any(|t| t == k);
+    let base = if weighted && !free(name) { format!("weighted_{name}") } else { name.to_string() };
+    if free(&base) {
+        return base;
+    }
+    (1..).map(|i| format!("{base}_{i}")).find(|k| free(k)).unwrap()
+}
+
 /// Running, sample-weighted means of the loss and metrics over an epoch (Keras 3 semantics).
 #[derive(Clone, Debug, Default)]
 pub struct Running {
     pub names: Vec<String>,
     metrics: Vec<Metric>,
+    /// Per metric: whether it takes the sample weights (`weighted_metrics`).
+    weighted: Vec<bool>,
     sums: Vec<f64>,
     weights: Vec<f64>,
 }
@@ -175,6 +217,9 @@ impl<T: Real> Model<T> {
         let sizes: Vec<usize> = self.trainable_sizes();
         let out_act = self.layers.last().and_then(|l| l.output_activation());
         let fusion = match (out_act, spec.loss) {
+            _ if spec.from_logits => Fusion::Logits(LogitsLoss::of(spec.loss).ok_or_else(|| {
+                format!("from_logits = TRUE is only for the cross-entropy losses, not {}", spec.loss.name())
+            })?),
             (Some(Activation::Softmax), Loss::CategoricalCrossentropy) => Fusion::SoftmaxCrossentropy { sparse: false },
             (Some(Activation::Softmax), Loss::SparseCategoricalCrossentropy) => {
                 Fusion::SoftmaxCrossentropy { sparse: true }
@@ -204,7 +249,8 @@ impl<T: Real> Model<T> {
         let c = self.compiled.as_ref().ok_or_else(not_compiled)?;
         let k = self.output_shape().last().copied().unwrap_or(1);
         let mut r = Running { names: vec!["loss".into()], ..Default::default() };
-        for name in &c.spec.metrics {
+        let keys = c.spec.log_keys();
+        for ((name, weighted), key) in c.spec.all_metrics().zip(keys.into_iter().skip(1)) {
             let m = resolve_metric(name, k, y_cols)?;
             let want = m.y_columns(k);
             if want != y_cols {
@@ -217,7 +263,8 @@ impl<T: Real> Model<T> {
                 ));
             }
             r.metrics.push(m);
-            r.names.push(name.clone());
+            r.weighted.push(weighted);
+            r.names.push(key);
         }
         r.sums = vec![0.0; r.names.len()];
         r.weights = vec![0.0; r.names.len()];
@@ -273,6 +320,9 @@ impl<T: Real> Model<T> {
             (Fusion::SigmoidBinaryCrossentropy, true) => {
                 losses::sigmoid_binary_crossentropy_fused(&y.data, &pred.data, n, k, w, per_sample, &mut g.data)
             }
+            (Fusion::Logits(kind), with_grad) => {
+                kind.compute(&y.data, &pred.data, n, k, w, per_sample, with_grad.then_some(&mut g.data[..]))
+            }
             (_, true) => c.spec.loss.compute(&y.data, &pred.data, n, k, w, per_sample, Some(&mut g.data)),
             (_, false) => c.spec.loss.compute(&y.data, &pred.data, n, k, w, per_sample, None),
         };
@@ -284,6 +334,7 @@ impl<T: Real> Model<T> {
         metric_tmp.resize(n, T::zero());
         for (j, m) in run.metrics.iter().enumerate() {
             m.per_sample(&y.data, &pred.data, n, k, metric_tmp);
+            let w = if run.weighted[j] { w } else { None };
             let (mut sum, mut wsum) = (0.0, 0.0);
             for i in 0..n {
                 let wi = w.map_or(1.0, |w| w[i].to_f64().unwrap());
@@ -303,7 +354,8 @@ impl<T: Real> Model<T> {
         self.forward(x, true);
         let loss = self.loss_and_metrics(y, w, true, run);
         let c = self.compiled.as_ref().unwrap();
-        let fused = c.fusion != Fusion::None;
+        // the gradient is of the last layer's pre-activation when its activation was fused
+        let fused = matches!(c.fusion, Fusion::SoftmaxCrossentropy { .. } | Fusion::SigmoidBinaryCrossentropy);
         let n = self.layers.len();
         let Some(stop) = c.first_trainable else {
             return loss;

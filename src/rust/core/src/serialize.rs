@@ -405,6 +405,13 @@ fn check_architecture_size(spec: &ModelSpec, available: usize) -> Result<(), Str
 // Files
 // ---------------------------------------------------------------------------------------
 
+mod files;
+mod finite;
+mod temps;
+pub use files::{check_regular_file, read_regular_file};
+pub use finite::{check_finite, check_finite_values};
+pub use temps::{remove_stale_temps, temp_path};
+
 /// Writes `bytes` to a new file at `path` (which must not exist) and flushes it to disk.
 pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
@@ -622,6 +629,7 @@ impl<T: Real> Model<T> {
         skip_mismatch: bool,
     ) -> Result<Vec<String>, String> {
         let d = decode(bytes)?;
+        check_finite(&d)?;
         // the file's weights grouped by layer, in order
         let mut file_layers: Vec<(String, Vec<(usize, &BlobRef)>)> = Vec::new();
         for (i, r) in d.header.weights.iter().enumerate() {

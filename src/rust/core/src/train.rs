@@ -219,6 +219,18 @@ impl<'c, T: Real> CallbackSet<'c, T> {
     }
 }
 
+/// Fills `b` from `src`, with the model readable meanwhile by the code the source runs
+/// (an R generator that saves the model: see [`crate::paused`]).
+fn fill<T: Real>(
+    model: &mut Model<T>,
+    src: &mut (dyn BatchSource<T> + '_),
+    epoch: usize,
+    step: usize,
+    b: &mut Batch<T>,
+) -> Result<(), Halt> {
+    crate::paused::paused(model, || src.fill(epoch, step, b))
+}
+
 fn running_logs(run: &Running) -> Logs {
     Logs::sorted(run.values().map(|(k, v)| (k.to_string(), v)))
 }
@@ -261,7 +273,7 @@ pub fn fit<'c, 'v, T: Real>(
             set.fire(model, host, Hook::EpochBegin(epoch), &mut Logs::new())?;
             train.begin_epoch(&mut model.rng);
             if steps > 0 {
-                train.fill(epoch, 0, &mut cur)?;
+                fill(model, train, epoch, 0, &mut cur)?;
             }
             for step in 0..steps {
                 out.step = step;
@@ -275,17 +287,15 @@ pub fn fit<'c, 'v, T: Real>(
                 let r = run.as_mut().unwrap();
                 let last = step + 1 == steps;
                 if train.overlap() && !last {
-                    let fetched = std::thread::scope(|s| {
-                        // one thread for the step, so the R closure keeps the other core
-                        let worker = s.spawn(|| {
-                            crate::linalg::sequential(|| model.train_step(&cur.x, &cur.y, cur.w.as_deref(), r));
-                        });
-                        let fetched = train.fill(epoch, step + 1, &mut next);
-                        if let Err(p) = worker.join() {
-                            std::panic::resume_unwind(p);
-                        }
-                        fetched
-                    });
+                    // one thread for the step, so the R closure keeps the other core; code
+                    // the closure runs reads the model after the step (crate::paused)
+                    let fetched = crate::paused::overlapped(
+                        model,
+                        |m| {
+                            crate::linalg::sequential(|| m.train_step(&cur.x, &cur.y, cur.w.as_deref(), r));
+                        },
+                        || train.fill(epoch, step + 1, &mut next),
+                    );
                     if host.interrupted() {
                         return Err(Halt::Interrupt);
                     }
@@ -296,7 +306,7 @@ pub fn fit<'c, 'v, T: Real>(
                         return Err(Halt::Interrupt);
                     }
                     if !last {
-                        train.fill(epoch, step + 1, &mut next)?;
+                        fill(model, train, epoch, step + 1, &mut next)?;
                     }
                 }
                 let mut logs = running_logs(run.as_ref().unwrap());
@@ -348,7 +358,7 @@ fn evaluate_with<T: Real>(
     src.begin_epoch(&mut model.rng);
     for step in 0..steps {
         set.fire(model, host, Hook::TestBatchBegin(step), &mut Logs::new())?;
-        src.fill(0, step, &mut b)?;
+        fill(model, src, 0, step, &mut b)?;
         if run.is_none() {
             run = Some(model.new_running(b.y.row_len()).map_err(Halt::Error)?);
         }
@@ -401,7 +411,7 @@ pub fn predict_source<'c, T: Real>(
         set.fire(model, host, Hook::PredictBegin, &mut Logs::new())?;
         for step in 0..steps {
             set.fire(model, host, Hook::PredictBatchBegin(step), &mut Logs::new())?;
-            src.fill(0, step, &mut b)?;
+            fill(model, src, 0, step, &mut b)?;
             model.predict_batch(&b.x, &mut pred);
             if host.interrupted() {
                 return Err(Halt::Interrupt);

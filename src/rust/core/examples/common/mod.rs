@@ -49,6 +49,8 @@ pub fn tutorial_model() -> Model<f32> {
             optimizer: OptimizerConfig::defaults("rmsprop").unwrap(),
             loss: Loss::CategoricalCrossentropy,
             metrics: vec!["accuracy".into()],
+            weighted_metrics: vec![],
+            from_logits: false,
         })
         .unwrap();
     model

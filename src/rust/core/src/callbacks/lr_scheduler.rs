@@ -19,7 +19,8 @@ impl<F: FnMut(usize, f64) -> Result<f64, Halt>> LearningRateScheduler<F> {
 impl<T: Real, F: FnMut(usize, f64) -> Result<f64, Halt>> Callback<T> for LearningRateScheduler<F> {
     fn on_epoch_begin(&mut self, cx: &mut Ctx<T>, epoch: usize, _logs: &mut Logs) -> HookResult {
         let lr = cx.learning_rate().ok_or_else(|| Halt::Error("model is not compiled".into()))?;
-        let new = (self.schedule)(epoch, lr)?;
+        // the schedule may read the model (an R function that saves it): lend it
+        let new = crate::paused::paused(cx.model, || (self.schedule)(epoch, lr))?;
         if !new.is_finite() {
             return Err(Halt::Error(format!(
                 "callback_learning_rate_scheduler(): the schedule must return a finite number, got {new}"

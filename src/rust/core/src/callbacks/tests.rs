@@ -42,8 +42,14 @@ pub(crate) fn tiny_model(lr: f64) -> Model<f32> {
     let mut m = Model::build(spec, &mut Rng::seed_from(1)).unwrap();
     let mut opt = OptimizerConfig::defaults("rmsprop").unwrap();
     opt.learning_rate = lr;
-    m.compile(CompileSpec { optimizer: opt, loss: Loss::CategoricalCrossentropy, metrics: vec!["accuracy".into()] })
-        .unwrap();
+    m.compile(CompileSpec {
+        optimizer: opt,
+        loss: Loss::CategoricalCrossentropy,
+        metrics: vec!["accuracy".into()],
+        weighted_metrics: vec![],
+        from_logits: false,
+    })
+    .unwrap();
     m
 }
 

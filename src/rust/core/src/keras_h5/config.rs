@@ -470,24 +470,27 @@ fn functional_spec(config: &Value, generation: Generation, warnings: &mut Vec<St
 // training_config
 // ---------------------------------------------------------------------------------------
 
-fn loss_from(v: &Value) -> R<Loss> {
+/// The loss and whether it takes logits (`from_logits`).
+fn loss_from(v: &Value) -> R<(Loss, bool)> {
     match v {
-        Value::String(s) => Loss::from_name(s),
+        Value::String(s) => Loss::from_name(s).map(|l| (l, false)),
         Value::Object(o) => {
             let config = o.get("config");
-            if config.and_then(|c| c.get("from_logits")).and_then(Value::as_bool) == Some(true) {
-                return Err("losses with from_logits = TRUE are not supported by rkeras".into());
-            }
+            let from_logits = config.and_then(|c| c.get("from_logits")).and_then(Value::as_bool) == Some(true);
             let class = o.get("class_name").and_then(Value::as_str).ok_or("the loss has no class_name")?;
             // a function serialized as an object (Keras 3), or a loss class
             let name = match config {
                 Some(Value::String(s)) => s.clone(),
                 _ => snake_case(bare_class(class)),
             };
-            Loss::from_name(&name).or_else(|e| {
+            let loss = Loss::from_name(&name).or_else(|e| {
                 let alt = name.replace("kullback_leibler_divergence", "kl_divergence");
                 Loss::from_name(&alt).map_err(|_| e)
-            })
+            })?;
+            if from_logits && crate::losses::logits::LogitsLoss::of(loss).is_none() {
+                return Err(format!("loss '{name}' with from_logits = TRUE is not supported by rkeras"));
+            }
+            Ok((loss, from_logits))
         }
         Value::Array(_) => Err("models with several losses (outputs) are not supported by rkeras".into()),
         other => Err(format!("loss {other} is not supported by rkeras")),
@@ -577,25 +580,30 @@ pub fn optimizer_config(v: &Value, warnings: &mut Vec<String>) -> R<OptimizerCon
 /// A Keras `training_config` as an rkeras compile spec.
 pub fn compile_spec(training_config: &str, warnings: &mut Vec<String>) -> R<CompileSpec> {
     let v = parse_json(training_config, "training_config")?;
-    let loss = loss_from(v.get("loss").unwrap_or(&Value::Null))?;
-    let mut metrics = Vec::new();
-    metric_names(v.get("metrics").unwrap_or(&Value::Null), &mut metrics, warnings);
-    metrics.retain(|m| {
-        let ok = resolve_metric(m, 2, 2).is_ok();
-        if !ok {
-            warnings.push(format!("metric '{m}' is not supported by rkeras and was dropped"));
-        }
-        ok
-    });
-    metrics.dedup();
-    for k in ["weighted_metrics", "loss_weights"] {
+    let (loss, from_logits) = loss_from(v.get("loss").unwrap_or(&Value::Null))?;
+    let read = |key: &str, warnings: &mut Vec<String>| {
+        let mut metrics = Vec::new();
+        metric_names(v.get(key).unwrap_or(&Value::Null), &mut metrics, warnings);
+        metrics.retain(|m| {
+            let ok = resolve_metric(m, 2, 2).is_ok();
+            if !ok {
+                warnings.push(format!("metric '{m}' is not supported by rkeras and was dropped"));
+            }
+            ok
+        });
+        metrics.dedup();
+        metrics
+    };
+    let metrics = read("metrics", warnings);
+    let weighted_metrics = read("weighted_metrics", warnings);
+    for k in ["loss_weights"] {
         if v.get(k).is_some_and(|x| !x.is_null() && x.as_array().is_none_or(|a| !a.is_empty())) {
             warnings.push(format!("the training config's {k} is not supported by rkeras and was dropped"));
         }
     }
     let opt = v.get("optimizer_config").ok_or("the training config has no optimizer_config")?;
     let optimizer = optimizer_config(opt, warnings)?;
-    Ok(CompileSpec { optimizer, loss, metrics })
+    Ok(CompileSpec { optimizer, loss, metrics, weighted_metrics, from_logits })
 }
 
 /// The `training_config` Keras 3 writes for a compiled model: its compile config without
@@ -737,6 +745,15 @@ mod tests {
         assert!(e.contains("optimizer 'ftrl' is not supported"), "{e}");
         let logits = r#"{"loss": {"class_name": "CategoricalCrossentropy", "config": {"from_logits": true}},
             "optimizer_config": {"class_name": "Adam", "config": {}}}"#;
-        assert!(compile_spec(logits, &mut w).unwrap_err().contains("from_logits"));
+        let c = compile_spec(logits, &mut w).unwrap();
+        assert!(c.from_logits && c.loss == Loss::CategoricalCrossentropy);
+        let hinge = logits.replace("CategoricalCrossentropy", "Hinge");
+        assert!(compile_spec(&hinge, &mut w).unwrap_err().contains("from_logits"));
+        // what rkeras writes for a from-logits loss reads back the same (Keras 3 and 2 forms)
+        for keras2 in [false, true] {
+            let written = crate::keras_json::loss_json(&c, keras2).to_string();
+            let tc = format!(r#"{{"loss": {written}, "optimizer_config": {{"class_name": "Adam", "config": {{}}}}}}"#);
+            assert_eq!(compile_spec(&tc, &mut w).unwrap(), c, "{tc}");
+        }
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::activations::Activation;
 use crate::init::Initializer;
-use crate::keras_json::{optimizer_json, Json};
+use crate::keras_json::{loss_json, optimizer_json, Json};
 use crate::layers::{LayerKind, LayerSpec};
 use crate::model::Model;
 use crate::optimizers::OptimizerKind;
@@ -205,12 +205,11 @@ pub fn training_config<T: Real>(model: &Model<T>) -> Option<String> {
             cfg.push((k.clone(), v.clone()));
         }
     }
-    let metrics =
-        if c.spec.metrics.is_empty() { Json::Null } else { Json::Arr(c.spec.metrics.iter().map(|m| s(m)).collect()) };
+    let list = |m: &[String]| if m.is_empty() { Json::Null } else { Json::Arr(m.iter().map(|m| s(m)).collect()) };
     let tc = o(vec![
-        ("loss", s(c.spec.loss.name())),
-        ("metrics", metrics),
-        ("weighted_metrics", Json::Null),
+        ("loss", loss_json(&c.spec, true)),
+        ("metrics", list(&c.spec.metrics)),
+        ("weighted_metrics", list(&c.spec.weighted_metrics)),
         ("loss_weights", Json::Null),
         ("optimizer_config", o(vec![("class_name", s(&format!("Custom>{class}"))), ("config", Json::Obj(cfg))])),
     ]);

@@ -610,3 +610,45 @@ fn checkpoints_named_h5_are_keras_files() {
     assert_eq!(fresh.predict(&x, 8).data, m.predict(&x, 8).data);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `m` with element `i` of its weight array `w` (Keras order) set to `v`.
+fn poisoned(mut m: Model<f32>, w: usize, i: usize, v: f32) -> Model<f32> {
+    let mut ws: Vec<(Vec<usize>, Vec<f32>)> = m.get_weights().into_iter().map(|(_, _, s, v)| (s, v)).collect();
+    ws[w].1[i] = v;
+    m.set_weights(&ws).unwrap();
+    m
+}
+
+#[test]
+fn nan_or_infinite_weights_are_refused_and_the_model_is_unchanged() {
+    let mut good = build(seq_spec(), 1);
+    compile(&mut good, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.001}, "loss": "mse"}));
+    train(&mut good, 2);
+    for (w, i, v, name) in [(0, 4, f32::NAN, "dense/kernel"), (3, 2, f32::INFINITY, "dense_1/bias")] {
+        let bad = poisoned(build(seq_spec(), 2), w, i, v);
+        let bytes = save_weights(&bad).unwrap();
+        for opts in [LoadWeightsOptions::default(), LoadWeightsOptions { by_name: true, ..Default::default() }] {
+            let mut m = build(seq_spec(), 3);
+            let before = m.get_weights();
+            let e = load_weights(&mut m, bytes.clone(), opts).unwrap_err();
+            assert!(e.starts_with(&format!("weight {name} holds NaN or infinite values (first at element")), "{e}");
+            assert!(e.contains("the file is damaged"), "{e}");
+            assert_eq!(m.get_weights(), before);
+        }
+        let (bytes, _) = save_model(&bad, false, Layout::Keras2).unwrap();
+        let e = load_err(bytes);
+        assert!(e.starts_with(&format!("weight {name} holds NaN")), "{e}");
+    }
+    // a NaN optimizer variable: the model loads with a fresh optimizer, as for other
+    // optimizer states that cannot be restored
+    let mut st = good.compiled.as_ref().unwrap().optimizer.state();
+    st.slots[0][0][1] = f32::NAN;
+    let mut bad = build(seq_spec(), 1);
+    compile(&mut bad, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.001}, "loss": "mse"}));
+    bad.compiled.as_mut().unwrap().optimizer.set_state(&st).unwrap();
+    let (bytes, _) = save_model(&bad, true, Layout::Keras3).unwrap();
+    let l = load_model(bytes, true, 1).unwrap();
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert!(l.warnings[0].contains("holds NaN or infinite values"), "{}", l.warnings[0]);
+    assert_eq!(l.model.compiled.as_ref().unwrap().optimizer.iterations(), 0);
+}

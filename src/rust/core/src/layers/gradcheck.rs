@@ -31,7 +31,8 @@ fn model(input_shape: Vec<usize>, layers: Vec<LayerSpec>, loss: Loss) -> Model<f
     let spec = ModelSpec { name: "m".into(), class_name: "Sequential".into(), input_shape, input_name: None, layers };
     let mut m = Model::<f64>::build(spec, &mut Rng::seed_from(7)).unwrap();
     let opt = OptimizerConfig::defaults("sgd").unwrap();
-    m.compile(CompileSpec { optimizer: opt, loss, metrics: vec![] }).unwrap();
+    m.compile(CompileSpec { optimizer: opt, loss, metrics: vec![], weighted_metrics: vec![], from_logits: false })
+        .unwrap();
     m
 }
 

@@ -41,6 +41,8 @@ fn compile_spec(optimizer: &str) -> CompileSpec {
         optimizer: OptimizerConfig::defaults(optimizer).unwrap(),
         loss: Loss::CategoricalCrossentropy,
         metrics: vec!["accuracy".into()],
+        weighted_metrics: vec![],
+        from_logits: false,
     }
 }
 
@@ -616,4 +618,37 @@ fn write_regression_inputs() {
         j["model"]["layers"][0]["units"] = 100000.into();
     });
     write("overflowing-shape.rkeras", &|j| j["weights"][0]["shape"] = serde_json::json!([u64::MAX, 2]));
+}
+
+#[test]
+fn loaders_refuse_nan_or_infinite_weights_but_a_state_restores_as_it_is() {
+    let good = trained("adam");
+    let mut bad = trained("adam");
+    let mut ws: Vec<(Vec<usize>, Vec<f32>)> = bad.get_weights().into_iter().map(|(_, _, s, v)| (s, v)).collect();
+    ws[2].1[5] = f32::NEG_INFINITY;
+    bad.set_weights(&ws).unwrap();
+    for bytes in [bad.to_bytes(true), bad.weights_to_bytes()] {
+        let e = check_finite(&decode(&bytes).unwrap()).unwrap_err();
+        assert!(
+            e.starts_with("weight dense_1/kernel holds NaN or infinite values (first at element 6 of 24, value -inf)"),
+            "{e}"
+        );
+        for by_name in [false, true] {
+            let mut m = good.rebuilt(spec(0.25), &mut Rng::seed_from(3)).unwrap();
+            let before = weight_bits(&m);
+            assert_eq!(m.load_weights_bytes(&bytes, by_name, false).unwrap_err(), e);
+            assert_eq!(weight_bits(&m), before);
+        }
+    }
+    // NaN in the optimizer state
+    let mut st = good.compiled.as_ref().unwrap().optimizer.state();
+    st.slots[1][0][0] = f32::NAN;
+    let mut m = trained("adam");
+    m.compiled.as_mut().unwrap().optimizer.set_state(&st).unwrap();
+    let e = check_finite(&decode(&m.to_bytes(true)).unwrap()).unwrap_err();
+    assert!(e.starts_with("optimizer weight dense/bias/momentum holds NaN"), "{e}");
+    assert!(check_finite(&decode(&m.to_bytes(false)).unwrap()).is_ok());
+    // the model's own state (saveRDS()) restores as it was
+    let back = Model::<f32>::from_bytes(&bad.to_bytes(true), true).unwrap();
+    assert_eq!(weight_bits(&back), weight_bits(&bad));
 }
