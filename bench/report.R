@@ -135,6 +135,8 @@ t <- list(
   chk("to_categorical() per batch", fmt(num(fx$to_categorical_ms), 4), "< 0.1 ms", num(fx$to_categorical_ms) < 0.1),
   chk("predict 10,000 rows: Keras+JAX / rkeras", fmt(num(jax_pred$median_s) / num(rk_pred$median_s), 2), ">= 3 x",
       num(jax_pred$median_s) / num(rk_pred$median_s) >= 3),
+  chk("fit() fixed cost per call (issue 12)", fmt(num(rk_fit$fit_fixed_cost_s), 3), "< 0.1 s",
+      num(rk_fit$fit_fixed_cost_s) < 0.1),
   chk("RSS growth during fit() over R's data", fmt(num(rk_fit$fit_extra_rss_mib), 0), "<= 250 MiB",
       num(rk_fit$fit_extra_rss_mib) <= 250),
   chk("library(rkeras)", fmt(num(fx$library_s), 3), "< 0.3 s", num(fx$library_s) < 0.3),

@@ -281,3 +281,85 @@ test_that("denormal products are zero as in Keras, while R keeps IEEE denormals,
   expect_true(length(seen) >= 17)
   expect_true(all(seen == tiny) && tiny > 0)
 })
+
+test_that("values beyond the float32 range are an error naming the argument, row and column, like Inf", {
+  d <- toy_data()
+  model <- toy_model()
+  w0 <- get_weights(model)
+  big <- d$x
+  big[5, 2] <- 1e300
+  too_large <- function(what, at, value = "1e300")
+    paste0("^", what, " contains values too large for 32-bit floats \\(first at ", at, ": ", value, ";")
+  fit0 <- function(...) fit(model, ..., epochs = 1, verbose = 0)
+  expect_error(fit0(big, d$y), too_large("x", "row 5, column 2"))
+  expect_error(fit0(d$x, replace(d$y, 207, -1e39)), too_large("y", "row 7, column 2", "-1e39"))
+  expect_error(fit0(d$x, d$y, sample_weight = replace(rep(1, 200), 9, 4e38)), too_large("sample_weight", "element 9", "4e38"))
+  expect_error(fit0(d$x, d$y, validation_data = list(big, d$y)), too_large("validation_data: x", "row 5, column 2"))
+  expect_error(evaluate(model, big, d$y, verbose = 0), too_large("x", "row 5, column 2"))
+  expect_error(predict(model, big), too_large("x", "row 5, column 2"))
+  expect_error(predict(model, big, verbose = 1), too_large("x", "row 5, column 2"))
+  expect_error(train_on_batch(model, big, d$y), too_large("x", "row 5, column 2"))
+  gen <- function() list(big[1:8, ], d$y[1:8, ])
+  expect_error(fit_generator(model, gen, steps_per_epoch = 2, epochs = 1, verbose = 0),
+               "x contains values too large for 32-bit floats \\(first at row 5, column 2: 1e300;")
+  w <- w0
+  w[[1]][2, 3] <- -1e300
+  expect_error(set_weights(model, w), too_large("weights\\[\\[1\\]\\]", "row 2, column 3", "-1e300"))
+  # nothing was trained or changed on the way
+  expect_identical(get_weights(model), w0)
+  # the first bad value in R's order, whichever its kind
+  expect_error(fit0(replace(big, 3, NA), d$y), "x contains NA, NaN or Inf values \\(first at row 3, column 1\\)")
+  # the largest float32 and what rounds to it still convert
+  edge <- replace(d$x, 1:2, c(3.4028234663852886e38, -3.4028235e38))
+  expect_equal(dim(predict(keras_model_sequential(input_shape = 4) %>% layer_dense(1), edge)), c(200L, 1L))
+})
+
+test_that("Ctrl-C during a large predict() stops it between chunks with an rkeras_interrupted error", {
+  skip_on_os("windows")
+  # about 25 MFLOP a row: 100,000 rows take tens of seconds, one chunk of 2048 rows well under one
+  model <- keras_model_sequential(input_shape = 64) %>%
+    layer_dense(2048, activation = "relu") %>% layer_dense(2048, activation = "relu") %>%
+    layer_dense(2048, activation = "relu") %>% layer_dense(1)
+  set.seed(1)
+  x <- matrix(runif(100000 * 64), ncol = 64)
+  pid <- Sys.getpid()
+  hook <- list(callback_lambda(on_predict_begin = function(logs) NULL))
+  for (callbacks in list(NULL, hook)) {  # the chunked array path, and the batch loop with hooks
+    parallel::mcparallel({ Sys.sleep(1); tools::pskill(pid, tools::SIGINT) }, detached = TRUE)
+    t0 <- Sys.time()
+    got <- tryCatch(
+      {
+        p <- predict(model, x, callbacks = callbacks)
+        Sys.sleep(0.1) # R sees a pending interrupt here at the latest
+        "finished"
+      },
+      rkeras_interrupted = function(e) e,
+      interrupt = function(e) "interrupted only after predict() returned")
+    elapsed <- as.numeric(Sys.time() - t0, units = "secs")
+    expect_s3_class(got, c("rkeras_interrupted", "rkeras_error", "error", "condition"))
+    expect_match(if (is.character(got)) got else conditionMessage(got), "predict\\(\\) interrupted by the user")
+    expect_lt(elapsed, 10)
+  }
+  # the model is intact and predicts again
+  expect_equal(dim(predict(model, x[1:3, ])), c(3L, 1L))
+})
+
+test_that("fit() in a loop converts the data each call: values changed in place between calls are used", {
+  # 6000 x 784 is 18.8 MB as float32: the converted copy's memory is reused between calls
+  set.seed(3)
+  n <- 6000
+  x <- matrix(runif(n * 784), n)
+  y <- to_categorical(as.integer(x[, 1] > 0.5), 2)
+  model <- keras_model_sequential(input_shape = 784) %>% layer_dense(2, activation = "softmax")
+  model %>% compile(loss = "categorical_crossentropy", optimizer = "sgd")
+  fit(model, x, y, epochs = 1, batch_size = 500, shuffle = FALSE, verbose = 0)
+  w0 <- get_weights(model)
+  x[, 1:392] <- 1 - x[, 1:392] # in place: the same R vector, new values
+  fit(model, x, y, epochs = 1, batch_size = 500, shuffle = FALSE, verbose = 0)
+  # the same steps one batch at a time (each batch converted on its own)
+  twin <- keras_model_sequential(input_shape = 784) %>% layer_dense(2, activation = "softmax")
+  twin %>% compile(loss = "categorical_crossentropy", optimizer = "sgd")
+  set_weights(twin, w0)
+  for (b in split(seq_len(n), ceiling(seq_len(n) / 500))) train_on_batch(twin, x[b, ], y[b, ])
+  expect_identical(get_weights(model), get_weights(twin))
+})

@@ -4,7 +4,7 @@
 use crate::r_callbacks::build_callbacks;
 use crate::r_console::RHost;
 use crate::r_convert::{from_spec, from_tensor, logs_to_r, to_tensor};
-use crate::r_data::{arrays_x, generator, predict_array, read_data, Arrays, Data};
+use crate::r_data::{arrays_x, generator, predict_array, read_data, recycle, Arrays, Data};
 use crate::r_generator::CondSlot;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::{Halt, Logs};
@@ -161,6 +161,10 @@ fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Rob
                 train::fit(m, &mut src, vsrc.as_deref_mut(), cbs, &mut host, &cfg)
             }
         };
+        recycle(tdata);
+        if let Some(v) = vdata {
+            recycle(v);
+        }
         Ok(outcome_to_r(&outcome, &slot, &host.warnings))
     })
 }
@@ -190,6 +194,7 @@ fn rk_evaluate(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Li
                 train::evaluate(m, &mut src, cbs, &mut host, verbose as u8)
             }
         };
+        recycle(d);
         Ok(match r {
             Ok(logs) => list!(status = "ok", logs = logs_to_r(&logs), warnings = host.warnings.clone()).into(),
             Err(h) => halt_to_r(h, &slot, &host),
@@ -204,8 +209,7 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
         let mut host = RHost::new();
         // no hooks to run: the arrays are read a chunk at a time
         if let Some(x) = arrays_x(&data).filter(|_| callbacks.is_empty() && verbose == 0) {
-            let t = predict_array(m, &x, batch_size as usize)?;
-            return Ok(list!(status = "ok", value = from_tensor(&t), warnings = host.warnings.clone()).into());
+            return predict_array(m, &x, batch_size as usize);
         }
         let d = read_data(&data, m, false, "")?;
         let r = match &d {

@@ -4,6 +4,7 @@
 use crate::r_reshape::view_parts;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::Logs;
+use rkeras_core::convert::BadValue;
 use rkeras_core::tensor::{from_col_major, to_col_major, ColMajor, Tensor};
 use serde_json::{Map, Number, Value};
 
@@ -70,13 +71,18 @@ pub fn dims_of(x: &Robj) -> Vec<usize> {
     }
 }
 
-pub fn bad_value(what: &str, dims: &[usize], idx: usize) -> String {
+/// The error for a value the conversion cannot take, at R's 1-based row and column.
+pub fn bad_value(what: &str, dims: &[usize], bad: BadValue) -> String {
     let n = dims[0].max(1);
-    let (row, col) = (idx % n + 1, idx / n + 1);
-    if dims.len() == 1 {
-        format!("{what} contains NA, NaN or Inf values (first at element {row}); remove or impute them first")
+    let (row, col) = (bad.index % n + 1, bad.index / n + 1);
+    let at = if dims.len() == 1 { format!("element {row}") } else { format!("row {row}, column {col}") };
+    if bad.too_large() {
+        format!(
+            "{what} contains values too large for 32-bit floats (first at {at}: {:e}; the largest is about 3.4e38); rescale them first",
+            bad.value
+        )
     } else {
-        format!("{what} contains NA, NaN or Inf values (first at row {row}, column {col}); remove or impute them first")
+        format!("{what} contains NA, NaN or Inf values (first at {at}); remove or impute them first")
     }
 }
 
@@ -95,7 +101,7 @@ impl Columns<'_> {
     }
 
     /// See [`ColMajor::read`].
-    pub fn read(&self, rows: std::ops::Range<usize>, out: &mut [f32]) -> std::result::Result<(), usize> {
+    pub fn read(&self, rows: std::ops::Range<usize>, out: &mut [f32]) -> std::result::Result<(), BadValue> {
         match self {
             Columns::Real(c) => c.read(rows, out),
             Columns::Int(c) => c.read(rows, out),
@@ -103,7 +109,7 @@ impl Columns<'_> {
     }
 
     /// See [`ColMajor::to_tensor`].
-    pub fn to_tensor(&self) -> std::result::Result<Tensor<f32>, usize> {
+    pub fn to_tensor(&self) -> std::result::Result<Tensor<f32>, BadValue> {
         match self {
             Columns::Real(c) => c.to_tensor(),
             Columns::Int(c) => c.to_tensor(),
@@ -171,7 +177,8 @@ pub fn to_tensor(x: &Robj, what: &str) -> std::result::Result<Tensor<f32>, Strin
             }
         },
     };
-    r.map_err(|idx| bad_value(what, &dims, idx))
+    // a plain vector's values are elements, not rows of a column
+    r.map_err(|bad| bad_value(what, &dims_of(x), bad))
 }
 
 /// A tensor as an R double array with `dim` (a matrix for 2-D).

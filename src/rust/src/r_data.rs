@@ -1,8 +1,9 @@
 //! Batch sources from R's data descriptions: `list(type = "arrays", x, y, w)` or
 //! `list(type = "generator", fn, steps)`.
 
-use crate::r_convert::{bad_value, matrix_dims, to_tensor, to_weights, with_columns, Columns};
+use crate::r_convert::{bad_value, from_tensor, matrix_dims, to_tensor, to_weights, with_columns, Columns};
 use crate::r_generator::{CondSlot, Expect, RGenerator};
+use crate::r_interrupt;
 use extendr_api::prelude::*;
 use rkeras_core::data::{check_x_shape, check_xy};
 use rkeras_core::model::Model;
@@ -47,25 +48,58 @@ pub fn read_data(d: &Robj, model: &Model<f32>, needs_y: bool, prefix: &str) -> s
     Ok(Data::Arrays(Arrays { x, y, w }))
 }
 
+/// Hands converted arrays' memory on to the next call's conversion
+/// ([`rkeras_core::convert::buffer`]): a `fit()` in a loop then writes into pages that are
+/// mapped already instead of faulting in a fresh copy each call.
+pub fn recycle(d: Data) {
+    if let Data::Arrays(a) = d {
+        rkeras_core::convert::recycle(a.x.data);
+        rkeras_core::convert::recycle(a.y.data);
+    }
+}
+
 /// `x` of an in-memory data description (`list(type = "arrays", x, ...)`), else None.
 pub fn arrays_x(d: &Robj) -> Option<Robj> {
     (field(d, "type").as_str() == Some("arrays")).then(|| field(d, "x"))
 }
 
+/// Why a chunked prediction stopped.
+enum Stop {
+    Bad(rkeras_core::convert::BadValue),
+    Interrupted,
+}
+
 /// The model's predictions for an R array, read and converted a chunk at a time (on both
-/// threads) rather than copied whole first.
-pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std::result::Result<Tensor<f32>, String> {
+/// threads) rather than copied whole first, as `rk_predict`'s result list: `status = "ok"`
+/// with the value, or `status = "interrupted"` when Esc / Ctrl-C came (polled before each
+/// chunk, like fit() polls before each batch; R then raises `rkeras_interrupted`).
+pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std::result::Result<Robj, String> {
     let dims = matrix_dims(x);
-    if dims.iter().product::<usize>() == x.len() && check_x_shape(&dims, model.input_shape()).is_ok() {
-        let run = |c: Columns<'_>| model.predict_with(c.rows(), batch_size, |rows, dst| c.read(rows, dst));
-        if let Some(r) = with_columns(x, &dims, run) {
-            return r.map_err(|idx| bad_value("x", &dims, idx));
+    let r = if dims.iter().product::<usize>() == x.len() && check_x_shape(&dims, model.input_shape()).is_ok() {
+        let run = |c: Columns<'_>| {
+            model.predict_with(c.rows(), batch_size, |rows, dst| {
+                if r_interrupt::pending() {
+                    return Err(Stop::Interrupted);
+                }
+                c.read(rows, dst).map_err(Stop::Bad)
+            })
+        };
+        with_columns(x, &dims, run)
+    } else {
+        None
+    };
+    let t = match r {
+        Some(Ok(t)) => t,
+        Some(Err(Stop::Bad(bad))) => return Err(bad_value("x", &dims, bad)),
+        Some(Err(Stop::Interrupted)) => return Ok(list!(status = "interrupted").into()),
+        None => {
+            // other types and shapes: the full conversion gives the errors (or handles logicals)
+            let t = to_tensor(x, "x")?;
+            check_x_shape(&t.shape, model.input_shape())?;
+            model.predict(&t, batch_size)
         }
-    }
-    // other types and shapes: the full conversion gives the errors (or handles logicals)
-    let t = to_tensor(x, "x")?;
-    check_x_shape(&t.shape, model.input_shape())?;
-    Ok(model.predict(&t, batch_size))
+    };
+    Ok(list!(status = "ok", value = from_tensor(&t), warnings = Vec::<String>::new()).into())
 }
 
 /// A generator source for this model.

@@ -8,6 +8,7 @@
 pub mod activations;
 pub mod callbacks;
 mod chacha8;
+pub mod convert;
 pub mod csv_log;
 pub mod data;
 pub mod denormal;
