@@ -275,6 +275,8 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
 #' @param object A model.
 #' @param steps Steps for a generator.
 #' @param verbose 0 (silent), 1 (progress bar), 2 or `"auto"` (1 at the console, 0 in tests).
+#'   Esc/Ctrl-C stops a prediction between chunks with an error of class
+#'   `rkeras_interrupted` (there is no partial result).
 #' @param ... No other arguments: an unknown name is an error.
 #' @returns A numeric matrix (samples x outputs), or an array for N-d outputs.
 #' @family training

@@ -43,6 +43,12 @@ fn rk_handle_alive(h: Robj) -> bool {
     p.map(|p| p.try_addr().is_ok()).unwrap_or(false)
 }
 
+/// Frees the memory kept for the next conversion of large training data.
+#[extendr]
+fn rk_release_buffers() {
+    rkeras_core::convert::release_spare();
+}
+
 /// Bounds the threads of matrix products (0 = all cores).
 #[extendr]
 fn rk_set_threads(n: i32) {
@@ -505,6 +511,7 @@ extendr_module! {
     mod r_api;
     fn rk_handle_alive;
     fn rk_set_threads;
+    fn rk_release_buffers;
     fn rk_model_build;
     fn rk_model_compile;
     fn rk_model_layers;

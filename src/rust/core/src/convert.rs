@@ -283,6 +283,11 @@ pub fn recycle(v: Vec<f32>) {
     }
 }
 
+/// Frees the spare buffer [`recycle`] keeps (`k_clear_session()` in R).
+pub fn release_spare() {
+    *SPARE.lock().unwrap_or_else(|e| e.into_inner()) = Vec::new();
+}
+
 /// Columns converted together by [`ColMajor::read`].
 pub const BLOCK: usize = 16;
 
@@ -653,6 +658,11 @@ mod tests {
         bad[5 * m + 3] = f64::NAN;
         assert_eq!(ColMajor::new(&[m, s], &bad[..m * s]).to_tensor().unwrap_err().index, 5 * m + 3);
         assert_eq!(buffer(m * s).as_ptr(), dptr);
+        // k_clear_session() frees the spare
+        recycle(ColMajor::new(&[m, s], &src[..m * s]).to_tensor().unwrap().data);
+        assert!(!SPARE.lock().unwrap().is_empty());
+        release_spare();
+        assert!(SPARE.lock().unwrap().is_empty());
     }
 
     #[test]
