@@ -42,6 +42,16 @@ test_that("a callback that changes the model during fit() is refused before anyt
     saveRDS(m, f)
     expect_equal(predict(readRDS(f), d$x), predict(m, d$x))
   }
+  # a generator is refused the same way
+  calls <- 0
+  gen <- function() {
+    calls <<- calls + 1
+    if (calls == 3) m %>% layer_dense(5)
+    list(d$x[1:16, ], d$y[1:16, ])
+  }
+  expect_error(fit(m, gen, steps_per_epoch = 2, epochs = 3, verbose = 0), class = "rkeras_busy_error")
+  expect_length(m$layers, 2)
+  expect_equal(dim(predict(m, d$x)), c(64L, 2L))
   # after the fit the model can be changed again
   pop_layer(m)
   expect_length(m$layers, 1)
