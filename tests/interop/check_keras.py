@@ -89,6 +89,9 @@ def load(path, x_path, pred_path, weights_path=None):
                               getattr(model, "compiled", True) and has_training)
     if has_training:
         optimizer_checks(model, path, result)
+        loss = getattr(model, "loss", None)
+        config = loss.get_config() if hasattr(loss, "get_config") else {}
+        result["from_logits"] = bool(isinstance(config, dict) and config.get("from_logits", False))
     if weights_path:
         model.set_weights([np.zeros_like(w) for w in model.get_weights()])
         model.load_weights(weights_path)

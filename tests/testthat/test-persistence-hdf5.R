@@ -325,6 +325,25 @@ test_that("Keras 3 loads rkeras's HDF5 files (both layouts) and predicts the sam
   interop_load_checks(py, 2)
 })
 
+test_that("Keras 3 reads a from-logits loss from rkeras's HDF5 files (both layouts)", {
+  py <- keras_python()
+  d <- toy_data(20)
+  m <- keras_model_sequential(input_shape = 4) %>% layer_dense(3)
+  compile(m, optimizer = "adam", loss = loss_categorical_crossentropy(from_logits = TRUE))
+  y <- to_categorical(d$cls, 3)
+  fit(m, d$x, y, epochs = 1, batch_size = 5, verbose = 0)
+  dir <- withr::local_tempdir()
+  write_csv17(d$x[1:5, ], file.path(dir, "x.csv"))
+  write_csv17(predict(m, d$x[1:5, ]), file.path(dir, "pred.csv"))
+  for (v in c(3, 2)) {
+    f <- file.path(dir, paste0("logits", v, ".h5"))
+    save_model_hdf5(m, f, keras_version = v)
+    res <- run_check(py, "load", f, file.path(dir, "x.csv"), file.path(dir, "pred.csv"))
+    expect_true(res$status == 0 && grepl('"ok": true', res$line), info = res$line)
+    expect_match(res$line, '"from_logits": true', fixed = TRUE)
+  }
+})
+
 test_that("tf.keras 2 loads rkeras's Keras 2 files with the optimizer state, predicts the same", {
   py <- keras_python("RKERAS_TFKERAS_PYTHON")
   interop_load_checks(py, 2, "--tf-keras")

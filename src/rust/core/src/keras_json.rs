@@ -359,10 +359,10 @@ pub(crate) fn loss_json(spec: &CompileSpec, keras2: bool) -> Json {
         }
         _ => ("CategoricalCrossentropy", vec![("label_smoothing", Json::Float(0.0)), ("axis", Json::Int(-1))]),
     };
-    let reduction = if keras2 { "auto" } else { "sum_over_batch_size" };
+    // tf.keras 2 wrote "auto", which Keras 3 refuses; both read "sum_over_batch_size"
     let mut config = vec![
         ("name".to_string(), Json::s(spec.loss.name())),
-        ("reduction".to_string(), Json::s(reduction)),
+        ("reduction".to_string(), Json::s("sum_over_batch_size")),
         ("from_logits".to_string(), Json::Bool(true)),
     ];
     config.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
