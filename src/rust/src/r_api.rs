@@ -29,11 +29,16 @@ pub struct ModelHandle {
 pub(crate) fn with_model<T>(h: Robj, f: impl FnOnce(&mut Model<f32>) -> R<T>) -> R<T> {
     let key = crate::r_lent::key(&h);
     let mut p: ExternalPtr<ModelHandle> = h.try_into().map_err(|_| "not an rkeras model handle".to_string())?;
-    let hd = p.try_addr_mut().map_err(|_| "the model handle is empty".to_string())?;
-    let mut m = hd.model.take().ok_or("the model is busy: it cannot be used from inside its own fit()")?;
+    // no borrow of the handle lives across `f`: R code it runs may reach the same handle
+    let mut m = {
+        let hd = p.try_addr_mut().map_err(|_| "the model handle is empty".to_string())?;
+        hd.model.take().ok_or("the model is busy: it cannot be used from inside its own fit()")?
+    };
     let at = rkeras_core::paused::address(&m);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::r_lent::taken(key, at, || f(&mut m))));
-    hd.model = Some(m);
+    if let Ok(hd) = p.try_addr_mut() {
+        hd.model = Some(m);
+    }
     r.unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 

@@ -214,7 +214,7 @@ fn wait_done(h: &Helper) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]

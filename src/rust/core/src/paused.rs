@@ -27,10 +27,17 @@ use std::sync::{Condvar, Mutex, PoisonError};
 
 /// Whether the worker of an [`overlapped`] step has finished: `None` while it runs,
 /// `Some(true)` when the step finished, `Some(false)` when it panicked.
-#[derive(Default)]
 struct Gate {
     done: Mutex<Option<bool>>,
     cv: Condvar,
+    /// The process the step runs in: a forked child has no worker to wait for.
+    pid: u32,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate { done: Mutex::new(None), cv: Condvar::new(), pid: std::process::id() }
+    }
 }
 
 impl Gate {
@@ -115,20 +122,36 @@ where
 {
     let gate = Gate::default();
     let ptr = model as *mut Model<T>;
+    // taken by the worker, or by this thread when no thread can be started
+    let work = Mutex::new(Some(work));
     std::thread::scope(|s| {
         let shared = WorkerPtr(ptr);
         let gate = &gate;
-        let worker = s.spawn(move || {
+        let work_ref = &work;
+        let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
             let shared = shared;
+            let work = work_ref.lock().unwrap_or_else(PoisonError::into_inner).take();
             // SAFETY: `ptr` comes from the `&mut` this function holds until the scope ends;
             // this thread uses the model only inside `work`, and the other thread reads it
             // only after `finish` below, which comes after the last use here.
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(unsafe { &mut *shared.0 })));
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if let Some(work) = work {
+                    work(unsafe { &mut *shared.0 })
+                }
+            }));
             gate.finish(r.is_ok());
             if let Err(p) = r {
                 std::panic::resume_unwind(p);
             }
         });
+        let Ok(worker) = spawned else {
+            // no thread to be had: the step first, then `f`, as without overlap
+            if let Some(work) = work.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                // SAFETY: no other thread exists; `ptr` is this function's `&mut`.
+                work(unsafe { &mut *ptr });
+            }
+            return paused(unsafe { &mut *ptr }, f);
+        };
         let out = {
             let _lent = lend(ptr, Some(gate));
             f()
@@ -157,7 +180,12 @@ pub fn peek<T: Real, R>(addr: usize, f: impl FnOnce(&Model<T>) -> R) -> Option<R
     }
     if let Some(gate) = loan.gate {
         // SAFETY: the gate lives in `overlapped`'s frame, which outlives its loan.
-        if !unsafe { &*gate }.wait() {
+        let gate = unsafe { &*gate };
+        if gate.pid != std::process::id() {
+            // forked while a step ran: its worker thread (and maybe the lock) is not here
+            return Some(Err("a model being trained cannot be read from a forked process".into()));
+        }
+        if !gate.wait() {
             return Some(Err("the training step in progress failed".into()));
         }
     }
@@ -250,6 +278,26 @@ mod tests {
         );
         assert_eq!(seen, 7.0);
         assert_eq!(first_weight(&m), 7.0);
+    }
+
+    /// A process forked while a step runs (R's mclapply inside a generator) has no worker:
+    /// reading the model there is an error at once, never a wait on the parent's step.
+    #[test]
+    fn a_forked_child_gets_an_error_instead_of_waiting_for_the_step() {
+        let mut m = model(5);
+        let addr = address(&m);
+        let status = overlapped(
+            &mut m,
+            |_| std::thread::sleep(std::time::Duration::from_millis(300)),
+            || {
+                crate::forkjoin::tests::in_forked_child(|| {
+                    matches!(peek::<f32, _>(addr, |_| ()), Some(Err(e)) if e.contains("forked process"))
+                })
+            },
+        );
+        assert_eq!(status, 0, "the child read the model or failed otherwise");
+        // the parent still reads it after the step
+        assert!(matches!(overlapped(&mut m, |_| (), || peek::<f32, _>(addr, |_| ())), Some(Ok(_))));
     }
 
     #[test]
