@@ -290,9 +290,9 @@ mod tests {
             &mut m,
             |_| std::thread::sleep(std::time::Duration::from_millis(300)),
             || {
-                crate::forkjoin::tests::in_forked_child(|| {
-                    matches!(peek::<f32, _>(addr, |_| ()), Some(Err(e)) if e.contains("forked process"))
-                })
+                crate::forkjoin::tests::in_forked_child(
+                    || matches!(peek::<f32, _>(addr, |_| ()), Some(Err(e)) if e.contains("forked process")),
+                )
             },
         );
         assert_eq!(status, 0, "the child read the model or failed otherwise");
