@@ -16,10 +16,31 @@
 #include <R.h>
 #include <Rinternals.h>
 #include <R_ext/Altrep.h>
+#include <stdio.h>
+#include <string.h>
 
-/* Rust (src/rust/src/r_persist.rs): the model's bytes (RAWSXP) and their tag, or an error
- * message (STRSXP). */
-SEXP rkeras_state_bytes(SEXP handle, double *tag);
+/* Rust (src/rust/src/r_persist.rs): the model's bytes (a Rust allocation of *len bytes)
+ * and their tag, or with *is_error an error message (NUL-terminated); either is given back
+ * to rkeras_bytes_free. Allocates no R memory. */
+unsigned char *rkeras_state_take(SEXP handle, double *tag, size_t *len, int *is_error);
+void rkeras_bytes_free(unsigned char *ptr, size_t len);
+
+/* Bytes from Rust on their way into an R vector. */
+struct taken { unsigned char *ptr; size_t len; };
+
+static SEXP taken_copy(void *data) {
+  struct taken *t = data;
+  SEXP v = Rf_allocVector(RAWSXP, (R_xlen_t) t->len);
+  if (t->len) memcpy(RAW(v), t->ptr, t->len);
+  return v;
+}
+
+/* Runs on return and on an R error (longjmp) alike. */
+static void taken_free(void *data) {
+  struct taken *t = data;
+  rkeras_bytes_free(t->ptr, t->len);
+  t->ptr = NULL;
+}
 /* Rust (src/rust/src/r_lent.rs): the tag bytes taken now would get; -2 if none can be
  * taken now. Never allocates. */
 double rkeras_state_tag(SEXP handle);
@@ -40,11 +61,17 @@ static SEXP state_bytes(SEXP x) {
   SEXP bytes = state_cached(x);
   if (bytes == NULL) {
     double tag = 0;
-    bytes = PROTECT(rkeras_state_bytes(R_altrep_data1(x), &tag));
-    if (TYPEOF(bytes) != RAWSXP) {
-      const char *msg = TYPEOF(bytes) == STRSXP && XLENGTH(bytes) > 0 ? CHAR(STRING_ELT(bytes, 0)) : "unknown error";
+    size_t len = 0;
+    int is_error = 0;
+    unsigned char *p = rkeras_state_take(R_altrep_data1(x), &tag, &len, &is_error);
+    if (is_error) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "%s", p ? (const char *) p : "unknown error");
+      rkeras_bytes_free(p, len);
       Rf_error("cannot take the state of the rkeras model: %s", msg);
     }
+    struct taken tk = {p, len};
+    bytes = PROTECT(R_ExecWithCleanup(taken_copy, &tk, taken_free, &tk));
     SEXP t = PROTECT(Rf_ScalarReal(tag));
     R_set_altrep_data2(x, Rf_cons(bytes, t));
     UNPROTECT(2);

@@ -27,29 +27,49 @@ pub fn to_r<T: serde::Serialize>(x: &T) -> Robj {
     serde_json::to_value(x).map(|v| json_to_r(&v)).unwrap_or_else(|_| ().into())
 }
 
-/// For `src/state_altrep.c`: the model behind `handle` in rkeras's file format (a raw
-/// vector) and its tag in `*tag` (see [`crate::r_lent::rkeras_state_tag`]), or an error
-/// message (a string) when the handle is dead or the model cannot be read now. During a
-/// fit the bytes are those of the model as of the last finished step (`crate::r_lent`).
-/// Never unwinds into C.
+/// For `src/state_altrep.c`: the model behind `handle` in rkeras's file format and its tag
+/// in `*tag` (see [`crate::r_lent::rkeras_state_tag`]), or with `*is_error = 1` an error
+/// message (NUL-terminated) when the handle is dead or the model cannot be read now. During
+/// a fit the bytes are those of the model as of the last finished step (`crate::r_lent`).
+/// The bytes are a Rust allocation of `*len` bytes: C copies them into an R vector under
+/// `R_ExecWithCleanup` and gives them back to [`rkeras_bytes_free`], so an R allocation
+/// error never jumps over a Rust frame and never leaks them. Never unwinds into C.
 #[no_mangle]
-pub extern "C" fn rkeras_state_bytes(handle: extendr_api::SEXP, tag: *mut f64) -> extendr_api::SEXP {
+pub extern "C" fn rkeras_state_take(
+    handle: extendr_api::SEXP,
+    tag: *mut f64,
+    len: *mut usize,
+    is_error: *mut i32,
+) -> *mut u8 {
     let r = std::panic::catch_unwind(|| {
         let h = unsafe { Robj::from_sexp(handle) };
         crate::r_lent::read_model(h, |m| Ok(m.to_bytes(true)))
     });
-    let out: Robj = match r {
+    let (bytes, error) = match r {
         Ok(Ok((t, bytes))) => {
             if !tag.is_null() {
                 unsafe { *tag = t as f64 };
             }
-            Raw::from_bytes(&bytes).into()
+            (bytes, false)
         }
-        Ok(Err(e)) => e.as_str().into(),
-        Err(_) => "internal error (panic) while serializing the model".into(),
+        Ok(Err(e)) => (format!("{e}\0").into_bytes(), true),
+        Err(_) => (b"internal error (panic) while serializing the model\0".to_vec(), true),
     };
-    // the caller protects it at once (no allocation happens in between)
-    unsafe { out.get() }
+    let bytes = bytes.into_boxed_slice();
+    unsafe {
+        *len = bytes.len();
+        *is_error = error as i32;
+    }
+    Box::into_raw(bytes) as *mut u8
+}
+
+/// Frees bytes [`rkeras_state_take`] handed out (`len` as it said).
+#[no_mangle]
+pub extern "C" fn rkeras_bytes_free(ptr: *mut u8, len: usize) {
+    if !ptr.is_null() {
+        // SAFETY: from Box::into_raw of a boxed slice of `len` bytes in rkeras_state_take.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) });
+    }
 }
 
 // SEXP points to an opaque R struct: fine across FFI
