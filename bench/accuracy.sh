@@ -5,7 +5,7 @@
 #
 #   bench/accuracy.sh [--seeds N] [--epochs E] [--data DIR]
 #
-# Environment: BENCH_VENV, BENCH_SHARED, BENCH_THREADS as for bench/run-all.sh.
+# Environment: BENCH_VENV, BENCH_ANCHORS, BENCH_THREADS as for bench/run-all.sh.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
@@ -19,10 +19,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-shared="${BENCH_SHARED:-}"
-for d in "$repo/../shared/bench" /work/shared/bench; do
-  [ -z "$shared" ] && [ -f "$d/keras_jax.py" ] && shared="$(cd "$d" && pwd)"
-done
+anchors_dir="${BENCH_ANCHORS:-$repo/bench/anchors}"
 PY="${BENCH_VENV:-$HOME/.cache/rkeras-tools/benchvenv}/bin/python"
 export BENCH_THREADS="${BENCH_THREADS:-2}"
 res="$(mktemp /tmp/rkeras-accuracy.XXXXXX.jsonl)"
@@ -30,9 +27,9 @@ for s in $(seq 1 "$seeds"); do
   echo "seed $s: rkeras"
   Rscript "$here/bench.R" --regime fit --epochs "$epochs" --seed "$s" --no-startup --no-fixed "${data_args[@]}" 2>&1 |
     sed -n 's/^RESULT //p' >> "$res"
-  if [ -x "$PY" ] && [ -n "$shared" ]; then
+  if [ -x "$PY" ] && [ -n "$anchors_dir" ]; then
     echo "seed $s: Keras 3 + JAX"
-    "$PY" "$shared/keras_jax.py" --regime fit --epochs "$epochs" --seed "$s" "${data_args[@]}" 2>&1 |
+    "$PY" "$anchors_dir/keras_jax.py" --regime fit --epochs "$epochs" --seed "$s" "${data_args[@]}" 2>&1 |
       sed -n 's/^RESULT //p' >> "$res"
   fi
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env Rscript
 # rkeras benchmark: the tutorial's model on Fashion-MNIST, regimes matching the anchors in
-# ../shared/bench (fit, gen) plus predict and a few fixed costs.
+# bench/anchors (fit, gen) plus predict and a few fixed costs.
 #
 #   Rscript bench/bench.R [--regime fit|gen|predict|all] [--epochs N] [--data DIR]
 #                         [--out FILE] [--seed N] [--rows-mult K] [--width-mult K] [--no-startup]
@@ -140,7 +140,7 @@ t0 <- now()
 fashion <- load_fashion(args$data)
 load_s <- now() - t0
 
-# the tutorial's sampling generator, copied unchanged from ../shared/docs/seed-tutorial.md
+# the tutorial's sampling generator, copied unchanged from the project's seed tutorial
 sampling_generator <- function(x,y,batch_size) {
   function() {
     # sample a batch

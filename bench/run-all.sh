@@ -11,8 +11,8 @@
 #
 # Environment:
 #   BENCH_VENV     the anchors' venv (default ~/.cache/rkeras-tools/benchvenv, made by
-#                  ../shared/bench/setup_venv.sh; BENCH_EXTRAS="tensorflow-cpu torch" for TF/torch)
-#   BENCH_SHARED   the anchors' scripts (default: ../shared/bench next to the repo, else /work/shared/bench)
+#                  bench/anchors/setup_venv.sh; BENCH_EXTRAS="tensorflow-cpu torch" for TF/torch)
+#   BENCH_ANCHORS  the anchors' scripts (default: bench/anchors in this repository)
 #   BENCH_THREADS  threads for the anchors (default 2)
 #   BENCH_OUT      where logs and results.jsonl go (default: a new directory under /tmp)
 #   R_LIBS         where rkeras is installed, as for any Rscript
@@ -36,12 +36,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-shared="${BENCH_SHARED:-}"
-if [ -z "$shared" ]; then
-  for d in "$repo/../shared/bench" /work/shared/bench; do
-    [ -f "$d/common.py" ] && { shared="$(cd "$d" && pwd)"; break; }
-  done
-fi
+anchors_dir="${BENCH_ANCHORS:-$repo/bench/anchors}"
 venv="${BENCH_VENV:-$HOME/.cache/rkeras-tools/benchvenv}"
 PY="$venv/bin/python"
 export BENCH_THREADS="${BENCH_THREADS:-2}"
@@ -77,26 +72,26 @@ for rep in $(seq 1 "$reps"); do
 run "rkeras (fit, gen, predict)" rkeras Rscript "$here/bench.R" --regime all --epochs "$epochs" "${data_args[@]}"
 
 have_py=0
-if [ "$anchors" = 1 ] && [ -x "$PY" ] && [ -n "$shared" ]; then
+if [ "$anchors" = 1 ] && [ -x "$PY" ] && [ -n "$anchors_dir" ]; then
   have_py=1
   has() { "$PY" -c "import $1" > /dev/null 2>&1; }
   if has keras && has jax; then
-    for r in fit gen; do run "Keras 3 + JAX ($r)" "keras-jax-$r" "$PY" "$shared/keras_jax.py" --regime $r --epochs "$epochs" "${data_args[@]}"; done
+    for r in fit gen; do run "Keras 3 + JAX ($r)" "keras-jax-$r" "$PY" "$anchors_dir/keras_jax.py" --regime $r --epochs "$epochs" "${data_args[@]}"; done
     run "Keras 3 + JAX (predict)" keras-jax-predict "$PY" "$here/anchor_predict.py" --system keras-jax "${data_args[@]}"
   else echo "  Keras 3 + JAX: not installed in $venv"; fi
   if has keras && has tensorflow; then
-    for r in fit gen; do run "Keras 3 + TensorFlow ($r)" "keras-tf-$r" "$PY" "$shared/keras_tf.py" --regime $r --epochs "$epochs" "${data_args[@]}"; done
+    for r in fit gen; do run "Keras 3 + TensorFlow ($r)" "keras-tf-$r" "$PY" "$anchors_dir/keras_tf.py" --regime $r --epochs "$epochs" "${data_args[@]}"; done
     run "Keras 3 + TensorFlow (predict)" keras-tf-predict "$PY" "$here/anchor_predict.py" --system keras-tensorflow "${data_args[@]}"
-  else echo "  Keras 3 + TensorFlow: not installed (BENCH_EXTRAS=\"tensorflow-cpu torch\" $shared/setup_venv.sh)"; fi
+  else echo "  Keras 3 + TensorFlow: not installed (BENCH_EXTRAS=\"tensorflow-cpu torch\" $anchors_dir/setup_venv.sh)"; fi
   if has torch; then
-    for r in fit gen; do run "PyTorch eager ($r)" "torch-$r" "$PY" "$shared/torch_eager.py" --regime $r --epochs "$epochs" "${data_args[@]}"; done
+    for r in fit gen; do run "PyTorch eager ($r)" "torch-$r" "$PY" "$anchors_dir/torch_eager.py" --regime $r --epochs "$epochs" "${data_args[@]}"; done
     run "PyTorch eager (predict)" torch-predict "$PY" "$here/anchor_predict.py" --system torch "${data_args[@]}"
-  else echo "  PyTorch: not installed (BENCH_EXTRAS=\"tensorflow-cpu torch\" $shared/setup_venv.sh)"; fi
+  else echo "  PyTorch: not installed (BENCH_EXTRAS=\"tensorflow-cpu torch\" $anchors_dir/setup_venv.sh)"; fi
   if has numpy && has threadpoolctl; then
-    run "GEMM probe (numpy/OpenBLAS)" gemm env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" "$shared/gemm_probe.py"
+    run "GEMM probe (numpy/OpenBLAS)" gemm env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" "$anchors_dir/gemm_probe.py"
   fi
 elif [ "$rep" = 1 ]; then
-  echo "  anchors: skipped (no python at $PY or no anchor scripts; make them with $shared/setup_venv.sh)"
+  echo "  anchors: skipped (no python at $PY or no anchor scripts; make them with $anchors_dir/setup_venv.sh)"
 fi
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

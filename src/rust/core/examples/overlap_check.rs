@@ -1,11 +1,7 @@
 //! Checks that a slow batch source overlaps with compute: `cargo run --release --example overlap_check`.
-use rkeras_core::activations::Activation;
+mod common;
+
 use rkeras_core::callbacks::{Callback, Halt, StringHost};
-use rkeras_core::init::Initializer;
-use rkeras_core::layers::{LayerKind, LayerSpec};
-use rkeras_core::losses::Loss;
-use rkeras_core::model::{CompileSpec, Model, ModelSpec};
-use rkeras_core::optimizers::OptimizerConfig;
 use rkeras_core::rng::Rng;
 use rkeras_core::tensor::Tensor;
 use rkeras_core::train::{fit, Batch, BatchSource, FitConfig};
@@ -32,40 +28,9 @@ impl BatchSource<f32> for Slow {
     }
 }
 
-fn dense(name: &str, units: usize, activation: Activation) -> LayerSpec {
-    LayerSpec {
-        name: name.into(),
-        trainable: true,
-        kind: LayerKind::Dense {
-            units,
-            activation,
-            use_bias: true,
-            kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
-        },
-    }
-}
-
 fn main() {
-    let layers =
-        vec![dense("a", 256, Activation::Relu), dense("b", 128, Activation::Relu), dense("c", 10, Activation::Softmax)];
-    let spec = ModelSpec {
-        name: "m".into(),
-        class_name: "Sequential".into(),
-        input_shape: vec![784],
-        input_name: None,
-        layers,
-    };
-    let mut model = Model::<f32>::build(spec, &mut Rng::seed_from(1)).unwrap();
-    model
-        .compile(CompileSpec {
-            optimizer: OptimizerConfig::defaults("rmsprop").unwrap(),
-            loss: Loss::CategoricalCrossentropy,
-            metrics: vec![],
-            weighted_metrics: vec![],
-            from_logits: false,
-        })
-        .unwrap();
+    // the tutorial model (with its dropout layers)
+    let mut model = common::tutorial_model();
     let mut r = Rng::seed_from(2);
     let x = Tensor::from_vec(&[128, 784], (0..128 * 784).map(|_| r.uniform() as f32).collect());
     let y = Tensor::from_vec(&[128, 10], (0..128 * 10).map(|i| (i % 10 == 0) as u8 as f32).collect());

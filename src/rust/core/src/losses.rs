@@ -562,6 +562,33 @@ fn scce_row<T: Real>(label: T, yp: &[T], g: Option<&mut [T]>, s: T) -> T {
     l
 }
 
+/// The loop the fused and from-logits kernels share: zero rows or columns give 0;
+/// otherwise, with `scale` (evaluated then) and each row's weight `w_i` (1 without sample
+/// weights), `row(i, w_i * scale)` computes row `i`'s loss (writing its gradient, scaled by
+/// its second argument), which goes to `per_sample[i]`. Returns `Σ w_i l_i / n`.
+pub(crate) fn weighted_rows<T: Real>(
+    n: usize,
+    k: usize,
+    sample_weight: Option<&[T]>,
+    per_sample: &mut [T],
+    scale: impl FnOnce() -> T,
+    mut row: impl FnMut(usize, T) -> T,
+) -> f64 {
+    if n == 0 || k == 0 {
+        per_sample.iter_mut().for_each(|v| *v = T::zero());
+        return 0.0;
+    }
+    let scale = scale();
+    let mut total = 0.0f64;
+    for i in 0..n {
+        let w = sample_weight.map_or(T::one(), |sw| sw[i]);
+        let l = row(i, w * scale);
+        per_sample[i] = l;
+        total += (w * l).to_f64().unwrap_or(f64::NAN);
+    }
+    total / n as f64
+}
+
 /// Fused softmax + (sparse) categorical crossentropy.
 ///
 /// `p` are the softmax outputs (rows sum to 1) of logits z, `y_true` the
@@ -588,43 +615,39 @@ pub fn softmax_crossentropy_fused<T: Real>(
     let yc = if sparse { 1 } else { k };
     check_lengths(y_true, p, n, k, yc, sample_weight, per_sample);
     assert_eq!(grad.len(), n * k, "grad must have n*k values");
-    if n == 0 || k == 0 {
-        per_sample.iter_mut().for_each(|v| *v = T::zero());
-        return 0.0;
-    }
-    let inv_n = T::one() / T::from_usize(n).unwrap();
-    let mut total = 0.0f64;
-    for i in 0..n {
-        let w = sample_weight.map_or(T::one(), |sw| sw[i]);
-        let s = w * inv_n;
-        let yp = &p[i * k..(i + 1) * k];
-        let g = &mut grad[i * k..(i + 1) * k];
-        let l = if sparse {
-            let label = y_true[i];
-            let l = scce_row(label, yp, None, s);
-            match label_index(label, k) {
-                Some(c) => {
-                    for (gj, pj) in g.iter_mut().zip(yp) {
-                        *gj = s * *pj;
+    weighted_rows(
+        n,
+        k,
+        sample_weight,
+        per_sample,
+        || T::one() / T::from_usize(n).unwrap(),
+        |i, s| {
+            let yp = &p[i * k..(i + 1) * k];
+            let g = &mut grad[i * k..(i + 1) * k];
+            if sparse {
+                let label = y_true[i];
+                let l = scce_row(label, yp, None, s);
+                match label_index(label, k) {
+                    Some(c) => {
+                        for (gj, pj) in g.iter_mut().zip(yp) {
+                            *gj = s * *pj;
+                        }
+                        g[c] -= s;
                     }
-                    g[c] -= s;
+                    None => g.iter_mut().for_each(|v| *v = T::zero()),
                 }
-                None => g.iter_mut().for_each(|v| *v = T::zero()),
+                l
+            } else {
+                let yt = &y_true[i * k..(i + 1) * k];
+                let l = cce_row(yt, yp, None, s);
+                let sy: T = yt.iter().copied().sum();
+                for ((gj, pj), yj) in g.iter_mut().zip(yp).zip(yt) {
+                    *gj = s * (*pj * sy - *yj);
+                }
+                l
             }
-            l
-        } else {
-            let yt = &y_true[i * k..(i + 1) * k];
-            let l = cce_row(yt, yp, None, s);
-            let sy: T = yt.iter().copied().sum();
-            for ((gj, pj), yj) in g.iter_mut().zip(yp).zip(yt) {
-                *gj = s * (*pj * sy - *yj);
-            }
-            l
-        };
-        per_sample[i] = l;
-        total += (w * l).to_f64().unwrap_or(f64::NAN);
-    }
-    total / n as f64
+        },
+    )
 }
 
 /// Fused sigmoid + binary crossentropy.
@@ -645,33 +668,29 @@ pub fn sigmoid_binary_crossentropy_fused<T: Real>(
 ) -> f64 {
     check_lengths(y_true, p, n, k, k, sample_weight, per_sample);
     assert_eq!(grad.len(), n * k, "grad must have n*k values");
-    if n == 0 || k == 0 {
-        per_sample.iter_mut().for_each(|v| *v = T::zero());
-        return 0.0;
-    }
     let one = T::one();
     let eps = T::c(crate::EPSILON);
     let hi = one - eps;
-    let inv_k = one / T::from_usize(k).unwrap();
-    let inv_nk = inv_k / T::from_usize(n).unwrap();
-    let mut total = 0.0f64;
-    for i in 0..n {
-        let w = sample_weight.map_or(one, |sw| sw[i]);
-        let s = w * inv_nk;
-        let yt = &y_true[i * k..(i + 1) * k];
-        let yp = &p[i * k..(i + 1) * k];
-        let g = &mut grad[i * k..(i + 1) * k];
-        let mut sum = T::zero();
-        for ((gj, y), p) in g.iter_mut().zip(yt).zip(yp) {
-            let pc = p.max(eps).min(hi);
-            sum -= *y * pc.ln() + (one - *y) * (one - pc).ln();
-            *gj = s * (*p - *y);
-        }
-        let l = sum * inv_k;
-        per_sample[i] = l;
-        total += (w * l).to_f64().unwrap_or(f64::NAN);
-    }
-    total / n as f64
+    let inv_k = one / T::from_usize(k.max(1)).unwrap();
+    weighted_rows(
+        n,
+        k,
+        sample_weight,
+        per_sample,
+        || inv_k / T::from_usize(n).unwrap(),
+        |i, s| {
+            let yt = &y_true[i * k..(i + 1) * k];
+            let yp = &p[i * k..(i + 1) * k];
+            let g = &mut grad[i * k..(i + 1) * k];
+            let mut sum = T::zero();
+            for ((gj, y), p) in g.iter_mut().zip(yt).zip(yp) {
+                let pc = p.max(eps).min(hi);
+                sum -= *y * pc.ln() + (one - *y) * (one - pc).ln();
+                *gj = s * (*p - *y);
+            }
+            sum * inv_k
+        },
+    )
 }
 
 #[cfg(test)]

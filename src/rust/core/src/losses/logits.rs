@@ -4,7 +4,7 @@
 //! without Keras' ε clipping of probabilities. The gradient is `dL/dz`, which the last layer
 //! receives as the gradient of its output.
 
-use super::{check_lengths, label_index};
+use super::{check_lengths, label_index, weighted_rows};
 use crate::Real;
 
 /// Which cross-entropy.
@@ -44,26 +44,22 @@ impl LogitsLoss {
     ) -> f64 {
         let yc = if self == LogitsLoss::SparseCategorical { 1 } else { k };
         check_lengths(y_true, z, n, k, yc, sample_weight, per_sample);
-        if n == 0 || k == 0 {
-            per_sample.iter_mut().for_each(|v| *v = T::zero());
-            return 0.0;
-        }
-        let inv_n = T::one() / T::from_usize(n).unwrap();
-        let mut total = 0.0f64;
-        for i in 0..n {
-            let w = sample_weight.map_or(T::one(), |sw| sw[i]);
-            let s = w * inv_n;
-            let zr = &z[i * k..(i + 1) * k];
-            let g = grad.as_deref_mut().map(|g| &mut g[i * k..(i + 1) * k]);
-            let l = match self {
-                LogitsLoss::Categorical => categorical_row(&y_true[i * k..(i + 1) * k], zr, s, g),
-                LogitsLoss::SparseCategorical => sparse_row(y_true[i], zr, s, g),
-                LogitsLoss::Binary => binary_row(&y_true[i * k..(i + 1) * k], zr, s, g),
-            };
-            per_sample[i] = l;
-            total += (w * l).to_f64().unwrap_or(f64::NAN);
-        }
-        total / n as f64
+        weighted_rows(
+            n,
+            k,
+            sample_weight,
+            per_sample,
+            || T::one() / T::from_usize(n).unwrap(),
+            |i, s| {
+                let zr = &z[i * k..(i + 1) * k];
+                let g = grad.as_deref_mut().map(|g| &mut g[i * k..(i + 1) * k]);
+                match self {
+                    LogitsLoss::Categorical => categorical_row(&y_true[i * k..(i + 1) * k], zr, s, g),
+                    LogitsLoss::SparseCategorical => sparse_row(y_true[i], zr, s, g),
+                    LogitsLoss::Binary => binary_row(&y_true[i * k..(i + 1) * k], zr, s, g),
+                }
+            },
+        )
     }
 }
 
