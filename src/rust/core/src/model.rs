@@ -535,6 +535,23 @@ impl<T: Real> Model<T> {
         self.graph.outputs.len()
     }
 
+    /// Checks data against the model's inputs and (when given) outputs and losses.
+    pub fn check_data(&self, xs: &[Tensor<T>], ys: Option<&[Tensor<T>]>) -> Result<(), String> {
+        let inputs: Vec<(&str, &[usize])> = self.graph.inputs.iter().map(|i| (i.name.as_str(), &i.shape[..])).collect();
+        let outputs: Vec<(&str, Vec<usize>, Option<Loss>)> = (0..self.n_outputs())
+            .map(|o| {
+                let loss = self.compiled.as_ref().map(|c| c.spec.loss_of(o));
+                (self.output_names[o].as_str(), self.output_shape_of(o), loss)
+            })
+            .collect();
+        crate::data::check_data(xs, ys, &inputs, &outputs)
+    }
+
+    /// Names of the model inputs.
+    pub fn input_names(&self) -> Vec<String> {
+        self.graph.inputs.iter().map(|i| i.name.clone()).collect()
+    }
+
     /// Names of the outputs (the log-key prefixes of a multi-output model).
     pub fn output_names(&self) -> &[String] {
         &self.output_names
