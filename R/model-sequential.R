@@ -308,9 +308,10 @@ count_params <- function(object) {
 
 # ---- Keras 3's summary table (keras/src/utils/summary_utils.py, drawn by rich) ----
 
-format_keras3 <- function(model, line_length) {
+# `info`: per layer of model$layer_specs, list(output_shape, params) (rk_model_layers()).
+format_keras3 <- function(model, line_length, info = NULL) {
   built <- is_built(model) && length(model$layer_specs) > 0
-  info <- if (built) rk_model_layers(model_ptr(model))
+  if (built && is.null(info)) info <- rk_model_layers(model_ptr(model))
   g <- model$graph
   shape_txt <- function(s) keras_shape_string(s)
   params_txt <- function(n) formatC(n, format = "d", big.mark = ",")
@@ -422,8 +423,9 @@ ratio_reduce <- function(total, values) {
   as.integer(out)
 }
 
-# rich's word wrap (divide_line(): words keep their trailing spaces, a word longer than
-# the width is folded), then each line stripped on the right.
+# rich's word wrap for keras's columns (divide_line() without folding: words keep their
+# trailing spaces, a word longer than the width gets a line of its own), then each line
+# stripped on the right and cut to the width with an ellipsis (overflow = "ellipsis").
 wrap_text <- function(text, width) {
   m <- gregexpr("\\s*\\S+\\s*", text)[[1]]
   if (m[[1]] == -1) return("")
@@ -437,20 +439,16 @@ wrap_text <- function(text, width) {
     wl <- nchar(sub("\\s+$", "", word))
     if (width - offset >= wl) {
       offset <- offset + nchar(word)
-    } else if (wl > width) {
-      chunks <- substring(word, seq(1L, nchar(word), by = width), pmin(seq(1L, nchar(word), by = width) + width - 1L,
-                                                                       nchar(word)))
-      for (ci in seq_along(chunks)) {
-        if (start > 0) breaks <- c(breaks, start)
-        if (ci == length(chunks)) offset <- nchar(chunks[[ci]]) else start <- start + nchar(chunks[[ci]])
-      }
-    } else if (offset > 0 && start > 0) {
-      breaks <- c(breaks, start)
+    } else if (wl > width || (offset > 0 && start > 0)) {
+      if (start > 0) breaks <- c(breaks, start)
       offset <- nchar(word)
     }
   }
   cuts <- c(0L, breaks, nchar(text))
-  sub("\\s+$", "", substring(text, cuts[-length(cuts)] + 1L, cuts[-1]))
+  lines <- sub("\\s+$", "", substring(text, cuts[-length(cuts)] + 1L, cuts[-1]))
+  long <- nchar(lines) > width
+  lines[long] <- paste0(substr(lines[long], 1L, width - 1L), "\u2026")
+  lines
 }
 
 pad_cell <- function(line, width, justify) {
