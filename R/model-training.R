@@ -32,7 +32,7 @@ compile.rkeras_model <- function(object, optimizer = "rmsprop", loss = NULL, met
   args <- list(optimizer = resolve_optimizer(optimizer), loss = loss$loss, metrics = resolve_metrics(metrics),
                weighted_metrics = resolve_metrics(weighted_metrics), from_logits = loss$from_logits)
   apply_pending_trainable(object)
-  rk_model_compile(model_ptr(object), args)
+  if (is_built(object) || !is.null(object$state)) rk_model_compile(model_ptr(object), args)  # else at the build
   object$compile_args <- args
   refresh_state(object)
   invisible(object)
@@ -48,10 +48,10 @@ check_loss_weights <- function(loss_weights) {
   invisible()
 }
 
-ensure_compiled <- function(model) {
+ensure_compiled <- function(model, x = NULL) {
   if (is.null(model$compile_args))
     stop_arg("You must compile your model before training/testing. Use `compile(model, optimizer, loss)`.")
-  model_ptr(model)
+  model_ptr(model, data_shapes(x))
 }
 
 resolve_verbose <- function(verbose) {
@@ -177,7 +177,7 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
     stop_arg("fit(): `validation_freq` other than 1 is not supported by rkeras yet, got ",
              describe_value(dots$validation_freq))
   check_model_idle(object)
-  ensure_compiled(object)
+  ensure_compiled(object, x)
   train <- if (is.function(x)) generator_data(x, steps_per_epoch, "steps_per_epoch")
            else array_data(x, y, sample_weight)
   validation_split <- check_number(validation_split, "validation_split")
@@ -259,7 +259,7 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
                                   sample_weight = NULL, steps = NULL, callbacks = NULL, ...) {
   check_dots(list(...), fn = "evaluate")
   check_model_idle(object)
-  ensure_compiled(object)
+  ensure_compiled(object, x)
   hold_model(object)
   res <- rk_evaluate(model_ptr(object), eval_data(x, y, sample_weight, steps),
                      check_count(batch_size %||% 32L, "batch_size"), resolve_verbose(verbose),
@@ -288,7 +288,7 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto",
   data <- if (is.function(x)) generator_data(x, steps, "steps") else list(type = "arrays", x = as_input_array(x, "x"))
   apply_threads()
   hold_model(object)
-  res <- rk_predict(model_ptr(object), data, check_count(batch_size %||% 32L, "batch_size"),
+  res <- rk_predict(model_ptr(object, data_shapes(x)), data, check_count(batch_size %||% 32L, "batch_size"),
                     resolve_verbose(verbose), normalize_callbacks(callbacks, object))
   raise_outcome(res, what = "predict")
   res$value
@@ -306,7 +306,7 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto",
 #' @export
 train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NULL) {
   check_model_idle(object)
-  ensure_compiled(object)
+  ensure_compiled(object, x)
   logs <- rk_train_on_batch(model_ptr(object), as_input_array(x, "x"), as_input_array(y, "y"), sample_weight,
                             unlist(class_weight_arg(class_weight, y, object)))
   refresh_state(object)
@@ -317,7 +317,7 @@ train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NU
 #' @export
 test_on_batch <- function(object, x, y, sample_weight = NULL) {
   check_model_idle(object)
-  ensure_compiled(object)
+  ensure_compiled(object, x)
   batch_result(rk_test_on_batch(model_ptr(object), as_input_array(x, "x"), as_input_array(y, "y"), sample_weight))
 }
 
