@@ -246,10 +246,18 @@ impl CompileSpec {
     /// The log keys for a model with outputs `names` (see [`Running`]).
     pub fn log_keys_for(&self, names: &[String]) -> Vec<String> {
         let mut keys = vec!["loss".to_string()];
+        // a name taken is resolved among the output's own metrics, then prefixed with the
+        // output's name (Keras 3: `out1_weighted_accuracy`)
+        let mut taken: Vec<String> = vec!["loss".to_string()];
+        let mut last = usize::MAX;
         for (o, name, weighted) in self.all_metrics(names.len()) {
-            let base = if names.len() > 1 { format!("{}_{name}", names[o]) } else { name.to_string() };
-            let key = metric_key(&keys, &base, weighted);
-            keys.push(key);
+            if o != last {
+                taken.truncate(1);
+                last = o;
+            }
+            let key = metric_key(&taken, name, weighted);
+            taken.push(key.clone());
+            keys.push(if names.len() > 1 { format!("{}_{key}", names[o]) } else { key });
         }
         if names.len() > 1 {
             keys.extend(names.iter().map(|n| format!("{n}_loss")));

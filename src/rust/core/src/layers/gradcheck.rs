@@ -35,13 +35,13 @@ fn model(input_shape: Vec<usize>, layers: Vec<LayerSpec>, loss: Loss) -> Model<f
     m
 }
 
-fn data(rows: usize, cols: usize, seed: u64) -> Tensor<f64> {
+pub(crate) fn data(rows: usize, cols: usize, seed: u64) -> Tensor<f64> {
     let mut r = Rng::seed_from(seed);
     let shape = [rows, cols];
     Tensor::from_vec(&shape, (0..rows * cols).map(|_| r.uniform() * 2.0 - 1.0).collect())
 }
 
-fn one_hot(rows: usize, k: usize, seed: u64) -> Tensor<f64> {
+pub(crate) fn one_hot(rows: usize, k: usize, seed: u64) -> Tensor<f64> {
     let mut r = Rng::seed_from(seed);
     let mut t = Tensor::zeros(&[rows, k]);
     for i in 0..rows {
@@ -51,14 +51,20 @@ fn one_hot(rows: usize, k: usize, seed: u64) -> Tensor<f64> {
 }
 
 /// Loss with the given dropout stream, so that masks repeat between evaluations.
-fn loss_at(m: &mut Model<f64>, x: &Tensor<f64>, y: &Tensor<f64>, w: Option<&[f64]>, rng: &Rng) -> f64 {
+fn loss_at(m: &mut Model<f64>, xs: &[Tensor<f64>], ys: &[Tensor<f64>], w: Option<&[f64]>, rng: &Rng) -> f64 {
     m.rng = rng.clone();
-    let mut run = m.new_running(&[y.row_len()]).unwrap();
-    m.backprop(std::slice::from_ref(x), std::slice::from_ref(y), w, &mut run)
+    let lens: Vec<usize> = ys.iter().map(Tensor::row_len).collect();
+    let mut run = m.new_running(&lens).unwrap();
+    m.backprop(xs, ys, w, &mut run)
 }
 
 /// Compares every analytic parameter gradient with central differences.
-fn check(mut m: Model<f64>, x: Tensor<f64>, y: Tensor<f64>, w: Option<Vec<f64>>) {
+fn check(m: Model<f64>, x: Tensor<f64>, y: Tensor<f64>, w: Option<Vec<f64>>) {
+    check_graph(m, vec![x], vec![y], w)
+}
+
+/// [`check`] for a model with several inputs and outputs.
+pub(crate) fn check_graph(mut m: Model<f64>, x: Vec<Tensor<f64>>, y: Vec<Tensor<f64>>, w: Option<Vec<f64>>) {
     let rng = Rng::seed_from(99);
     loss_at(&mut m, &x, &y, w.as_deref(), &rng);
     let analytic: Vec<Vec<f64>> =

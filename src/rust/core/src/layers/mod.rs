@@ -259,3 +259,5 @@ pub fn fmt_shape(shape: &[usize]) -> String {
 
 #[cfg(test)]
 pub(crate) mod gradcheck;
+#[cfg(test)]
+mod gradcheck_graph;
