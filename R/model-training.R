@@ -65,6 +65,27 @@ compile_spec_multi <- function(optimizer, loss, metrics, loss_weights, weighted_
        from_logits = loss$from_logits)
 }
 
+# model$compile_args from the compile spec the core hands back for a loaded model (the one-output
+# layout, or lists per output for `n_outputs` > 1), in the layout compile() stores.
+compile_args_from_core <- function(cmp, n_outputs = 1L) {
+  opt <- Filter(Negate(is.null), cmp$optimizer)
+  opt <- opt[c("name", setdiff(names(opt), "name"))]
+  flat <- function(m) as.list(unlist(m))
+  if (n_outputs <= 1)
+    return(list(optimizer = opt, loss = cmp$loss, metrics = flat(cmp$metrics), weighted_metrics = flat(cmp$weighted_metrics),
+                from_logits = isTRUE(cmp$from_logits)))
+  per <- function(v, default) {
+    v <- if (is.null(v)) list() else as.list(v)
+    if (length(v) == 0) return(rep(list(default), n_outputs))
+    if (length(v) == 1 && n_outputs > 1) v <- rep(v, n_outputs)
+    v
+  }
+  list(optimizer = opt, loss = lapply(per(cmp$loss, NULL), as.character),
+       loss_weights = lapply(per(cmp$loss_weights, 1), as.numeric),
+       metrics = lapply(per(cmp$metrics, list()), flat), weighted_metrics = lapply(per(cmp$weighted_metrics, list()), flat),
+       from_logits = lapply(per(cmp$from_logits, FALSE), isTRUE))
+}
+
 # A one-output model also takes loss/metrics as a list of one entry, unnamed or named by its
 # output (as Keras does); anything else is passed on unchanged.
 unwrap_single_output <- function(value, outputs, arg) {

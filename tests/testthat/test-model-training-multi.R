@@ -65,6 +65,22 @@ test_that("flat metrics: one per output when the lengths match (Keras 3), else a
   expect_identical(m(NULL), list(list(), list()))
 })
 
+test_that("compile arguments come back from the core's compile spec in compile()'s layout", {
+  spec <- rkeras:::compile_spec_multi("sgd", list(out2 = "mse", out1 = loss_categorical_crossentropy(from_logits = TRUE)),
+                                      list(out2 = c("mae", "mse")), list(out2 = 1, out1 = 0.3), NULL, outs)
+  expect_identical(rkeras:::compile_args_from_core(spec, 2L), spec)
+  # a single loss string and empty lists stand for every output
+  core <- list(optimizer = spec$optimizer, loss = "mean_squared_error", metrics = list(), weighted_metrics = NULL)
+  back <- rkeras:::compile_args_from_core(core, 2L)
+  expect_identical(back$loss, list("mean_squared_error", "mean_squared_error"))
+  expect_identical(back$loss_weights, list(1, 1))
+  expect_identical(back$metrics, list(list(), list()))
+  expect_identical(back$from_logits, list(FALSE, FALSE))
+  one <- list(optimizer = spec$optimizer, loss = "categorical_crossentropy", metrics = list("accuracy"),
+              weighted_metrics = list(), from_logits = FALSE)
+  expect_identical(rkeras:::compile_args_from_core(one), one)
+})
+
 test_that("a one-output model keeps its compile spec and takes a list of one entry", {
   model <- keras_model_sequential(input_shape = 4) %>% layer_dense(2, activation = "softmax", name = "probs")
   model %>% compile(optimizer = "sgd", loss = "categorical_crossentropy", metrics = c("accuracy", "mae"))
