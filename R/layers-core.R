@@ -17,14 +17,15 @@ make_layer <- function(object, class_name, prefix, args, name, trainable, input_
   spec <- c(list(class_name = class_name, name = name,
                  trainable = if (is.null(trainable)) TRUE else check_flag(trainable, "trainable")), args)
   if (!is.null(input_shape)) spec$input_shape <- check_shape(input_shape)
-  layer <- structure(spec, class = "rkeras_layer")
-  compose_layer(object, layer)
+  compose_layer(object, new_layer_object(spec))
 }
 
+# A layer object applied to what a layer function got first: a model (the layer is added),
+# a tensor or a list of tensors (a new tensor), or nothing (the layer object itself).
 compose_layer <- function(object, layer) {
   if (missing(object) || is.null(object)) return(layer)
   if (inherits(object, "rkeras_model")) return(add_layer(object, layer))
-  if (inherits(object, "rkeras_tensor")) return(tensor_apply(object, layer))
+  if (is_tensor(object) || !is.null(as_tensor_list(object))) return(apply_layer_object(object, layer))
   stop_arg("the first argument of a layer function must be a model, a tensor from layer_input() or NULL, got ",
            describe_value(object))
 }
@@ -145,8 +146,68 @@ layer_flatten <- function(object, data_format = NULL, input_shape = NULL, dtype 
   make_layer(object, "Flatten", "flatten", list(), name, trainable, input_shape)
 }
 
+#' Reshape layer
+#'
+#' Gives each sample the shape `target_shape` (row-major, as [array_reshape()]); one
+#' dimension may be `-1`, computed from the others.
+#'
+#' @inheritParams layer_dense
+#' @param target_shape Shape of one output sample, without the batch axis (`c(2, 3)`).
+#' @param ... Other keras arguments: an unknown name is an error.
+#' @returns The model (invisibly), a tensor, or a layer.
+#' @family layers
 #' @export
-print.rkeras_layer <- function(x, ...) {
-  cat(sprintf("<%s layer \"%s\">\n", x$class_name, x$name))
-  invisible(x)
+#' @examples
+#' model <- keras_model_sequential(input_shape = 6) %>% layer_reshape(c(2, 3))
+layer_reshape <- function(object, target_shape, input_shape = NULL, batch_input_shape = NULL, batch_size = NULL,
+                          dtype = NULL, name = NULL, trainable = NULL, weights = NULL, ...) {
+  check_dots(list(...), fn = "layer_reshape")
+  d <- unlist(target_shape)
+  if (!is.numeric(d) || length(d) == 0 || anyNA(d) || any(d != round(d)) || any(d < 1 & d != -1) || sum(d == -1) > 1)
+    stop_arg("layer_reshape(): `target_shape` must be positive whole numbers (one of them may be -1), got ",
+             describe_value(target_shape))
+  make_layer(object, "Reshape", "reshape", list(target_shape = as.list(as.integer(d))), name, trainable,
+             input_shape_arg(input_shape, batch_input_shape))
+}
+
+#' Permute layer
+#'
+#' Permutes the axes of each sample: `dims = c(2, 1)` swaps the two axes of a
+#' `(batch, a, b)` input, giving `(batch, b, a)`. Axes are numbered from 1 and the batch
+#' axis is not counted, as in keras.
+#'
+#' @inheritParams layer_reshape
+#' @param dims A permutation of `1:k` for samples of rank `k`.
+#' @returns The model (invisibly), a tensor, or a layer.
+#' @family layers
+#' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = c(2, 3)) %>% layer_permute(c(2, 1))
+layer_permute <- function(object, dims, input_shape = NULL, batch_input_shape = NULL, batch_size = NULL,
+                          dtype = NULL, name = NULL, trainable = NULL, weights = NULL, ...) {
+  check_dots(list(...), fn = "layer_permute")
+  d <- unlist(dims)
+  if (!is.numeric(d) || length(d) == 0 || anyNA(d) || !setequal(d, seq_along(d)) || anyDuplicated(d))
+    stop_arg("layer_permute(): `dims` must be a permutation of 1:k (axes counted from 1, without the batch axis), ",
+             "got ", describe_value(dims))
+  make_layer(object, "Permute", "permute", list(dims = as.list(as.integer(d))), name, trainable,
+             input_shape_arg(input_shape, batch_input_shape))
+}
+
+#' Repeat vector layer
+#'
+#' Repeats each input vector `n` times: `(batch, features)` to `(batch, n, features)`.
+#'
+#' @inheritParams layer_reshape
+#' @param n Number of repetitions.
+#' @returns The model (invisibly), a tensor, or a layer.
+#' @family layers
+#' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_repeat_vector(3)
+layer_repeat_vector <- function(object, n, input_shape = NULL, batch_input_shape = NULL, batch_size = NULL,
+                                dtype = NULL, name = NULL, trainable = NULL, weights = NULL, ...) {
+  check_dots(list(...), fn = "layer_repeat_vector")
+  make_layer(object, "RepeatVector", "repeat_vector", list(n = check_count(n, "n")), name, trainable,
+             input_shape_arg(input_shape, batch_input_shape))
 }

@@ -16,6 +16,7 @@ new_layer_ref <- function(model, name) {
 # Names of model$layers: the input layer first for functional models (as keras does),
 # then the layers.
 layer_names <- function(model) {
+  if (!is.null(model$graph)) return(model$graph$layer_order)
   names <- vapply(model$layer_specs, function(s) s$name, "")
   if (identical(model$class_name, "Functional")) c(model$input_name, names) else names
 }
@@ -85,6 +86,8 @@ get_layer <- function(object, name = NULL, index = NULL) {
 pop_layer <- function(object) {
   check_model(object, "object")
   check_model_idle(object)
+  if (!is.null(object$graph))
+    stop_arg("pop_layer() works on sequential models only; \"", object$name, "\" is a functional model")
   n <- length(object$layer_specs)
   if (n == 0) stop_arg("There are no layers in the model.")
   live <- is_built(object) && (!is.null(object$state) || (!is.null(object$ptr) && ptr_alive(object$ptr)))
@@ -203,6 +206,10 @@ set_layer_trainable <- function(model, names, value) {
 # At compile(): hands pending trainable changes to the Rust model (keeping its weights).
 apply_pending_trainable <- function(model) {
   if (!isTRUE(model$trainable_changed)) return(invisible(model))
+  if (!is_built(model) && is.null(model$state)) {
+    model$trainable_changed <- NULL  # the specs carry the flags to the first build
+    return(invisible(model))
+  }
   ptr <- model_ptr(model)
   rk_model_respec(ptr, model_spec(model), draw_seed())
   model$trainable_changed <- NULL
@@ -320,38 +327,67 @@ clone_model <- function(model, input_tensors = NULL, clone_function = NULL) {
   if (!is.null(input_tensors) || !is.null(clone_function))
     stop_arg("clone_model(): `input_tensors` and `clone_function` are not supported yet")
   clone <- new_model(model$class_name, model$name, input_shape = model$input_shape, input_name = model$input_name)
+  if (!is.null(model$graph)) {
+    g <- model$graph
+    g$layers <- model$layer_specs
+    set_model_graph(clone, g)
+    clone$input_tensors <- model$input_tensors
+    clone$output_tensors <- model$output_tensors
+  }
   clone$layer_specs <- model$layer_specs
   clone
 }
 
 # ---- the `$` idioms ----
 
-model_fields <- c("layers", "input_shape", "output_shape", "metrics_names", "optimizer", "loss", "weights",
+model_fields <- c("layers", "inputs", "outputs", "input", "output", "output_names", "input_shape", "output_shape", "metrics_names", "optimizer", "loss", "weights",
                   "trainable_weights", "non_trainable_weights", "trainable", "get_weights", "set_weights",
                   "get_layer", "count_params", "pop", "summary")
 
 #' @export
 `$.rkeras_model` <- function(x, name) {
-  if (!name %in% model_fields || from_rkeras(parent.frame())) return(.subset2(x, name))
+  env <- model_env(x)
+  field <- function(n) get0(n, envir = env, inherits = FALSE)
+  if (!name %in% model_fields || from_rkeras(parent.frame())) return(field(name))
+  g <- field("graph")
   switch(name,
     layers = lapply(layer_names(x), function(n) new_layer_ref(x, n)),
-    input_shape = keras_shape(.subset2(x, "input_shape")),
+    inputs = field("input_tensors"),
+    outputs = field("output_tensors"),
+    input = { t <- field("input_tensors"); if (length(t) == 1) t[[1]] else t },
+    output = { t <- field("output_tensors"); if (length(t) == 1) t[[1]] else t },
+    output_names = output_names(x),
+    input_shape = {
+      if (is.null(g)) keras_shape(field("input_shape")) else {
+        s <- lapply(g$inputs, function(i) keras_shape(i$shape))
+        if (length(s) == 1) s[[1]] else s
+      }
+    },
     output_shape = {
-      shapes <- if (is_built(x) && length(x$layer_specs)) layer_output_shapes(x)
-      keras_shape(if (length(shapes)) shapes[[length(shapes)]] else .subset2(x, "input_shape"))
+      if (!is.null(g)) {
+        info <- if (is_built(x)) rk_model_layers(model_ptr(x))
+        s <- lapply(g$outputs, function(r) {
+          if (!is.null(r$input)) keras_shape(g$inputs[[r$input + 1L]]$shape)
+          else if (!is.null(info)) keras_shape(info[[g$nodes[[r$node + 1L]]$layer + 1L]]$output_shape)
+        })
+        if (length(s) == 1) s[[1]] else s
+      } else {
+        shapes <- if (is_built(x) && length(x$layer_specs)) layer_output_shapes(x)
+        keras_shape(if (length(shapes)) shapes[[length(shapes)]] else field("input_shape"))
+      }
     },
     metrics_names = {
-      if (is.null(.subset2(x, "compile_args"))) character(0) else rk_model_compile_info(model_ptr(x))$log_keys
+      if (is.null(field("compile_args"))) character(0) else rk_model_compile_info(model_ptr(x))$log_keys
     },
     optimizer = {
-      args <- .subset2(x, "compile_args")
+      args <- field("compile_args")
       if (is.null(args)) return(NULL)
       opt <- args$optimizer
-      live <- if (!is.null(.subset2(x, "ptr")) || !is.null(.subset2(x, "state"))) rk_model_compile_info(model_ptr(x))
+      live <- if (!is.null(field("ptr")) || !is.null(field("state"))) rk_model_compile_info(model_ptr(x))
       if (!is.null(live)) opt$learning_rate <- live$learning_rate
       structure(opt, class = "rkeras_optimizer")
     },
-    loss = .subset2(x, "compile_args")$loss,
+    loss = field("compile_args")$loss,
     weights = get_weights(x),
     trainable_weights = get_weights(x, trainable = TRUE),
     non_trainable_weights = get_weights(x, trainable = FALSE),
@@ -377,7 +413,7 @@ model_fields <- c("layers", "input_shape", "output_shape", "metrics_names", "opt
     if (name == "layers") return(x)
     stop_arg("`", name, "` of a model cannot be set")
   }
-  assign(name, value, envir = x)
+  assign(name, value, envir = model_env(x))
   x
 }
 
@@ -389,12 +425,28 @@ model_fields <- c("layers", "input_shape", "output_shape", "metrics_names", "opt
   i <- layer_index(model, lname)
   spec <- if (!is.na(i)) model$layer_specs[[i]]
   shape_at <- function(k) if (k == 0) model$input_shape else layer_output_shapes(model)[[k]]
+  g <- model$graph
+  # in a graph: the shape of a tensor reference, and the references into a layer's first node
+  ref_shape <- function(r) {
+    if (!is.null(r$input)) g$inputs[[r$input + 1L]]$shape else layer_output_shapes(model)[[g$nodes[[r$node + 1L]]$layer + 1L]]
+  }
+  graph_input_shape <- function() {
+    k <- match(lname, vapply(g$inputs, `[[`, "", "name"))
+    if (!is.na(k)) return(keras_shape(g$inputs[[k]]$shape))
+    node <- Find(function(n) n$layer == i - 1L, g$nodes)
+    s <- lapply(node$inputs, function(r) keras_shape(ref_shape(r)))
+    if (length(s) == 1) s[[1]] else s
+  }
+  graph_output_shape <- function() {
+    k <- match(lname, vapply(g$inputs, `[[`, "", "name"))
+    keras_shape(if (!is.na(k)) g$inputs[[k]]$shape else layer_output_shapes(model)[[i]])
+  }
   switch(name,
     name = lname,
     class_name = if (is.null(spec)) "InputLayer" else spec$class_name,
     trainable = if (is.null(spec)) TRUE else !isFALSE(spec$trainable),
-    input_shape = keras_shape(shape_at(if (is.na(i)) 0 else i - 1)),
-    output_shape = keras_shape(shape_at(if (is.na(i)) 0 else i)),
+    input_shape = if (!is.null(g)) graph_input_shape() else keras_shape(shape_at(if (is.na(i)) 0 else i - 1)),
+    output_shape = if (!is.null(g)) graph_output_shape() else keras_shape(shape_at(if (is.na(i)) 0 else i)),
     weights = get_weights(x),
     trainable_weights = get_weights(x, trainable = TRUE),
     non_trainable_weights = get_weights(x, trainable = FALSE),

@@ -48,7 +48,7 @@ compile.rkeras_model <- function(object, optimizer = "rmsprop", loss = NULL, met
          weighted_metrics = resolve_metrics(one(weighted_metrics, "weighted_metrics")), from_logits = loss$from_logits)
   }
   apply_pending_trainable(object)
-  rk_model_compile(model_ptr(object), args)
+  if (is_built(object) || !is.null(object$state)) rk_model_compile(model_ptr(object), args)  # else at the build
   object$compile_args <- args
   refresh_state(object)
   invisible(object)
@@ -110,10 +110,17 @@ check_loss_weights <- function(loss_weights) {
   invisible()
 }
 
-ensure_compiled <- function(model) {
+check_compiled <- function(model) {
   if (is.null(model$compile_args))
     stop_arg("You must compile your model before training/testing. Use `compile(model, optimizer, loss)`.")
-  model_ptr(model)
+  invisible(model)
+}
+
+# The compiled Rust model; an unbuilt model is built from `x`, the data as it goes to Rust (one
+# array, or a list in input order).
+ensure_compiled <- function(model, x = NULL) {
+  check_compiled(model)
+  model_ptr(model, data_shapes(x))
 }
 
 resolve_verbose <- function(verbose) {
@@ -249,9 +256,10 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
     stop_arg("fit(): `validation_freq` other than 1 is not supported by rkeras yet, got ",
              describe_value(dots$validation_freq))
   check_model_idle(object)
-  ensure_compiled(object)
+  check_compiled(object)
   train <- if (is.function(x)) generator_data(x, steps_per_epoch, "steps_per_epoch", object)
            else array_data(x, y, sample_weight, model = object)
+  ensure_compiled(object, train$x)  # builds an unbuilt model from the data (inputs in order)
   validation_split <- check_number(validation_split, "validation_split")
   # keras: validation_data, when given, overrides validation_split
   if (!is.null(validation_data)) validation_split <- 0
@@ -331,9 +339,11 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
                                   sample_weight = NULL, steps = NULL, callbacks = NULL, ...) {
   check_dots(list(...), fn = "evaluate")
   check_model_idle(object)
-  ensure_compiled(object)
+  check_compiled(object)
+  data <- eval_data(x, y, sample_weight, steps, object)
+  ensure_compiled(object, data$x)
   hold_model(object)
-  res <- rk_evaluate(model_ptr(object), eval_data(x, y, sample_weight, steps, object),
+  res <- rk_evaluate(model_ptr(object), data,
                      check_count(batch_size %||% 32L, "batch_size"), resolve_verbose(verbose),
                      normalize_callbacks(callbacks, object))
   raise_outcome(res, what = "evaluate")
@@ -362,7 +372,7 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto",
           else list(type = "arrays", x = model_xy(object, x, NULL, need_y = FALSE)$x)
   apply_threads()
   hold_model(object)
-  res <- rk_predict(model_ptr(object), data, check_count(batch_size %||% 32L, "batch_size"),
+  res <- rk_predict(model_ptr(object, data_shapes(data$x)), data, check_count(batch_size %||% 32L, "batch_size"),
                     resolve_verbose(verbose), normalize_callbacks(callbacks, object))
   raise_outcome(res, what = "predict")
   res$value
@@ -381,8 +391,9 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto",
 #' @export
 train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NULL) {
   check_model_idle(object)
-  ensure_compiled(object)
+  check_compiled(object)
   xy <- model_xy(object, x, y, sample_weight)
+  ensure_compiled(object, xy$x)
   logs <- rk_train_on_batch(model_ptr(object), xy$x, xy$y, sample_weight,
                             unlist(class_weight_arg(class_weight, y, object)))
   refresh_state(object)
@@ -393,8 +404,9 @@ train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NU
 #' @export
 test_on_batch <- function(object, x, y, sample_weight = NULL) {
   check_model_idle(object)
-  ensure_compiled(object)
+  check_compiled(object)
   xy <- model_xy(object, x, y, sample_weight)
+  ensure_compiled(object, xy$x)
   batch_result(rk_test_on_batch(model_ptr(object), xy$x, xy$y, sample_weight))
 }
 

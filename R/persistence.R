@@ -19,7 +19,7 @@
 
 # Puts a fresh state of the Rust model in the environment.
 refresh_state <- function(model) {
-  model$state <- rk_model_state(model$ptr)
+  model$state <- if (!is.null(model$ptr)) rk_model_state(model$ptr)  # NULL: not built yet
   invisible(model)
 }
 
@@ -101,10 +101,19 @@ model_from_bytes <- function(bytes, compile, what) {
 # compile = <spec or NULL>)` (also what load_model_hdf5() gets).
 model_from_loaded <- function(res) {
   spec <- res$model
-  model <- new_model(spec$class_name, spec$name, input_shape = as.integer(unlist(spec$input_shape)),
-                     input_name = spec$input_name)
-  first <- c("class_name", "name", "trainable")
-  model$layer_specs <- lapply(spec$layers, function(s) s[c(first, setdiff(names(s), first))])
+  if (!is.null(spec$nodes)) {
+    # a graph model (GRAPH-CONTRACT.md)
+    model <- new_model("Functional", spec$name)
+    made <- graph_from_spec(spec)
+    set_model_graph(model, made$graph)
+    model$input_tensors <- made$inputs
+    model$output_tensors <- made$outputs
+  } else {
+    model <- new_model(spec$class_name, spec$name, input_shape = as.integer(unlist(spec$input_shape)),
+                       input_name = spec$input_name)
+    first <- c("class_name", "name", "trainable")
+    model$layer_specs <- lapply(spec$layers, function(s) s[c(first, setdiff(names(s), first))])
+  }
   if (!is.null(res$compile)) {
     opt <- Filter(Negate(is.null), res$compile$optimizer)
     opt <- opt[c("name", setdiff(names(opt), "name"))]
