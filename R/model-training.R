@@ -161,9 +161,7 @@ validation_arg <- function(validation_data, validation_steps, model) {
 # targets: columns of one-hot `y`, or the model's output units for integer labels.
 class_weight_arg <- function(class_weight, y = NULL, model = NULL) {
   if (is.null(class_weight)) return(NULL)
-  if (!is.null(model) && is_multi_output(model))
-    stop_arg("`class_weight` is only supported for models with a single output; this model has outputs ",
-             quote_names(model_output_names(model)), " (use `sample_weight`)")
+  check_class_weight_outputs(class_weight, model)
   if (!is.list(class_weight) && !is.numeric(class_weight) || is.null(names(class_weight)))
     stop_arg("`class_weight` must be a named list of weights, e.g. list(\"0\" = 1, \"1\" = 10)")
   idx <- suppressWarnings(as.integer(names(class_weight)))
@@ -176,6 +174,13 @@ class_weight_arg <- function(class_weight, y = NULL, model = NULL) {
   w <- rep(1, max(idx) + 1)
   w[idx + 1] <- vapply(class_weight, function(v) check_number(v, "class_weight"), 0)
   as.list(w)
+}
+
+check_class_weight_outputs <- function(class_weight, model) {
+  if (!is.null(class_weight) && !is.null(model) && is_multi_output(model))
+    stop_arg("`class_weight` is only supported for models with a single output; this model has outputs ",
+             quote_names(model_output_names(model)), " (use `sample_weight`)")
+  invisible()
 }
 
 # How many classes the targets have: one-hot columns, else the model's output units (2 for
@@ -259,6 +264,8 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
   check_compiled(object)
   train <- if (is.function(x)) generator_data(x, steps_per_epoch, "steps_per_epoch", object)
            else array_data(x, y, sample_weight, model = object)
+  val <- validation_arg(validation_data, validation_steps, object)
+  check_class_weight_outputs(class_weight, object)
   ensure_compiled(object, train$x)  # builds an unbuilt model from the data (inputs in order)
   validation_split <- check_number(validation_split, "validation_split")
   # keras: validation_data, when given, overrides validation_split
@@ -274,7 +281,7 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
               batch_size = check_count(batch_size %||% 32L, "batch_size"),
               validation_batch_size = check_count(dots$validation_batch_size, "validation_batch_size", null_ok = TRUE),
               shuffle = check_flag(shuffle, "shuffle"), validation_split = validation_split)
-  run_fit(object, train, validation_arg(validation_data, validation_steps, object), cfg, callbacks)
+  run_fit(object, train, val, cfg, callbacks)
 }
 
 run_fit <- function(object, train, val, cfg, callbacks) {
@@ -393,9 +400,9 @@ train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NU
   check_model_idle(object)
   check_compiled(object)
   xy <- model_xy(object, x, y, sample_weight)
+  cw <- unlist(class_weight_arg(class_weight, y, object))
   ensure_compiled(object, xy$x)
-  logs <- rk_train_on_batch(model_ptr(object), xy$x, xy$y, sample_weight,
-                            unlist(class_weight_arg(class_weight, y, object)))
+  logs <- rk_train_on_batch(model_ptr(object), xy$x, xy$y, sample_weight, cw)
   refresh_state(object)
   batch_result(logs)
 }

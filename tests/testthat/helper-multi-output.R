@@ -26,8 +26,9 @@ fx_history <- function(e) lapply(e$values[unlist(e$keys)], function(v) as.numeri
 
 # The two-input two-output model of two_io*.json: input_a (6) -> dense_a (5, relu),
 # input_b (4) -> dense_b (3, tanh), concatenated, out1 = dense(3, softmax), out2 = dense(2).
-two_io_model <- function() {
-  a <- layer_input(shape = 6, name = "input_a")
+# `shape_a = NA` leaves the model unbuilt (built from the data by its first fit()).
+two_io_model <- function(shape_a = 6) {
+  a <- layer_input(shape = shape_a, name = "input_a")
   b <- layer_input(shape = 4, name = "input_b")
   ha <- a %>% layer_dense(5, activation = "relu", name = "dense_a")
   hb <- b %>% layer_dense(3, activation = "tanh", name = "dense_b")

@@ -300,23 +300,40 @@ test_that("a (batch, time, classes) softmax with categorical cross-entropy and s
   expect_equal(predict(model, x, batch_size = 4, verbose = 0), fx_array(fx$predict_after_fit), tolerance = 1e-6)
 })
 
-test_that("fit() and evaluate() on a real two-output model refuse mismatched lists before training", {
+test_that("a generator naming unknown inputs stops fit() with an error naming them", {
   fx <- multi_output_fixture("two_io")
   model <- two_io_from_fixture(fx)
   x <- fx_arrays(fx$x); y <- fx_arrays(fx$y)
-  expect_error(compile(model, loss = list("categorical_crossentropy", "mse", "mae")),
-               "`loss` has 3 entries but the model has outputs \"out1\", \"out2\"", fixed = TRUE)
   model %>% compile(optimizer = "sgd", loss = list("categorical_crossentropy", "mse"))
   w0 <- get_weights(model)
+  expect_error(fit(model, function() list(list(a = x$input_a, b = x$input_b), y), steps_per_epoch = 1, epochs = 1,
+                   verbose = 0), "`x (from the generator)` names unknown inputs \"a\", \"b\"", fixed = TRUE)
+  expect_identical(get_weights(model), w0)
+})
+
+test_that("fit(), evaluate() and the batch verbs on a two-output model refuse mismatched lists before building it", {
+  fx <- multi_output_fixture("two_io")
+  model <- two_io_model(shape_a = NA)  # unbuilt: nothing reaches Rust
+  expect_false(rkeras:::is_built(model))
+  x <- fx_arrays(fx$x); y <- fx_arrays(fx$y)
+  expect_error(compile(model, loss = list("categorical_crossentropy", "mse", "mae")),
+               "`loss` has 3 entries but the model has outputs \"out1\", \"out2\"", fixed = TRUE)
+  expect_error(fit(model, x, y, verbose = 0), "You must compile your model", fixed = TRUE)
+  model %>% compile(optimizer = "sgd", loss = list(out2 = "mse", out1 = "categorical_crossentropy"),
+                    metrics = list(out1 = "accuracy"))
+  expect_identical(model$compile_args$loss, list("categorical_crossentropy", "mean_squared_error"))
+  expect_identical(model$compile_args$metrics, list(list("accuracy"), list()))
   expect_error(fit(model, x$input_a, y, verbose = 0), "`x` must be a list of 2 arrays", fixed = TRUE)
   expect_error(fit(model, list(input_a = x$input_a, other = x$input_b), y, verbose = 0),
                "`x` names an unknown input \"other\"", fixed = TRUE)
   expect_error(fit(model, x, list(y$out1), verbose = 0), "`y` has 1 entry", fixed = TRUE)
   expect_error(fit(model, x, y, verbose = 0, validation_data = list(x, list(y$out1, y$out2[1:3, ]))),
                "`validation_data: y$out2` has 3 rows", fixed = TRUE)
+  expect_error(fit(model, x, y, class_weight = list("0" = 1, "1" = 2), verbose = 0),
+               "`class_weight` is only supported for models with a single output", fixed = TRUE)
   expect_error(evaluate(model, x, list(out1 = y$out1), verbose = 0), "no entry for the output \"out2\"", fixed = TRUE)
+  expect_error(predict(model, list(x$input_a), verbose = 0), "`x` has 1 entry but the model has inputs", fixed = TRUE)
   expect_error(train_on_batch(model, x, y, class_weight = list("0" = 1)), "single output", fixed = TRUE)
-  expect_error(fit(model, function() list(list(a = x$input_a, b = x$input_b), y), steps_per_epoch = 1, epochs = 1,
-                   verbose = 0), "`x (from the generator)` names unknown inputs \"a\", \"b\"", fixed = TRUE)
-  expect_identical(get_weights(model), w0)
+  expect_error(test_on_batch(model, x, list(y$out1, y$out2[1:5, ])), "`y$out2` has 5 rows", fixed = TRUE)
+  expect_false(rkeras:::is_built(model))
 })
