@@ -21,6 +21,11 @@ after the training keys).
   the other order, named loss_weights, a flat metrics list [accuracy, mae] (Keras 3: one entry
   per output) and weighted_metrics [[accuracy], [mse]]; evaluate() and fit() with one
   sample_weight vector (Keras applies it to every output).
+- aux_main.json: Keras' classic example: main_input (8) -> encoder -> aux_output (sigmoid), and
+  [encoder, aux_input (3)] concatenated -> mixer -> main_output (sigmoid); outputs
+  [main_output, aux_output] with binary_crossentropy, loss_weights [1, 0.2], accuracy per output;
+  fit() with validation_split = 0.25. Its log keys show that Keras (JAX) sorts them all:
+  aux_output_* come before loss.
 - sequence.json: a Sequential model on (5, 4) inputs, Dense(6, tanh) then Dense(3, softmax) on
   the last axis: a (batch, 5, 3) softmax output with categorical_crossentropy, metrics accuracy,
   per-sample sample_weight (broadcast over the time axis: Keras 3 on JAX is given them as (n, 1)),
@@ -186,4 +191,40 @@ res["evaluate_after_fit"] = logs(seq.evaluate(sx, sy, sample_weight=ssw[:, None]
                                               return_dict=True))
 with open(os.path.join(out, "sequence.json"), "w") as f:
     json.dump(res, f, indent=1)
+# ---- Keras' classic two-input two-output example: output names that sort before "loss" ----
+def aux_main_model():
+    keras.utils.set_random_seed(21)
+    main_in = keras.Input((8,), name="main_input")
+    aux_in = keras.Input((3,), name="aux_input")
+    enc = keras.layers.Dense(6, activation="relu", name="encoder")(main_in)
+    aux_out = keras.layers.Dense(1, activation="sigmoid", name="aux_output")(enc)
+    mixed = keras.layers.Concatenate(name="merge")([enc, aux_in])
+    mixed = keras.layers.Dense(4, activation="relu", name="mixer")(mixed)
+    main_out = keras.layers.Dense(1, activation="sigmoid", name="main_output")(mixed)
+    return keras.Model([main_in, aux_in], [main_out, aux_out], name="aux_main")
+
+
+am = aux_main_model()
+na = 20
+mx = rng.normal(size=(na, 8)).astype("float32")
+ax = rng.uniform(size=(na, 3)).astype("float32")
+my = (rng.uniform(size=(na, 1)) > 0.5).astype("float32")
+ay = (rng.uniform(size=(na, 1)) > 0.5).astype("float32")
+res = {"keras_version": keras.__version__, "backend": keras.backend.backend(), "model": arch(am),
+       "weights": weights(am), "x": {"main_input": arr(mx), "aux_input": arr(ax)},
+       "y": {"main_output": arr(my), "aux_output": arr(ay)}, "batch_size": 5, "epochs": 2,
+       "validation_split": 0.25, "optimizer": {"class_name": "SGD", "learning_rate": 0.1},
+       "compile": {"loss": ["binary_crossentropy", "binary_crossentropy"], "loss_weights": [1.0, 0.2],
+                   "metrics": {"main_output": ["accuracy"], "aux_output": ["accuracy"]}}}
+res["predict_initial"] = [arr(p) for p in am.predict([mx, ax], batch_size=5, verbose=0)]
+am.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=["binary_crossentropy", "binary_crossentropy"],
+           loss_weights=[1.0, 0.2], metrics={"main_output": ["accuracy"], "aux_output": ["accuracy"]})
+res["evaluate"] = logs(am.evaluate([mx, ax], [my, ay], batch_size=5, verbose=0, return_dict=True))
+h = am.fit([mx, ax], [my, ay], batch_size=5, epochs=2, shuffle=False, validation_split=0.25, verbose=0)
+res["history"] = history(h)
+res["weights_after_fit"] = weights(am)
+res["predict_after_fit"] = [arr(p) for p in am.predict([mx, ax], batch_size=5, verbose=0)]
+with open(os.path.join(out, "aux_main.json"), "w") as f:
+    json.dump(res, f, indent=1)
+
 print("keras", keras.__version__, keras.backend.backend(), "fixtures written to", out)

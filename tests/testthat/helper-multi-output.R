@@ -38,6 +38,18 @@ two_io_model <- function(shape_a = 6) {
   keras_model(inputs = list(a, b), outputs = list(o1, o2), name = "two_io")
 }
 
+# Keras' classic example of aux_main.json: main_input (8) -> encoder -> aux_output, and
+# [encoder, aux_input (3)] -> mixer -> main_output; outputs (main_output, aux_output).
+aux_main_model <- function() {
+  main_in <- layer_input(shape = 8, name = "main_input")
+  aux_in <- layer_input(shape = 3, name = "aux_input")
+  enc <- main_in %>% layer_dense(6, activation = "relu", name = "encoder")
+  aux_out <- enc %>% layer_dense(1, activation = "sigmoid", name = "aux_output")
+  mixed <- layer_concatenate(list(enc, aux_in), name = "merge") %>% layer_dense(4, activation = "relu", name = "mixer")
+  main_out <- mixed %>% layer_dense(1, activation = "sigmoid", name = "main_output")
+  keras_model(list(main_in, aux_in), list(main_out, aux_out), name = "aux_main")
+}
+
 # A model whose spec follows GRAPH-CONTRACT.md without going through the functional API: for
 # the R-side checks (compile spec, x/y lists), which need no Rust model.
 mock_graph_model <- function(inputs = c("input_a", "input_b"), outputs = c("out1", "out2")) {

@@ -259,6 +259,25 @@ test_that("named losses and weights, flat metrics, weighted metrics and sample_w
   expect_equal(predict(model, x, batch_size = 8, verbose = 0), fx_arrays(fx$predict_after_fit), tolerance = 1e-6)
 })
 
+test_that("Keras' main/aux example: log keys sorted as Keras writes them, validation_split on two inputs", {
+  fx <- multi_output_fixture("aux_main")
+  model <- aux_main_model()
+  expect_identical(vapply(model$layers, function(l) l$name, ""), vapply(fx$model$layers, `[[`, "", "name"))
+  expect_identical(rkeras:::model_output_names(model), c("main_output", "aux_output"))
+  set_weights(model, fx_weights(fx$weights))
+  x <- fx_arrays(fx$x); y <- fx_arrays(fx$y)
+  expect_equal(predict(model, x, batch_size = 5, verbose = 0), fx_arrays(fx$predict_initial), tolerance = 1e-6)
+  model %>% compile(optimizer = optimizer_sgd(learning_rate = 0.1), loss = "binary_crossentropy",
+                    loss_weights = c(main_output = 1, aux_output = 0.2), metrics = list(aux_output = "accuracy",
+                                                                                        main_output = "accuracy"))
+  check_logs(evaluate(model, x, y, batch_size = 5, verbose = 0), loss_first(fx_logs(fx$evaluate)))
+  history <- fit(model, x, y, batch_size = 5, epochs = 2, shuffle = FALSE, validation_split = 0.25, verbose = 0)
+  check_history(history, fx_history(fx$history))
+  expect_identical(names(history$metrics)[1:3], c("aux_output_accuracy", "aux_output_loss", "loss"))
+  expect_equal(get_weights(model), fx_weights(fx$weights_after_fit), tolerance = 1e-5)
+  expect_equal(predict(model, x, batch_size = 5, verbose = 0), fx_arrays(fx$predict_after_fit), tolerance = 1e-6)
+})
+
 test_that("a generator may yield lists of inputs and targets", {
   fx <- multi_output_fixture("two_io")
   model <- two_io_from_fixture(fx)
