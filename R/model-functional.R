@@ -404,6 +404,9 @@ output_names <- function(model) {
 # input); an error naming the input when a known dimension disagrees.
 fill_graph_shapes <- function(model, data_shapes) {
   g <- model$graph
+  input_names <- vapply(g$inputs, `[[`, "", "name")
+  if (!is.null(names(data_shapes)) && all(input_names %in% names(data_shapes)))
+    data_shapes <- data_shapes[input_names]  # a named list of arrays: by input name
   if (length(data_shapes) != length(g$inputs))
     stop_arg("model \"", model$name, "\" has ", length(g$inputs), " input(s), the data has ", length(data_shapes))
   for (i in seq_along(g$inputs)) {

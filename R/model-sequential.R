@@ -377,11 +377,30 @@ format_keras3 <- function(model, line_length, info = NULL) {
     rows <- Map(function(r, n) c(r, trainable_col(n)), rows, names_in_order)
   }
   mem <- function(n) readable_memory_size(n * 4)
+  opt <- if (built) optimizer_param_count(model, total - frozen)
   c(sprintf('Model: "%s"', model$name),
     rich_table(header, rows, justify, summary_widths(positions, line_length)),
-    sprintf(" Total params: %s (%s)", params_txt(total), mem(total)),
+    sprintf(" Total params: %s (%s)", params_txt(total + (opt %||% 0)), mem(total + (opt %||% 0))),
     sprintf(" Trainable params: %s (%s)", params_txt(total - frozen), mem(total - frozen)),
-    sprintf(" Non-trainable params: %s (%s)", params_txt(frozen), mem(frozen)))
+    sprintf(" Non-trainable params: %s (%s)", params_txt(frozen), mem(frozen)),
+    if (!is.null(opt)) sprintf(" Optimizer params: %s (%s)", params_txt(opt), mem(opt)))
+}
+
+# The number of optimizer variables Keras 3 counts once the optimizer has taken a step
+# (iteration and learning rate, plus its slots per trainable weight); NULL before.
+optimizer_param_count <- function(model, trainable) {
+  args <- model$compile_args
+  if (is.null(args) || is.null(model$ptr) && is.null(model$state)) return(NULL)
+  info <- rk_model_compile_info(model_ptr(model))
+  if (is.null(info) || info$iterations < 1) return(NULL)
+  o <- args$optimizer
+  slots <- switch(o$name,
+    sgd = as.numeric(isTRUE(o$momentum > 0)),
+    rmsprop = 1 + isTRUE(o$momentum > 0) + isTRUE(o$centered),
+    adam = 2 + isTRUE(o$amsgrad),
+    adagrad = 1, adadelta = 2, adamax = 2, nadam = 2,
+    return(NULL))
+  2 + slots * trainable + if (identical(o$name, "nadam")) 1 else 0
 }
 
 # keras's test for a chain: one node per depth, no node with several inputs, no shared layer.

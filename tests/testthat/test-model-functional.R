@@ -223,6 +223,13 @@ test_that("graph models fit, predict and round-trip through saveRDS(), save_mode
   expect_identical(vapply(loaded$layers, function(l) l$name, ""), fx$siamese$layer_order)
   expect_identical(rkeras:::model_spec(loaded)$nodes, rkeras:::model_spec(m)$nodes)
   expect_identical(predict(unserialize_model(serialize_model(m)), list(xa, xb), verbose = 0), p)
+  # after a training step Keras 3 counts the optimizer's variables: adam has iteration,
+  # learning rate and two slots per weight (2 + 2 * 72 = 146, as Keras prints for this model)
+  compile(m, optimizer = "adam", loss = list("mse", "categorical_crossentropy"))
+  train_on_batch(m, list(xa, xb), list(matrix(0, 10, 1), diag(3)[rep(1:3, length.out = 10), ]))
+  out <- format(m, line_length = 80)
+  expect_identical(tail(out, 4), c(" Total params: 218 (872.00 B)", " Trainable params: 72 (288.00 B)",
+                                   " Non-trainable params: 0 (0.00 B)", " Optimizer params: 146 (584.00 B)"))
   # NA dimensions come from the data
   x <- layer_input(shape = c(NA, 3))
   d <- keras_model(x, layer_dense(x, 2))

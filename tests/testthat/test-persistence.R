@@ -120,7 +120,7 @@ test_that("a model survives saveRDS()/readRDS() in a new session, trained and un
   expect_equal(got[[3]], c("loss", "accuracy"))
   # in this session: the handle restored by readRDS() is dead, the state rebuilds it
   back <- readRDS(rds)[[1]]
-  expect_false(rkeras:::ptr_alive(get("ptr", envir = back)))
+  expect_false(rkeras:::ptr_alive(get("ptr", envir = rkeras:::model_env(back))))
   expect_identical(predict(back, x), predict(model, x))
   # and training goes on exactly as it would have
   d <- toy_data(120, seed = 5)
@@ -139,7 +139,7 @@ test_that("the state follows set_weights() and train_on_batch()", {
   back <- unserialize(serialize(model, NULL))
   expect_identical(get_weights(back), get_weights(model))
   # the state is an ordinary raw vector once serialized, in both serialization formats
-  state <- get("state", envir = unserialize(serialize(model, NULL, version = 2)))
+  state <- get("state", envir = rkeras:::model_env(unserialize(serialize(model, NULL, version = 2))))
   expect_type(state, "raw")
   expect_identical(state, serialize_model(model))
   # save()/load() (workspaces) too

@@ -4,7 +4,7 @@
 use crate::r_callbacks::build_callbacks;
 use crate::r_console::RHost;
 use crate::r_convert::{from_spec, from_tensor, logs_to_r, to_tensor};
-use crate::r_data::{arrays_x, generator, predict_array, read_data, recycle, Arrays, Data};
+use crate::r_data::{arrays_x, generator, outputs_to_r, predict_array, read_data, recycle, Arrays, Data};
 use crate::r_generator::CondSlot;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::{Halt, Logs};
@@ -133,7 +133,15 @@ fn outcome_to_r(o: &FitOutcome, slot: &CondSlot, warnings: &[String]) -> Robj {
 }
 
 fn array_source<'a>(a: &'a Arrays, rows: std::ops::Range<usize>, bs: usize, shuffle: bool) -> ArraySource<'a, f32> {
-    ArraySource::new(&a.x, &a.y, a.w.as_deref(), rows, bs, shuffle)
+    ArraySource::new(a.xs.iter().collect(), a.ys.iter().collect(), a.w.as_deref(), rows, bs, shuffle)
+}
+
+/// Keras applies `class_weight` to single-output models only.
+fn check_class_weight(m: &Model<f32>) -> std::result::Result<(), String> {
+    if m.n_outputs() > 1 {
+        return Err("`class_weight` is only supported for models with a single output; use `sample_weight`".into());
+    }
+    Ok(())
 }
 
 #[extendr]
@@ -144,6 +152,9 @@ fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Rob
         if m.compiled.is_none() {
             return Err(rkeras_core::model::not_compiled());
         }
+        if cfg.class_weight.is_some() {
+            check_class_weight(m)?;
+        }
         let tdata = read_data(&train, m, true, "")?;
         let vdata = if val.is_null() { None } else { Some(read_data(&val, m, true, "validation_data: ")?) };
         let cbs = build_callbacks(&callbacks, &slot)?;
@@ -152,12 +163,12 @@ fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Rob
         let mut host = RHost::new();
         let outcome = match (&tdata, &vdata) {
             (Data::Arrays(a), v) => {
-                let split = split_point(a.x.rows(), cfg.validation_split)?;
+                let split = split_point(a.rows(), cfg.validation_split)?;
                 let mut src = array_source(a, 0..split, bs, cfg.shuffle);
                 let mut vsrc: Option<Box<dyn BatchSource<f32> + '_>> = match v {
-                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), vbs, false))),
+                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.rows(), vbs, false))),
                     Some(Data::Generator(f, s)) => Some(Box::new(generator(m, f.clone(), *s, true, &slot, false))),
-                    None if split < a.x.rows() => Some(Box::new(array_source(a, split..a.x.rows(), vbs, false))),
+                    None if split < a.rows() => Some(Box::new(array_source(a, split..a.rows(), vbs, false))),
                     None => None,
                 };
                 train::fit(m, &mut src, vsrc.as_deref_mut(), cbs, &mut host, &cfg)
@@ -165,7 +176,7 @@ fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Rob
             (Data::Generator(f, steps), v) => {
                 let mut src = generator(m, f.clone(), *steps, true, &slot, true);
                 let mut vsrc: Option<Box<dyn BatchSource<f32> + '_>> = match v {
-                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.x.rows(), vbs, false))),
+                    Some(Data::Arrays(va)) => Some(Box::new(array_source(va, 0..va.rows(), vbs, false))),
                     Some(Data::Generator(f, s)) => Some(Box::new(generator(m, f.clone(), *s, true, &slot, false))),
                     None => None,
                 };
@@ -197,7 +208,7 @@ fn rk_evaluate(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Li
         let mut host = RHost::new();
         let r = match &d {
             Data::Arrays(a) => {
-                let mut src = array_source(a, 0..a.x.rows(), batch_size as usize, false);
+                let mut src = array_source(a, 0..a.rows(), batch_size as usize, false);
                 train::evaluate(m, &mut src, cbs, &mut host, verbose as u8)
             }
             Data::Generator(f, steps) => {
@@ -226,7 +237,7 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
         let r = match &d {
             Data::Arrays(a) => {
                 let cbs = build_callbacks(&callbacks, &slot)?;
-                let mut src = array_source(a, 0..a.x.rows(), batch_size as usize, false);
+                let mut src = array_source(a, 0..a.rows(), batch_size as usize, false);
                 train::predict_source(m, &mut src, cbs, &mut host, verbose as u8)
             }
             Data::Generator(f, steps) => {
@@ -236,7 +247,7 @@ fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Lis
             }
         };
         Ok(match r {
-            Ok(t) => list!(status = "ok", value = from_tensor(&t), warnings = host.warnings.clone()).into(),
+            Ok(t) => list!(status = "ok", value = outputs_to_r(&t), warnings = host.warnings.clone()).into(),
             Err(h) => halt_to_r(h, &slot, &host),
         })
     })
@@ -249,15 +260,16 @@ fn batch_logs(m: &mut Model<f32>, x: Robj, y: Robj, w: Robj, train: bool, cw: Ro
     let d = List::from_names_and_values(["type", "x", "y", "w"], [Robj::from("arrays"), x, y, w])
         .map_err(|e| e.to_string())?;
     let Data::Arrays(a) = read_data(&d.into(), m, true, "")? else { unreachable!() };
-    let mut run = m.new_running(a.y.row_len())?;
-    let mut b = train::Batch { x: a.x, y: a.y, w: a.w };
+    let mut b = train::Batch { xs: a.xs, ys: a.ys, w: a.w };
+    let mut run = m.new_running(&b.y_lens())?;
     if train {
         if let Some(cw) = cw.as_real_vector() {
+            check_class_weight(m)?;
             train::apply_class_weight(&cw, &mut b);
         }
-        m.train_step(&b.x, &b.y, b.w.as_deref(), &mut run);
+        m.train_step(&b.xs, &b.ys, b.w.as_deref(), &mut run);
     } else {
-        m.test_step(&b.x, &b.y, b.w.as_deref(), &mut run);
+        m.test_step(&b.xs, &b.ys, b.w.as_deref(), &mut run);
     }
     let logs = Logs::sorted(run.values().map(|(k, v)| (k.to_string(), v)));
     Ok(logs_to_r(&logs))

@@ -5,15 +5,43 @@ use crate::r_convert::{bad_value, from_tensor, matrix_dims, to_tensor, to_weight
 use crate::r_generator::{CondSlot, Expect, RGenerator};
 use crate::r_interrupt;
 use extendr_api::prelude::*;
-use rkeras_core::data::{check_x_shape, check_xy};
+use rkeras_core::data::check_x_shape;
 use rkeras_core::model::Model;
 use rkeras_core::tensor::Tensor;
 
-/// In-memory data converted once to row-major f32.
+/// In-memory data converted once to row-major f32: one array per model input and (when
+/// targets are needed) per output.
 pub struct Arrays {
-    pub x: Tensor<f32>,
-    pub y: Tensor<f32>,
+    pub xs: Vec<Tensor<f32>>,
+    pub ys: Vec<Tensor<f32>>,
     pub w: Option<Vec<f32>>,
+}
+
+impl Arrays {
+    pub fn rows(&self) -> usize {
+        self.xs[0].rows()
+    }
+}
+
+/// One array (a model with one input or output), or an unnamed list of arrays, one per model
+/// input or output in order (R matches named lists to names before the call).
+pub fn to_tensors(v: &Robj, n: usize, what: &str) -> std::result::Result<Vec<Tensor<f32>>, String> {
+    let list = v.as_list().filter(|_| !v.inherits("data.frame"));
+    match list {
+        None if n == 1 => Ok(vec![to_tensor(v, what)?]),
+        None => Err(format!(
+            "`{what}` must be a list of {n} arrays (one per model {}), got a {} value",
+            if what.ends_with('x') { "input" } else { "output" },
+            crate::r_convert::r_typeof(v)
+        )),
+        Some(l) if l.len() != n => Err(format!(
+            "`{what}` is a list of {} arrays, the model has {n} {}",
+            l.len(),
+            if what.ends_with('x') { "inputs" } else { "outputs" }
+        )),
+        Some(l) if n == 1 => Ok(vec![to_tensor(&l.elt(0).unwrap(), what)?]),
+        Some(l) => l.values().enumerate().map(|(i, e)| to_tensor(&e, &format!("{what}[[{}]]", i + 1))).collect(),
+    }
 }
 
 /// What R described.
@@ -39,13 +67,11 @@ pub fn read_data(d: &Robj, model: &Model<f32>, needs_y: bool, prefix: &str) -> s
         let steps = number(&field(d, "steps")).unwrap_or(0.0) as usize;
         return Ok(Data::Generator(f, steps));
     }
-    let x = to_tensor(&field(d, "x"), &format!("{prefix}x"))?;
-    let y = if needs_y { to_tensor(&field(d, "y"), &format!("{prefix}y"))? } else { Tensor::default() };
-    let loss = model.compiled.as_ref().map(|c| c.spec.loss);
-    let out = model.output_shape();
-    check_xy(&x, needs_y.then_some(&y), model.input_shape(), &out, loss).map_err(|e| format!("{prefix}{e}"))?;
-    let w = to_weights(&field(d, "w"), x.rows(), &format!("{prefix}sample_weight"))?;
-    Ok(Data::Arrays(Arrays { x, y, w }))
+    let xs = to_tensors(&field(d, "x"), model.n_inputs(), &format!("{prefix}x"))?;
+    let ys = if needs_y { to_tensors(&field(d, "y"), model.n_outputs(), &format!("{prefix}y"))? } else { Vec::new() };
+    model.check_data(&xs, needs_y.then_some(&ys[..])).map_err(|e| format!("{prefix}{e}"))?;
+    let w = to_weights(&field(d, "w"), xs[0].rows(), &format!("{prefix}sample_weight"))?;
+    Ok(Data::Arrays(Arrays { xs, ys, w }))
 }
 
 /// Hands converted arrays' memory on to the next call's conversion
@@ -53,8 +79,9 @@ pub fn read_data(d: &Robj, model: &Model<f32>, needs_y: bool, prefix: &str) -> s
 /// mapped already instead of faulting in a fresh copy each call.
 pub fn recycle(d: Data) {
     if let Data::Arrays(a) = d {
-        rkeras_core::convert::recycle(a.x.data);
-        rkeras_core::convert::recycle(a.y.data);
+        for t in a.xs.into_iter().chain(a.ys) {
+            rkeras_core::convert::recycle(t.data);
+        }
     }
 }
 
@@ -75,9 +102,10 @@ enum Stop {
 /// chunk, like fit() polls before each batch; R then raises `rkeras_interrupted`).
 pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std::result::Result<Robj, String> {
     let dims = matrix_dims(x);
-    let r = if dims.iter().product::<usize>() == x.len() && check_x_shape(&dims, model.input_shape()).is_ok() {
+    let one = model.n_inputs() == 1 && x.as_list().is_none();
+    let r = if one && dims.iter().product::<usize>() == x.len() && check_x_shape(&dims, model.input_shape()).is_ok() {
         let run = |c: Columns<'_>| {
-            model.predict_with(c.rows(), batch_size, |rows, dst| {
+            model.predict_with(c.rows(), batch_size, |_, rows, dst| {
                 if r_interrupt::pending() {
                     return Err(Stop::Interrupted);
                 }
@@ -93,13 +121,23 @@ pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std
         Some(Err(Stop::Bad(bad))) => return Err(bad_value("x", &dims, bad)),
         Some(Err(Stop::Interrupted)) => return Ok(list!(status = "interrupted").into()),
         None => {
-            // other types and shapes: the full conversion gives the errors (or handles logicals)
-            let t = to_tensor(x, "x")?;
-            check_x_shape(&t.shape, model.input_shape())?;
-            model.predict(&t, batch_size)
+            // several inputs, other types and shapes: the full conversion gives the errors (or
+            // handles logicals)
+            let xs = to_tensors(x, model.n_inputs(), "x")?;
+            model.check_data(&xs, None)?;
+            model.predict_all(&xs, batch_size)
         }
     };
-    Ok(list!(status = "ok", value = from_tensor(&t), warnings = Vec::<String>::new()).into())
+    Ok(list!(status = "ok", value = outputs_to_r(&t), warnings = Vec::<String>::new()).into())
+}
+
+/// Predictions as R arrays: one array for a one-output model, else a list in output order.
+pub fn outputs_to_r(ts: &[Tensor<f32>]) -> Robj {
+    if ts.len() == 1 {
+        from_tensor(&ts[0])
+    } else {
+        List::from_values(ts.iter().map(from_tensor)).into()
+    }
 }
 
 /// A generator source for this model.
@@ -112,9 +150,18 @@ pub fn generator(
     overlap: bool,
 ) -> RGenerator {
     let expect = Expect {
-        input_shape: model.input_shape().to_vec(),
-        output_shape: model.output_shape(),
-        loss: model.compiled.as_ref().map(|c| c.spec.loss),
+        inputs: model
+            .input_names()
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (n, model.input_shape_of(i).to_vec()))
+            .collect(),
+        outputs: (0..model.n_outputs())
+            .map(|o| {
+                let loss = model.compiled.as_ref().map(|c| c.spec.loss_of(o));
+                (model.output_names()[o].clone(), model.output_shape_of(o), loss)
+            })
+            .collect(),
         needs_y,
     };
     RGenerator::new(f, steps, expect, slot.clone(), overlap)

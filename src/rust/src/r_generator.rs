@@ -3,10 +3,11 @@
 //! `list(TRUE, value)` or `list(FALSE, condition, kind)`, so no R error or interrupt ever
 //! unwinds through Rust; the condition is kept for R to re-raise.
 
-use crate::r_convert::{to_tensor, to_weights};
+use crate::r_convert::to_weights;
+use crate::r_data::to_tensors;
 use extendr_api::prelude::*;
 use rkeras_core::callbacks::Halt;
-use rkeras_core::data::check_xy;
+use rkeras_core::data::check_data;
 use rkeras_core::losses::Loss;
 use rkeras_core::train::{Batch, BatchSource};
 use std::cell::RefCell;
@@ -38,9 +39,10 @@ pub fn call_guarded(f: &Function, args: Pairlist, slot: &CondSlot, context: &str
 
 /// What a generator's batches must fit.
 pub struct Expect {
-    pub input_shape: Vec<usize>,
-    pub output_shape: Vec<usize>,
-    pub loss: Option<Loss>,
+    /// Names and per-sample shapes of the model inputs.
+    pub inputs: Vec<(String, Vec<usize>)>,
+    /// Names, per-sample shapes and losses of the outputs.
+    pub outputs: Vec<(String, Vec<usize>, Option<Loss>)>,
     /// `predict_generator()` accepts `list(x)` and ignores targets.
     pub needs_y: bool,
 }
@@ -72,13 +74,16 @@ impl RGenerator {
         if !ok_len {
             return Err(format!("{shape}, got a list of {n} elements"));
         }
-        b.x = to_tensor(&list.elt(0).unwrap(), "x")?;
+        b.xs = to_tensors(&list.elt(0).unwrap(), self.expect.inputs.len(), "x")?;
+        let inputs: Vec<(&str, &[usize])> = self.expect.inputs.iter().map(|(n, s)| (n.as_str(), &s[..])).collect();
+        let outputs: Vec<(&str, Vec<usize>, Option<Loss>)> =
+            self.expect.outputs.iter().map(|(n, s, l)| (n.as_str(), s.clone(), *l)).collect();
         if self.expect.needs_y {
-            b.y = to_tensor(&list.elt(1).unwrap(), "y")?;
-            check_xy(&b.x, Some(&b.y), &self.expect.input_shape, &self.expect.output_shape, self.expect.loss)?;
-            b.w = if n == 3 { to_weights(&list.elt(2).unwrap(), b.x.rows(), "sample_weight")? } else { None };
+            b.ys = to_tensors(&list.elt(1).unwrap(), self.expect.outputs.len(), "y")?;
+            check_data(&b.xs, Some(&b.ys), &inputs, &outputs)?;
+            b.w = if n == 3 { to_weights(&list.elt(2).unwrap(), b.rows(), "sample_weight")? } else { None };
         } else {
-            check_xy(&b.x, None, &self.expect.input_shape, &self.expect.output_shape, None)?;
+            check_data(&b.xs, None, &inputs, &outputs)?;
         }
         Ok(())
     }

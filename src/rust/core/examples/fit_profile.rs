@@ -16,8 +16,8 @@ fn main() {
     let mut host = StringHost::default();
     for e in 0..epochs {
         let t = std::time::Instant::now();
-        let mut train = ArraySource::new(&x, &y, None, 0..48000, 128, true);
-        let mut val = ArraySource::new(&x, &y, None, 48000..n, 128, false);
+        let mut train = ArraySource::new(vec![&x], vec![&y], None, 0..48000, 128, true);
+        let mut val = ArraySource::new(vec![&x], vec![&y], None, 48000..n, 128, false);
         let cbs: Vec<Box<dyn Callback<f32>>> = Vec::new();
         fit(&mut model, &mut train, Some(&mut val), cbs, &mut host, &FitConfig { epochs: 1, ..Default::default() });
         eprintln!("epoch {e}: {:.3} s", t.elapsed().as_secs_f64());

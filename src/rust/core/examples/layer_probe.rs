@@ -25,13 +25,13 @@ fn main() {
             let (done, rest) = acts.split_at_mut(i);
             let input = if i == 0 { &x } else { &done[i - 1] };
             let t = Instant::now();
-            model.layers_mut()[i].forward(input, &mut rest[0], true, &mut rng);
+            model.layers_mut()[i].forward(&[input], &mut rest[0], true, &mut rng);
             if rep >= 200 {
                 fwd[i] += t.elapsed().as_secs_f64();
             }
             if std::env::var("TWICE").is_ok() && i == 1 {
                 let t = Instant::now();
-                model.layers_mut()[i].forward(input, &mut rest[0], true, &mut rng);
+                model.layers_mut()[i].forward(&[input], &mut rest[0], true, &mut rng);
                 if rep >= 200 {
                     again += t.elapsed().as_secs_f64();
                 }
@@ -42,7 +42,7 @@ fn main() {
             let input = if i == 0 { &x } else { &acts[i - 1] };
             let t = Instant::now();
             let d = if i > 0 { Some(&mut dx) } else { None };
-            model.layers_mut()[i].backward(input, &acts[i], &mut g, d, i == nl - 1);
+            model.layers_mut()[i].backward(&[input], &acts[i], &mut g, &mut [d], i == nl - 1);
             if rep >= 200 {
                 bwd[i] += t.elapsed().as_secs_f64();
             }

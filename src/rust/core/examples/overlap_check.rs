@@ -18,8 +18,8 @@ impl BatchSource<f32> for Slow {
     }
     fn fill(&mut self, _e: usize, _s: usize, b: &mut Batch<f32>) -> Result<(), Halt> {
         std::thread::sleep(std::time::Duration::from_micros(self.sleep_us));
-        b.x = self.x.clone();
-        b.y = self.y.clone();
+        b.xs = vec![self.x.clone()];
+        b.ys = vec![self.y.clone()];
         b.w = None;
         Ok(())
     }

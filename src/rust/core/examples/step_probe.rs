@@ -11,24 +11,24 @@ fn main() {
     let n = 128;
     let mut r = Rng::seed_from(2);
     let (x, y) = common::random_batch(n, &mut r);
-    let mut run = model.new_running(10).unwrap();
+    let mut run = model.new_running(&[10]).unwrap();
     let reps = 2000;
     for _ in 0..200 {
-        model.train_step(&x, &y, None, &mut run);
+        model.train_step(std::slice::from_ref(&x), std::slice::from_ref(&y), None, &mut run);
     }
     let t = std::time::Instant::now();
     for _ in 0..reps {
-        model.backprop(&x, &y, None, &mut run);
+        model.backprop(std::slice::from_ref(&x), std::slice::from_ref(&y), None, &mut run);
     }
     let bp = t.elapsed().as_secs_f64() / reps as f64;
     let t = std::time::Instant::now();
     for _ in 0..reps {
-        model.train_step(&x, &y, None, &mut run);
+        model.train_step(std::slice::from_ref(&x), std::slice::from_ref(&y), None, &mut run);
     }
     let ts = t.elapsed().as_secs_f64() / reps as f64;
     let t = std::time::Instant::now();
     for _ in 0..reps {
-        model.test_step(&x, &y, None, &mut run);
+        model.test_step(std::slice::from_ref(&x), std::slice::from_ref(&y), None, &mut run);
     }
     let te = t.elapsed().as_secs_f64() / reps as f64;
     let xv = Tensor::from_vec(&[12000, 784], (0..12000 * 784).map(|_| r.uniform() as f32).collect());
@@ -43,7 +43,7 @@ fn main() {
         (0..nb).map(|_| Tensor::from_vec(&[n, 784], (0..n * 784).map(|_| r.uniform() as f32).collect())).collect();
     let t = std::time::Instant::now();
     for b in &xs {
-        model.train_step(b, &y, None, &mut run);
+        model.train_step(std::slice::from_ref(b), std::slice::from_ref(&y), None, &mut run);
     }
     let fresh = t.elapsed().as_secs_f64() / nb as f64;
     println!("fresh batches: train_step {:.1} us", fresh * 1e6);

@@ -62,7 +62,24 @@ pub fn check_xy<T: Real>(
     }
     let k = output_shape.last().copied().unwrap_or(1);
     let want_cols = loss.map_or(k, |l| l.y_columns(k));
-    let ycols = y.row_len();
+    // an N-d output (batch, ..., k) takes targets (batch, ..., k), or (batch, ...[, 1]) of labels
+    let per: usize = output_shape[..output_shape.len().saturating_sub(1)].iter().product();
+    if per > 1 {
+        let ys = &y.shape[1..];
+        let lead = &output_shape[..output_shape.len() - 1];
+        let fits = ys.len() >= lead.len()
+            && ys[..lead.len()] == *lead
+            && ys[lead.len()..].iter().product::<usize>() == want_cols;
+        if !fits {
+            return Err(format!(
+                "y has per-sample shape ({}), the model's output has per-sample shape ({}){}",
+                fmt_shape(ys),
+                fmt_shape(output_shape),
+                if want_cols == 1 { " and takes one integer label per position" } else { "" }
+            ));
+        }
+    }
+    let ycols = y.row_len() / per.max(1);
     if ycols != want_cols {
         let sparse = loss == Some(Loss::SparseCategoricalCrossentropy);
         return Err(if sparse {
@@ -88,6 +105,55 @@ pub fn check_xy<T: Real>(
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// Checks that inputs `xs` (and targets `ys`, when given) fit a model with inputs `inputs`
+/// and outputs `outputs` (names and per-sample shapes) and their losses: counts, rows, shapes.
+/// Errors name the input or output when the model has several.
+pub fn check_data<T: Real>(
+    xs: &[Tensor<T>],
+    ys: Option<&[Tensor<T>]>,
+    inputs: &[(&str, &[usize])],
+    outputs: &[(&str, Vec<usize>, Option<Loss>)],
+) -> Result<(), String> {
+    let names = |v: &mut dyn Iterator<Item = &str>| v.map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+    if xs.len() != inputs.len() {
+        return Err(format!(
+            "the model has {} ({}), x has {}",
+            count(inputs.len(), "input"),
+            names(&mut inputs.iter().map(|i| i.0)),
+            count(xs.len(), "array")
+        ));
+    }
+    if let Some(ys) = ys {
+        if ys.len() != outputs.len() {
+            return Err(format!(
+                "the model has {} ({}), y has {}",
+                count(outputs.len(), "output"),
+                names(&mut outputs.iter().map(|o| o.0)),
+                count(ys.len(), "array")
+            ));
+        }
+    }
+    let rows = xs[0].rows();
+    for (i, (x, (name, shape))) in xs.iter().zip(inputs).enumerate() {
+        let of = if inputs.len() > 1 { format!("input \"{name}\": ") } else { String::new() };
+        check_x_shape(&x.shape, shape).map_err(|e| format!("{of}{e}"))?;
+        if x.rows() != rows {
+            return Err(format!(
+                "x arrays have different numbers of rows: {} for input 1, {} for input {}",
+                rows,
+                x.rows(),
+                i + 1
+            ));
+        }
+    }
+    let Some(ys) = ys else { return Ok(()) };
+    for (y, (name, shape, loss)) in ys.iter().zip(outputs) {
+        let of = if outputs.len() > 1 { format!("output \"{name}\": ") } else { String::new() };
+        check_xy(&xs[0], Some(y), xs[0].shape.get(1..).unwrap_or(&[]), shape, *loss).map_err(|e| format!("{of}{e}"))?;
     }
     Ok(())
 }

@@ -221,8 +221,28 @@ pub fn layer_config(spec: &LayerSpec) -> Json {
         }
         LayerKind::Activation { activation } => push(&mut c, "activation", Json::s(activation_name(*activation))),
         LayerKind::Flatten {} => push(&mut c, "data_format", Json::s("channels_last")),
+        kind => {
+            for (k, v) in shape_or_merge_config(kind) {
+                push(&mut c, k, v);
+            }
+        }
     }
     c
+}
+
+/// The config entries of the merge and shape layers (the same in Keras 3 and tf.keras 2).
+pub(crate) fn shape_or_merge_config(kind: &LayerKind) -> Vec<(&'static str, Json)> {
+    let ints = |v: &mut dyn Iterator<Item = i64>| Json::Arr(v.map(Json::Int).collect());
+    match kind {
+        LayerKind::Concatenate { axis } => vec![("axis", Json::Int(*axis))],
+        LayerKind::Dot { axes, normalize } => {
+            vec![("axes", ints(&mut axes.iter().copied())), ("normalize", Json::Bool(*normalize))]
+        }
+        LayerKind::Reshape { target_shape } => vec![("target_shape", ints(&mut target_shape.iter().copied()))],
+        LayerKind::Permute { dims } => vec![("dims", ints(&mut dims.iter().map(|&d| d as i64)))],
+        LayerKind::RepeatVector { n } => vec![("n", Json::Int(*n as i64))],
+        _ => vec![],
+    }
 }
 
 /// Whether the Keras layer has a `build()` (owns weights), hence a `build_config`. Stateless
@@ -349,10 +369,11 @@ pub fn optimizer_json(cfg: &OptimizerConfig, learning_rate: f64) -> Json {
 /// loss object (Keras 3's `{module, class_name, config, registered_name}`, or tf.keras 2's
 /// `{class_name, config}` when `keras2`).
 pub(crate) fn loss_json(spec: &CompileSpec, keras2: bool) -> Json {
-    if !spec.from_logits {
-        return Json::s(spec.loss.name());
+    let loss = spec.loss_of(0);
+    if !*spec.from_logits.first() {
+        return Json::s(loss.name());
     }
-    let (class, extra) = match spec.loss {
+    let (class, extra) = match loss {
         Loss::SparseCategoricalCrossentropy => ("SparseCategoricalCrossentropy", vec![("ignore_class", Json::Null)]),
         Loss::BinaryCrossentropy => {
             ("BinaryCrossentropy", vec![("label_smoothing", Json::Float(0.0)), ("axis", Json::Int(-1))])
@@ -361,7 +382,7 @@ pub(crate) fn loss_json(spec: &CompileSpec, keras2: bool) -> Json {
     };
     // tf.keras 2 wrote "auto", which Keras 3 refuses; both read "sum_over_batch_size"
     let mut config = vec![
-        ("name".to_string(), Json::s(spec.loss.name())),
+        ("name".to_string(), Json::s(loss.name())),
         ("reduction".to_string(), Json::s("sum_over_batch_size")),
         ("from_logits".to_string(), Json::Bool(true)),
     ];
@@ -380,8 +401,8 @@ pub fn compile_config_json(spec: &CompileSpec, learning_rate: f64) -> Json {
         ("optimizer", optimizer_json(&spec.optimizer, learning_rate)),
         ("loss", loss_json(spec, false)),
         ("loss_weights", Json::Null),
-        ("metrics", list(&spec.metrics)),
-        ("weighted_metrics", list(&spec.weighted_metrics)),
+        ("metrics", list(spec.metrics.first())),
+        ("weighted_metrics", list(spec.weighted_metrics.first())),
         ("run_eagerly", Json::Bool(false)),
         ("steps_per_execution", Json::Int(1)),
         ("jit_compile", Json::Bool(false)),

@@ -13,6 +13,7 @@ pub mod csv_log;
 pub mod data;
 pub mod denormal;
 pub mod forkjoin;
+pub mod graph;
 pub mod hugepages;
 pub mod init;
 pub mod keras_h5;

@@ -352,8 +352,8 @@ mod tests {
                 .expect("the loop lends the model to its source")
                 .unwrap();
             self.seen.push(it);
-            b.x = self.x.clone();
-            b.y = self.y.clone();
+            b.xs = vec![self.x.clone()];
+            b.ys = vec![self.y.clone()];
             Ok(())
         }
         fn overlap(&self) -> bool {
@@ -365,13 +365,11 @@ mod tests {
     fn a_source_reads_the_model_as_of_the_last_finished_step() {
         for overlap in [false, true] {
             let mut m = model(1);
-            m.compile(crate::model::CompileSpec {
-                optimizer: crate::optimizers::OptimizerConfig::defaults("sgd").unwrap(),
-                loss: crate::losses::Loss::MeanSquaredError,
-                metrics: vec![],
-                weighted_metrics: vec![],
-                from_logits: false,
-            })
+            m.compile(crate::model::CompileSpec::single(
+                crate::optimizers::OptimizerConfig::defaults("sgd").unwrap(),
+                crate::losses::Loss::MeanSquaredError,
+                vec![],
+            ))
             .unwrap();
             let x = crate::tensor::Tensor::from_vec(&[2, 3], vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
             let y = crate::tensor::Tensor::from_vec(&[2, 2], vec![1.0, 0.0, 0.0, 1.0]);

@@ -374,6 +374,16 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, String> {
 #[allow(unreachable_patterns)]
 fn check_architecture_size(spec: &ModelSpec, available: usize) -> Result<(), String> {
     let too_big = || format!("the file is damaged: its architecture needs more weights than the {available} it holds");
+    if spec.is_graph() {
+        // a lower bound without shape inference: a dense layer has at least `units` weights
+        let mut total = 0usize;
+        for l in &spec.layers {
+            if let LayerKind::Dense { units, .. } = l.kind {
+                total = total.checked_add(units).ok_or_else(too_big)?;
+            }
+        }
+        return if total > available { Err(too_big()) } else { Ok(()) };
+    }
     let mut shape = spec.input_shape.clone();
     elements(&shape).ok_or_else(too_big)?;
     let mut total = 0usize;

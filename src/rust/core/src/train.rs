@@ -9,12 +9,30 @@ use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::Real;
 
-/// One batch: inputs, targets, optional per-sample weights. Buffers are reused.
+/// One batch: inputs (one per model input), targets (one per output; none for
+/// prediction), optional per-sample weights. Buffers are reused.
 #[derive(Clone, Debug, Default)]
 pub struct Batch<T> {
-    pub x: Tensor<T>,
-    pub y: Tensor<T>,
+    pub xs: Vec<Tensor<T>>,
+    pub ys: Vec<Tensor<T>>,
     pub w: Option<Vec<T>>,
+}
+
+impl<T: Real> Batch<T> {
+    /// A batch of one input and one target.
+    pub fn single(x: Tensor<T>, y: Tensor<T>, w: Option<Vec<T>>) -> Self {
+        Batch { xs: vec![x], ys: vec![y], w }
+    }
+
+    /// Number of samples.
+    pub fn rows(&self) -> usize {
+        self.xs.first().map_or(0, Tensor::rows)
+    }
+
+    /// Target values per sample, per output.
+    pub fn y_lens(&self) -> Vec<usize> {
+        self.ys.iter().map(Tensor::row_len).collect()
+    }
 }
 
 /// Where batches come from.
@@ -38,8 +56,8 @@ pub trait BatchSource<T: Real> {
 /// In-memory data, row-major, batch first; a subset of rows (`validation_split` keeps the
 /// last rows aside), reshuffled per epoch when asked.
 pub struct ArraySource<'a, T> {
-    x: &'a Tensor<T>,
-    y: &'a Tensor<T>,
+    xs: Vec<&'a Tensor<T>>,
+    ys: Vec<&'a Tensor<T>>,
     w: Option<&'a [T]>,
     rows: Vec<usize>,
     batch_size: usize,
@@ -47,16 +65,17 @@ pub struct ArraySource<'a, T> {
 }
 
 impl<'a, T: Real> ArraySource<'a, T> {
-    /// Rows `range` of `x`/`y` in batches of `batch_size`.
+    /// Rows `range` of the inputs `xs` and targets `ys` (none for prediction) in batches
+    /// of `batch_size`.
     pub fn new(
-        x: &'a Tensor<T>,
-        y: &'a Tensor<T>,
+        xs: Vec<&'a Tensor<T>>,
+        ys: Vec<&'a Tensor<T>>,
         w: Option<&'a [T]>,
         range: std::ops::Range<usize>,
         batch_size: usize,
         shuffle: bool,
     ) -> Self {
-        ArraySource { x, y, w, rows: range.collect(), batch_size: batch_size.max(1), shuffle }
+        ArraySource { xs, ys, w, rows: range.collect(), batch_size: batch_size.max(1), shuffle }
     }
 }
 
@@ -97,10 +116,14 @@ impl<T: Real> BatchSource<T> for ArraySource<'_, T> {
         let lo = step * self.batch_size;
         let hi = (lo + self.batch_size).min(self.rows.len());
         let idx = &self.rows[lo..hi];
-        gather_rows(self.x, idx, &mut b.x);
+        b.xs.resize_with(self.xs.len(), Tensor::default);
+        for (x, bx) in self.xs.iter().zip(b.xs.iter_mut()) {
+            gather_rows(x, idx, bx);
+        }
         // prediction data has no targets
-        if !self.y.data.is_empty() {
-            gather_rows(self.y, idx, &mut b.y);
+        b.ys.resize_with(self.ys.len(), Tensor::default);
+        for (y, by) in self.ys.iter().zip(b.ys.iter_mut()) {
+            gather_rows(y, idx, by);
         }
         match self.w {
             Some(w) => {
@@ -153,13 +176,15 @@ pub struct FitOutcome {
     pub callback_states: Vec<Vec<(&'static str, f64)>>,
 }
 
-/// Multiplies each sample's weight by its class weight (class = argmax of one-hot y, or the label).
+/// Multiplies each sample's weight by its class weight (class = argmax of one-hot y, or the
+/// label), for a single-output model.
 pub fn apply_class_weight<T: Real>(cw: &[f64], b: &mut Batch<T>) {
-    let n = b.y.rows();
-    let k = b.y.row_len().max(1);
+    let y = &b.ys[0];
+    let n = y.rows();
+    let k = y.row_len().max(1);
     let w = b.w.get_or_insert_with(|| vec![T::one(); n]);
     for (i, wi) in w.iter_mut().enumerate() {
-        let row = &b.y.data[i * k..(i + 1) * k];
+        let row = &y.data[i * k..(i + 1) * k];
         let class = if k == 1 {
             row[0].to_f64().unwrap_or(0.0).round().max(0.0) as usize
         } else {
@@ -282,7 +307,7 @@ pub fn fit<'c, 'v, T: Real>(
                     apply_class_weight(cw, &mut cur);
                 }
                 if run.is_none() {
-                    run = Some(model.new_running(cur.y.row_len()).map_err(Halt::Error)?);
+                    run = Some(model.new_running(&cur.y_lens()).map_err(Halt::Error)?);
                 }
                 let r = run.as_mut().unwrap();
                 let last = step + 1 == steps;
@@ -292,7 +317,7 @@ pub fn fit<'c, 'v, T: Real>(
                     let fetched = crate::paused::overlapped(
                         model,
                         |m| {
-                            crate::linalg::sequential(|| m.train_step(&cur.x, &cur.y, cur.w.as_deref(), r));
+                            crate::linalg::sequential(|| m.train_step(&cur.xs, &cur.ys, cur.w.as_deref(), r));
                         },
                         || train.fill(epoch, step + 1, &mut next),
                     );
@@ -301,7 +326,7 @@ pub fn fit<'c, 'v, T: Real>(
                     }
                     fetched?;
                 } else {
-                    model.train_step(&cur.x, &cur.y, cur.w.as_deref(), r);
+                    model.train_step(&cur.xs, &cur.ys, cur.w.as_deref(), r);
                     if host.interrupted() {
                         return Err(Halt::Interrupt);
                     }
@@ -360,9 +385,9 @@ fn evaluate_with<T: Real>(
         set.fire(model, host, Hook::TestBatchBegin(step), &mut Logs::new())?;
         fill(model, src, 0, step, &mut b)?;
         if run.is_none() {
-            run = Some(model.new_running(b.y.row_len()).map_err(Halt::Error)?);
+            run = Some(model.new_running(&b.y_lens()).map_err(Halt::Error)?);
         }
-        model.test_step(&b.x, &b.y, b.w.as_deref(), run.as_mut().unwrap());
+        model.test_step(&b.xs, &b.ys, b.w.as_deref(), run.as_mut().unwrap());
         if host.interrupted() {
             return Err(Halt::Interrupt);
         }
@@ -392,33 +417,37 @@ pub fn evaluate<'c, T: Real>(
     r
 }
 
-/// `predict()` over a source (generators), with `on_predict_*` hooks. Targets are ignored.
+/// `predict()` over a source (generators), with `on_predict_*` hooks; one tensor per model
+/// output. Targets are ignored.
 pub fn predict_source<'c, T: Real>(
     model: &mut Model<T>,
     src: &mut dyn BatchSource<T>,
     callbacks: Vec<Box<dyn Callback<T> + 'c>>,
     host: &mut dyn Host,
     verbose: u8,
-) -> Result<Tensor<T>, Halt> {
+) -> Result<Vec<Tensor<T>>, Halt> {
     let steps = src.steps();
     let mut set = CallbackSet::new(callbacks, Params { epochs: 1, steps: Some(steps), verbose, ..Default::default() });
+    let n_out = model.n_outputs();
     let mut b = Batch::default();
-    let mut pred = Tensor::default();
-    let mut out: Vec<T> = Vec::new();
+    let mut preds: Vec<Tensor<T>> = (0..n_out).map(|_| Tensor::default()).collect();
+    let mut outs: Vec<Vec<T>> = vec![Vec::new(); n_out];
     let mut rows = 0;
-    let mut sample_shape = model.output_shape();
+    let mut sample_shapes: Vec<Vec<usize>> = (0..n_out).map(|o| model.output_shape_of(o)).collect();
     let r: Result<(), Halt> = (|| {
         set.fire(model, host, Hook::PredictBegin, &mut Logs::new())?;
         for step in 0..steps {
             set.fire(model, host, Hook::PredictBatchBegin(step), &mut Logs::new())?;
             fill(model, src, 0, step, &mut b)?;
-            model.predict_batch(&b.x, &mut pred);
+            model.predict_batch(&b.xs, &mut preds);
             if host.interrupted() {
                 return Err(Halt::Interrupt);
             }
-            rows += pred.rows();
-            sample_shape = pred.shape[1..].to_vec();
-            out.extend_from_slice(&pred.data);
+            rows += b.rows();
+            for ((pred, out), shape) in preds.iter().zip(outs.iter_mut()).zip(sample_shapes.iter_mut()) {
+                *shape = pred.shape[1..].to_vec();
+                out.extend_from_slice(&pred.data);
+            }
             set.fire(model, host, Hook::PredictBatchEnd(step), &mut Logs::new())?;
         }
         set.fire(model, host, Hook::PredictEnd, &mut Logs::new())
@@ -427,7 +456,13 @@ pub fn predict_source<'c, T: Real>(
         set.on_abort();
         return Err(h);
     }
-    let mut shape = vec![rows];
-    shape.extend(sample_shape);
-    Ok(Tensor::from_vec(&shape, out))
+    Ok(outs
+        .into_iter()
+        .zip(sample_shapes)
+        .map(|(out, s)| {
+            let mut shape = vec![rows];
+            shape.extend(s);
+            Tensor::from_vec(&shape, out)
+        })
+        .collect())
 }

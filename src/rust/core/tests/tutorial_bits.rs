@@ -54,10 +54,10 @@ fn train() -> (u64, u32) {
     let mut r = Rng::seed_from(7);
     let x = Tensor::from_vec(&[128, 784], (0..128 * 784).map(|_| r.uniform() as f32).collect());
     let y = Tensor::from_vec(&[128, 10], (0..1280).map(|i| ((i / 10) % 10 == i % 10) as u8 as f32).collect());
-    let mut run = m.new_running(10).unwrap();
+    let mut run = m.new_running(&[10]).unwrap();
     let mut loss = 0.0;
     for _ in 0..10 {
-        loss = m.train_step(&x, &y, None, &mut run);
+        loss = m.train_step(std::slice::from_ref(&x), std::slice::from_ref(&y), None, &mut run);
     }
     (weights_hash(&m), (loss as f32).to_bits())
 }

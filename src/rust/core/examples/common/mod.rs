@@ -36,22 +36,14 @@ pub fn tutorial_model() -> Model<f32> {
         dropout("dropout_1", 0.3),
         dense("dense_2", 10, Activation::Softmax),
     ];
-    let spec = ModelSpec {
-        name: "m".into(),
-        class_name: "Sequential".into(),
-        input_shape: vec![784],
-        input_name: None,
-        layers,
-    };
+    let spec = ModelSpec::chain("m", "Sequential", vec![784], None, layers);
     let mut model = Model::<f32>::build(spec, &mut Rng::seed_from(1)).unwrap();
     model
-        .compile(CompileSpec {
-            optimizer: OptimizerConfig::defaults("rmsprop").unwrap(),
-            loss: Loss::CategoricalCrossentropy,
-            metrics: vec!["accuracy".into()],
-            weighted_metrics: vec![],
-            from_logits: false,
-        })
+        .compile(CompileSpec::single(
+            OptimizerConfig::defaults("rmsprop").unwrap(),
+            Loss::CategoricalCrossentropy,
+            vec!["accuracy".into()],
+        ))
         .unwrap();
     model
 }

@@ -287,8 +287,8 @@ mod tests {
 
     fn run_fit(m: &mut Model<f32>, cbs: Vec<Box<dyn Callback<f32>>>, validate: bool, epochs: usize) -> FitOutcome {
         let (x, y) = data();
-        let mut train = ArraySource::new(&x, &y, None, 0..30, 10, true);
-        let mut val = ArraySource::new(&x, &y, None, 30..40, 10, false);
+        let mut train = ArraySource::new(vec![&x], vec![&y], None, 0..30, 10, true);
+        let mut val = ArraySource::new(vec![&x], vec![&y], None, 30..40, 10, false);
         let cfg = FitConfig { epochs, ..Default::default() };
         let val: Option<&mut dyn crate::train::BatchSource<f32>> = if validate { Some(&mut val) } else { None };
         fit(m, &mut train, val, cbs, &mut StringHost::default(), &cfg)

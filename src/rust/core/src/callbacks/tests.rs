@@ -31,24 +31,11 @@ pub(crate) fn tiny_model(lr: f64) -> Model<f32> {
             bias_initializer: Initializer::Zeros,
         },
     };
-    let spec = ModelSpec {
-        name: "m".into(),
-        class_name: "Sequential".into(),
-        input_shape: vec![3],
-        input_name: None,
-        layers: vec![dense],
-    };
+    let spec = ModelSpec::chain("m", "Sequential", vec![3], None, vec![dense]);
     let mut m = Model::build(spec, &mut Rng::seed_from(1)).unwrap();
     let mut opt = OptimizerConfig::defaults("rmsprop").unwrap();
     opt.learning_rate = lr;
-    m.compile(CompileSpec {
-        optimizer: opt,
-        loss: Loss::CategoricalCrossentropy,
-        metrics: vec!["accuracy".into()],
-        weighted_metrics: vec![],
-        from_logits: false,
-    })
-    .unwrap();
+    m.compile(CompileSpec::single(opt, Loss::CategoricalCrossentropy, vec!["accuracy".into()])).unwrap();
     m
 }
 
@@ -116,8 +103,8 @@ fn hooks_fire_in_keras_order_with_one_shared_sorted_logs_map() {
     let mut model = tiny_model(0.001);
     // Keras' reference run: 75 training rows in batches of 32 (3 steps), 25 validation rows.
     let (x, y) = data(100);
-    let mut train = ArraySource::new(&x, &y, None, 0..75, 32, true);
-    let mut val = ArraySource::new(&x, &y, None, 75..100, 32, false);
+    let mut train = ArraySource::new(vec![&x], vec![&y], None, 0..75, 32, true);
+    let mut val = ArraySource::new(vec![&x], vec![&y], None, 75..100, 32, false);
     let reduce = ReduceLrOnPlateau::new(serde_json::from_str(r#"{"patience": 100}"#).unwrap()).unwrap();
     let cbs: Vec<Box<dyn Callback<f32>>> = vec![
         Box::new(Recorder { name: "first", trace: trace.clone() }),
@@ -259,7 +246,7 @@ fn terminate_on_nan_stops_after_the_bad_batch_and_the_epoch_is_still_logged() {
     let mut model = tiny_model(1e30);
     let (mut x, y) = data(64);
     x.data[30] = f32::NAN; // row 10: the second batch of 8
-    let mut train = ArraySource::new(&x, &y, None, 0..64, 8, false);
+    let mut train = ArraySource::new(vec![&x], vec![&y], None, 0..64, 8, false);
     let mut host = StringHost::default();
     let cbs: Vec<Box<dyn Callback<f32>>> = vec![Box::new(TerminateOnNan)];
     let out = fit(&mut model, &mut train, None, cbs, &mut host, &FitConfig { epochs: 5, ..Default::default() });

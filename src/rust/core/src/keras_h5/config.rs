@@ -14,7 +14,7 @@ use crate::keras_json::{compile_config_json, Json};
 use crate::layers::{LayerKind, LayerSpec};
 use crate::losses::Loss;
 use crate::metrics::resolve_metric;
-use crate::model::{CompileSpec, Model, ModelSpec};
+use crate::model::{CompileSpec, LossName, Model, ModelSpec, PerOutput};
 use crate::optimizers::OptimizerConfig;
 use crate::Real;
 use serde_json::{json, Map, Value};
@@ -387,7 +387,7 @@ fn sequential_spec(config: &Value, generation: Generation, warnings: &mut Vec<St
     if specs.is_empty() {
         return Err(format!("model '{name}' has no layers"));
     }
-    Ok(ModelSpec { name, class_name: "Sequential".into(), input_shape, input_name, layers: specs })
+    Ok(ModelSpec::chain(&name, "Sequential", input_shape, input_name, specs))
 }
 
 fn functional_spec(config: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<ModelSpec> {
@@ -457,13 +457,7 @@ fn functional_spec(config: &Value, generation: Generation, warnings: &mut Vec<St
         ));
     }
     let specs = chain.iter().rev().map(|e| layer_spec(e, generation, warnings)).collect::<R<Vec<_>>>()?;
-    Ok(ModelSpec {
-        name,
-        class_name: "Functional".into(),
-        input_shape,
-        input_name: Some(inputs[0].clone()),
-        layers: specs,
-    })
+    Ok(ModelSpec::chain(&name, "Functional", input_shape, Some(inputs[0].clone()), specs))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -603,7 +597,14 @@ pub fn compile_spec(training_config: &str, warnings: &mut Vec<String>) -> R<Comp
     }
     let opt = v.get("optimizer_config").ok_or("the training config has no optimizer_config")?;
     let optimizer = optimizer_config(opt, warnings)?;
-    Ok(CompileSpec { optimizer, loss, metrics, weighted_metrics, from_logits })
+    Ok(CompileSpec {
+        optimizer,
+        loss: PerOutput::All(LossName(loss)),
+        metrics: PerOutput::All(metrics),
+        weighted_metrics: PerOutput::All(weighted_metrics),
+        from_logits: PerOutput::All(from_logits),
+        loss_weights: None,
+    })
 }
 
 /// The `training_config` Keras 3 writes for a compiled model: its compile config without
@@ -725,8 +726,8 @@ mod tests {
             "config": {"name": "Adam", "learning_rate": 0.0010000000474974513, "beta_1": 0.9, "beta_2": 0.999,
             "epsilon": 1e-07, "amsgrad": false, "is_legacy_optimizer": false, "jit_compile": false}}}"#;
         let c = compile_spec(k2, &mut w).unwrap();
-        assert_eq!(c.loss, Loss::CategoricalCrossentropy);
-        assert_eq!(c.metrics, vec!["accuracy"]);
+        assert_eq!(c.loss_of(0), Loss::CategoricalCrossentropy);
+        assert_eq!(*c.metrics.first(), vec!["accuracy"]);
         assert_eq!(c.optimizer.name(), "adam");
         assert!(w.is_empty(), "{w:?}");
         // legacy Keras 2 optimizer with lr and decay; a loss object; an unknown metric
@@ -734,8 +735,8 @@ mod tests {
             "metrics": ["mae", "bogus_metric"], "optimizer_config": {"class_name": "SGD",
             "config": {"name": "SGD", "lr": 0.1, "decay": 0.01, "momentum": 0.9, "nesterov": true}}}"#;
         let c = compile_spec(legacy, &mut w).unwrap();
-        assert_eq!(c.loss, Loss::MeanSquaredError);
-        assert_eq!(c.metrics, vec!["mae"]);
+        assert_eq!(c.loss_of(0), Loss::MeanSquaredError);
+        assert_eq!(*c.metrics.first(), vec!["mae"]);
         assert_eq!(c.optimizer.learning_rate, 0.1);
         assert_eq!(c.optimizer.decay, 0.01);
         assert_eq!(w.len(), 1);
@@ -746,7 +747,7 @@ mod tests {
         let logits = r#"{"loss": {"class_name": "CategoricalCrossentropy", "config": {"from_logits": true}},
             "optimizer_config": {"class_name": "Adam", "config": {}}}"#;
         let c = compile_spec(logits, &mut w).unwrap();
-        assert!(c.from_logits && c.loss == Loss::CategoricalCrossentropy);
+        assert!(*c.from_logits.first() && c.loss_of(0) == Loss::CategoricalCrossentropy);
         let hinge = logits.replace("CategoricalCrossentropy", "Hinge");
         assert!(compile_spec(&hinge, &mut w).unwrap_err().contains("from_logits"));
         // what rkeras writes for a from-logits loss reads back the same (Keras 3 and 2 forms)

@@ -99,6 +99,7 @@ fn layer_config(spec: &LayerSpec) -> R<Json> {
         }
         LayerKind::Activation { activation: a } => c.push(("activation", activation(*a, &spec.name)?)),
         LayerKind::Flatten {} => c.push(("data_format", s("channels_last"))),
+        kind => c.extend(crate::keras_json::shape_or_merge_config(kind)),
     }
     Ok(o(c))
 }
@@ -208,8 +209,8 @@ pub fn training_config<T: Real>(model: &Model<T>) -> Option<String> {
     let list = |m: &[String]| if m.is_empty() { Json::Null } else { Json::Arr(m.iter().map(|m| s(m)).collect()) };
     let tc = o(vec![
         ("loss", loss_json(&c.spec, true)),
-        ("metrics", list(&c.spec.metrics)),
-        ("weighted_metrics", list(&c.spec.weighted_metrics)),
+        ("metrics", list(c.spec.metrics.first())),
+        ("weighted_metrics", list(c.spec.weighted_metrics.first())),
         ("loss_weights", Json::Null),
         ("optimizer_config", o(vec![("class_name", s(&format!("Custom>{class}"))), ("config", Json::Obj(cfg))])),
     ]);

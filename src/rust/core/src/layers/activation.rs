@@ -28,14 +28,23 @@ impl<T: Real> Layer<T> for ActivationLayer {
         &self.shape
     }
 
-    fn forward(&mut self, x: &Tensor<T>, out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
+    fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
+        let x = xs[0];
         out.resize(&x.shape);
         out.data.copy_from_slice(&x.data);
         self.activation.forward(&mut out.data, x.last_dim());
     }
 
-    fn backward(&mut self, x: &Tensor<T>, out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>, pre: bool) {
-        if let Some(dx) = dx {
+    fn backward(
+        &mut self,
+        xs: &[&Tensor<T>],
+        out: &Tensor<T>,
+        g: &mut Tensor<T>,
+        dxs: &mut [Option<&mut Tensor<T>>],
+        pre: bool,
+    ) {
+        let x = xs[0];
+        if let Some(dx) = dxs[0].as_deref_mut() {
             if !pre {
                 self.activation.backward(&x.data, &out.data, &mut g.data, x.last_dim());
             }

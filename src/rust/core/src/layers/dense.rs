@@ -168,7 +168,8 @@ impl<T: Real> Layer<T> for Dense<T> {
         &self.out_shape
     }
 
-    fn forward(&mut self, x: &Tensor<T>, out: &mut Tensor<T>, training: bool, _rng: &mut Rng) {
+    fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, training: bool, _rng: &mut Rng) {
+        let x = xs[0];
         let (m, units, inputs) = (x.data.len() / self.inputs, self.units, self.inputs);
         out.resize_batch(x.rows(), &self.out_shape);
         let keep_z = self.activation.needs_input_for_backward();
@@ -211,12 +212,14 @@ impl<T: Real> Layer<T> for Dense<T> {
 
     fn backward(
         &mut self,
-        x: &Tensor<T>,
+        xs: &[&Tensor<T>],
         out: &Tensor<T>,
         g: &mut Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
+        dxs: &mut [Option<&mut Tensor<T>>],
         g_is_preactivation: bool,
     ) {
+        let x = xs[0];
+        let dx = dxs[0].as_deref_mut();
         let (m, units, inputs) = (x.data.len() / self.inputs, self.units, self.inputs);
         let split = parts::split_product(m * inputs * units, m);
         // dL/d(pre-activation), in row halves

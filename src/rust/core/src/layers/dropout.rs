@@ -47,7 +47,8 @@ impl<T: Real> Layer<T> for Dropout<T> {
         &self.shape
     }
 
-    fn forward(&mut self, x: &Tensor<T>, out: &mut Tensor<T>, training: bool, rng: &mut Rng) {
+    fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, training: bool, rng: &mut Rng) {
+        let x = xs[0];
         out.resize(&x.shape);
         if !training || self.rate == 0.0 {
             out.data.copy_from_slice(&x.data);
@@ -85,13 +86,13 @@ impl<T: Real> Layer<T> for Dropout<T> {
 
     fn backward(
         &mut self,
-        _x: &Tensor<T>,
+        _xs: &[&Tensor<T>],
         _out: &Tensor<T>,
         g: &mut Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
+        dxs: &mut [Option<&mut Tensor<T>>],
         _pre: bool,
     ) {
-        if let Some(dx) = dx {
+        if let Some(dx) = dxs[0].as_deref_mut() {
             dx.resize(&g.shape);
             if self.mask.is_empty() {
                 dx.data.copy_from_slice(&g.data);
@@ -126,11 +127,11 @@ mod tests {
         let x = Tensor::from_vec(&[100, 1000], vec![1.0; 100_000]);
         let mut out = Tensor::default();
         let mut rng = Rng::seed_from(9);
-        layer.forward(&x, &mut out, true, &mut rng);
+        layer.forward(&[&x], &mut out, true, &mut rng);
         let kept = out.data.iter().filter(|v| **v != 0.0).count() as f64 / 100_000.0;
         assert!((kept - 0.6).abs() < 0.01, "kept {kept}");
         assert!(out.data.iter().all(|v| *v == 0.0 || (*v - 1.0 / 0.6).abs() < 1e-12));
-        layer.forward(&x, &mut out, false, &mut rng);
+        layer.forward(&[&x], &mut out, false, &mut rng);
         assert_eq!(out.data, x.data);
     }
 }

@@ -26,14 +26,22 @@ impl<T: Real> Layer<T> for Flatten {
         &self.shape
     }
 
-    fn forward(&mut self, x: &Tensor<T>, out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
+    fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
+        let x = xs[0];
         out.resize_batch(x.rows(), &self.shape);
         out.data.copy_from_slice(&x.data);
     }
 
-    fn backward(&mut self, x: &Tensor<T>, _out: &Tensor<T>, g: &mut Tensor<T>, dx: Option<&mut Tensor<T>>, _pre: bool) {
-        if let Some(dx) = dx {
-            dx.resize(&x.shape);
+    fn backward(
+        &mut self,
+        xs: &[&Tensor<T>],
+        _out: &Tensor<T>,
+        g: &mut Tensor<T>,
+        dxs: &mut [Option<&mut Tensor<T>>],
+        _pre: bool,
+    ) {
+        if let Some(dx) = dxs[0].as_deref_mut() {
+            dx.resize(&xs[0].shape);
             dx.data.copy_from_slice(&g.data);
         }
     }

@@ -28,11 +28,10 @@ fn dense(name: &str, units: usize, activation: Activation) -> LayerSpec {
 }
 
 fn model(input_shape: Vec<usize>, layers: Vec<LayerSpec>, loss: Loss) -> Model<f64> {
-    let spec = ModelSpec { name: "m".into(), class_name: "Sequential".into(), input_shape, input_name: None, layers };
+    let spec = ModelSpec::chain("m", "Sequential", input_shape, None, layers);
     let mut m = Model::<f64>::build(spec, &mut Rng::seed_from(7)).unwrap();
     let opt = OptimizerConfig::defaults("sgd").unwrap();
-    m.compile(CompileSpec { optimizer: opt, loss, metrics: vec![], weighted_metrics: vec![], from_logits: false })
-        .unwrap();
+    m.compile(CompileSpec::single(opt, loss, vec![])).unwrap();
     m
 }
 
@@ -54,8 +53,8 @@ fn one_hot(rows: usize, k: usize, seed: u64) -> Tensor<f64> {
 /// Loss with the given dropout stream, so that masks repeat between evaluations.
 fn loss_at(m: &mut Model<f64>, x: &Tensor<f64>, y: &Tensor<f64>, w: Option<&[f64]>, rng: &Rng) -> f64 {
     m.rng = rng.clone();
-    let mut run = m.new_running(y.row_len()).unwrap();
-    m.backprop(x, y, w, &mut run)
+    let mut run = m.new_running(&[y.row_len()]).unwrap();
+    m.backprop(std::slice::from_ref(x), std::slice::from_ref(y), w, &mut run)
 }
 
 /// Compares every analytic parameter gradient with central differences.
@@ -168,8 +167,8 @@ fn a_wide_first_layer_sums_two_partial_products_in_training() {
         // the same values as one product (inference), up to rounding
         let (mut train, mut infer) = (Tensor::default(), Tensor::default());
         let mut rng = Rng::seed_from(1);
-        m.layers_mut()[0].forward(&x, &mut train, true, &mut rng);
-        m.layers_mut()[0].forward(&x, &mut infer, false, &mut rng);
+        m.layers_mut()[0].forward(&[&x], &mut train, true, &mut rng);
+        m.layers_mut()[0].forward(&[&x], &mut infer, false, &mut rng);
         assert_eq!(train.shape, infer.shape);
         assert!(train.data.iter().zip(&infer.data).all(|(a, b)| (a - b).abs() <= 1e-12 * b.abs().max(1.0)));
         assert!(train.data.iter().filter(|v| **v != 0.0).count() > 1000);

@@ -6,13 +6,19 @@
 
 mod activation;
 mod dense;
+mod dot;
 mod dropout;
 mod flatten;
+mod merge;
+mod reshape;
 
 pub use activation::ActivationLayer;
 pub use dense::Dense;
+pub use dot::Dot;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use merge::{Concatenate, Elementwise, MergeOp};
+pub use reshape::{Permute, RepeatVector, Reshape};
 
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -65,6 +71,37 @@ pub enum LayerKind {
         activation: Activation,
     },
     Flatten {},
+    Concatenate {
+        #[serde(default = "last_axis")]
+        axis: i64,
+    },
+    Add {},
+    Subtract {},
+    Multiply {},
+    Average {},
+    Maximum {},
+    Minimum {},
+    Dot {
+        /// Keras axes, counting the batch axis as 0 (negative from the end).
+        axes: [i64; 2],
+        #[serde(default)]
+        normalize: bool,
+    },
+    Reshape {
+        /// Per-sample target shape; one entry may be -1.
+        target_shape: Vec<i64>,
+    },
+    Permute {
+        /// A permutation of the per-sample axes, 1-based as in Keras.
+        dims: Vec<usize>,
+    },
+    RepeatVector {
+        n: usize,
+    },
+}
+
+fn last_axis() -> i64 {
+    -1
 }
 
 fn linear() -> Activation {
@@ -79,7 +116,33 @@ impl LayerKind {
             LayerKind::Dropout { .. } => "Dropout",
             LayerKind::Activation { .. } => "Activation",
             LayerKind::Flatten {} => "Flatten",
+            LayerKind::Concatenate { .. } => "Concatenate",
+            LayerKind::Add {} => "Add",
+            LayerKind::Subtract {} => "Subtract",
+            LayerKind::Multiply {} => "Multiply",
+            LayerKind::Average {} => "Average",
+            LayerKind::Maximum {} => "Maximum",
+            LayerKind::Minimum {} => "Minimum",
+            LayerKind::Dot { .. } => "Dot",
+            LayerKind::Reshape { .. } => "Reshape",
+            LayerKind::Permute { .. } => "Permute",
+            LayerKind::RepeatVector { .. } => "RepeatVector",
         }
+    }
+
+    /// Whether the layer merges several input tensors (it takes a list in R).
+    pub fn is_merge(&self) -> bool {
+        matches!(
+            self,
+            LayerKind::Concatenate { .. }
+                | LayerKind::Add {}
+                | LayerKind::Subtract {}
+                | LayerKind::Multiply {}
+                | LayerKind::Average {}
+                | LayerKind::Maximum {}
+                | LayerKind::Minimum {}
+                | LayerKind::Dot { .. }
+        )
     }
 }
 
@@ -95,17 +158,19 @@ pub trait Layer<T: Real>: Send {
     fn spec(&self) -> &LayerSpec;
     /// Per-sample output shape (no batch axis).
     fn output_shape(&self) -> &[usize];
-    /// Runs the layer on `x` (batch first) into `out`, caching what `backward` needs.
-    fn forward(&mut self, x: &Tensor<T>, out: &mut Tensor<T>, training: bool, rng: &mut Rng);
+    /// Runs the layer on its inputs `xs` (batch first; one tensor except for merge layers)
+    /// into `out`, caching what `backward` needs.
+    fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, training: bool, rng: &mut Rng);
     /// `g` holds dL/d(output) on entry (it may be overwritten). Fills the parameter gradients
-    /// and, when `dx` is given, writes dL/dx. When `g_is_preactivation`, `g` is already
-    /// the gradient with respect to the pre-activation (fused softmax/sigmoid + cross-entropy).
+    /// and, for each input whose `dxs` entry is given, overwrites it with dL/d(input). When
+    /// `g_is_preactivation`, `g` is already the gradient with respect to the pre-activation
+    /// (fused softmax/sigmoid + cross-entropy).
     fn backward(
         &mut self,
-        x: &Tensor<T>,
+        xs: &[&Tensor<T>],
         out: &Tensor<T>,
         g: &mut Tensor<T>,
-        dx: Option<&mut Tensor<T>>,
+        dxs: &mut [Option<&mut Tensor<T>>],
         g_is_preactivation: bool,
     );
     /// The weights, Keras order (dense: kernel `in x units`, then bias). None by default.
@@ -134,22 +199,57 @@ pub trait Layer<T: Real>: Send {
     }
 }
 
-/// Builds a layer for a per-sample input shape, checking the shape fits.
-pub fn build<T: Real>(spec: &LayerSpec, input_shape: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer<T>>, String> {
-    if input_shape.is_empty() || input_shape.contains(&0) {
-        return Err(format!("{}: input shape ({}) has an empty axis", spec.name, fmt_shape(input_shape)));
+/// Builds a layer for the per-sample shapes of its inputs, checking they fit.
+pub fn build<T: Real>(spec: &LayerSpec, inputs: &[&[usize]], rng: &mut Rng) -> Result<Box<dyn Layer<T>>, String> {
+    for s in inputs {
+        if s.is_empty() || s.contains(&0) {
+            return Err(format!("{}: input shape ({}) has an empty axis", spec.name, fmt_shape(s)));
+        }
     }
+    let merge = spec.kind.is_merge();
+    match (merge, inputs.len()) {
+        (false, 1) => {}
+        (false, n) => {
+            return Err(format!("{} ({}) takes one input tensor, got {n}", spec.name, spec.kind.class_name()));
+        }
+        (true, n) if n < 2 => {
+            return Err(format!(
+                "{} ({}) merges a list of at least 2 tensors, got {n}",
+                spec.name,
+                spec.kind.class_name()
+            ));
+        }
+        _ => {}
+    }
+    let input_shape = inputs[0];
+    let s = spec.clone();
     Ok(match &spec.kind {
-        LayerKind::Dense { .. } => Box::new(Dense::new(spec.clone(), input_shape, rng)?),
+        LayerKind::Dense { .. } => Box::new(Dense::new(s, input_shape, rng)?),
         LayerKind::Dropout { rate } => {
             if !(0.0..1.0).contains(rate) {
                 return Err(format!("{}: dropout rate must be in [0, 1), got {rate}", spec.name));
             }
-            Box::new(Dropout::new(spec.clone(), input_shape))
+            Box::new(Dropout::new(s, input_shape))
         }
-        LayerKind::Activation { .. } => Box::new(ActivationLayer::new(spec.clone(), input_shape)),
-        LayerKind::Flatten {} => Box::new(Flatten::new(spec.clone(), input_shape)),
+        LayerKind::Activation { .. } => Box::new(ActivationLayer::new(s, input_shape)),
+        LayerKind::Flatten {} => Box::new(Flatten::new(s, input_shape)),
+        LayerKind::Concatenate { axis } => Box::new(Concatenate::new(s, *axis, inputs)?),
+        LayerKind::Add {} => Box::new(Elementwise::new(s, MergeOp::Add, inputs)?),
+        LayerKind::Subtract {} => Box::new(Elementwise::new(s, MergeOp::Subtract, inputs)?),
+        LayerKind::Multiply {} => Box::new(Elementwise::new(s, MergeOp::Multiply, inputs)?),
+        LayerKind::Average {} => Box::new(Elementwise::new(s, MergeOp::Average, inputs)?),
+        LayerKind::Maximum {} => Box::new(Elementwise::new(s, MergeOp::Maximum, inputs)?),
+        LayerKind::Minimum {} => Box::new(Elementwise::new(s, MergeOp::Minimum, inputs)?),
+        LayerKind::Dot { axes, normalize } => Box::new(Dot::new(s, *axes, *normalize, inputs)?),
+        LayerKind::Reshape { target_shape } => Box::new(Reshape::new(s, target_shape, input_shape)?),
+        LayerKind::Permute { dims } => Box::new(Permute::new(s, dims, input_shape)?),
+        LayerKind::RepeatVector { n } => Box::new(RepeatVector::new(s, *n, input_shape)?),
     })
+}
+
+/// The shapes of a layer's inputs as Keras prints them in errors: `(None, 4), (None, 5)`.
+pub fn fmt_shapes(shapes: &[&[usize]]) -> String {
+    shapes.iter().map(|s| format!("(None, {})", fmt_shape(s))).collect::<Vec<_>>().join(", ")
 }
 
 /// Formats a per-sample shape the way Keras prints it, without the batch axis: `28, 28`.

@@ -27,23 +27,15 @@ fn spec(dropout: f64) -> ModelSpec {
         );
     }
     layers.push(dense("dense_1", 3, "softmax"));
-    ModelSpec {
-        name: "sequential".into(),
-        class_name: "Sequential".into(),
-        input_shape: vec![4],
-        input_name: None,
-        layers,
-    }
+    ModelSpec::chain("sequential", "Sequential", vec![4], None, layers)
 }
 
 fn compile_spec(optimizer: &str) -> CompileSpec {
-    CompileSpec {
-        optimizer: OptimizerConfig::defaults(optimizer).unwrap(),
-        loss: Loss::CategoricalCrossentropy,
-        metrics: vec!["accuracy".into()],
-        weighted_metrics: vec![],
-        from_logits: false,
-    }
+    CompileSpec::single(
+        OptimizerConfig::defaults(optimizer).unwrap(),
+        Loss::CategoricalCrossentropy,
+        vec!["accuracy".into()],
+    )
 }
 
 fn data(n: usize) -> (Tensor<f32>, Tensor<f32>) {
@@ -73,7 +65,7 @@ fn model(seed: u64, dropout: f64, optimizer: &str) -> Model<f32> {
 fn fit(m: &mut Model<f32>, x: &Tensor<f32>, y: &Tensor<f32>, initial_epoch: usize, epochs: usize) {
     let cfg =
         FitConfig { epochs, initial_epoch, verbose: 0, batch_size: Some(16), shuffle: true, ..Default::default() };
-    let mut src = ArraySource::new(x, y, None, 0..x.rows(), 16, true);
+    let mut src = ArraySource::new(vec![x], vec![y], None, 0..x.rows(), 16, true);
     let out = train::fit(m, &mut src, None, Vec::new(), &mut StringHost::default(), &cfg);
     assert!(out.halt.is_none());
 }
@@ -575,7 +567,7 @@ fn reads_the_version_1_fixture() {
     );
     let c = m.compiled.as_ref().unwrap();
     assert_eq!(c.optimizer.iterations(), expected["iterations"].as_u64().unwrap());
-    assert_eq!(c.spec.metrics, vec!["accuracy".to_string()]);
+    assert_eq!(*c.spec.metrics.first(), vec!["accuracy".to_string()]);
 }
 
 /// Writes the version-1 fixture. Run once (`cargo test -- --ignored write_v1_fixture`) when
