@@ -7,11 +7,12 @@ multi_output_fixture <- function(name) {
   jsonlite::fromJSON(path, simplifyVector = TRUE, simplifyDataFrame = FALSE, simplifyMatrix = FALSE)
 }
 
-# {shape, data} (row-major) as an R array: a vector for one axis, a matrix for two.
+# {shape, data} (row-major) as an R array (a 1-d array for one axis, as get_weights() gives a
+# bias; as.numeric() of it for a plain vector).
 fx_array <- function(e) {
   s <- as.integer(unlist(e$shape))
   d <- as.numeric(unlist(e$data))
-  if (length(s) == 1) return(d)
+  if (length(s) == 1) return(array(d, s))
   aperm(array(d, dim = rev(s)), rev(seq_along(s)))
 }
 

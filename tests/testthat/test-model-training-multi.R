@@ -224,7 +224,7 @@ test_that("two inputs, two outputs: evaluate, fit history, predict and batch ver
   model %>% compile(optimizer = optimizer_sgd(learning_rate = 0.1), loss = list("categorical_crossentropy", "mse"),
                     loss_weights = c(1, 0.5), metrics = list(out1 = "accuracy", out2 = "mae"))
   check_logs(evaluate(model, x, y, batch_size = 8, verbose = 0), loss_first(fx_logs(fx$evaluate)))
-  check_logs(evaluate(model, x, y, sample_weight = fx_array(fx$sample_weight), batch_size = 8, verbose = 0),
+  check_logs(evaluate(model, x, y, sample_weight = as.numeric(fx_array(fx$sample_weight)), batch_size = 8, verbose = 0),
              loss_first(fx_logs(fx$evaluate_weighted)))
   check_logs(evaluate(model, unname(xv), unname(yv), batch_size = 8, verbose = 0), loss_first(fx_logs(fx$evaluate_val)))
   # named lists in another order than the model's
@@ -244,7 +244,7 @@ test_that("named losses and weights, flat metrics, weighted metrics and sample_w
   fx <- multi_output_fixture("two_io_named")
   model <- two_io_from_fixture(fx)
   x <- fx_arrays(fx$x); y <- fx_arrays(fx$y); xv <- fx_arrays(fx$x_val); yv <- fx_arrays(fx$y_val)
-  sw <- fx_array(fx$sample_weight)
+  sw <- as.numeric(fx_array(fx$sample_weight))
   model %>% compile(optimizer = optimizer_sgd(learning_rate = 0.1),
                     loss = list(out2 = "mse", out1 = "categorical_crossentropy"),
                     loss_weights = list(out2 = 1, out1 = 0.3), metrics = c("accuracy", "mae"),
@@ -305,7 +305,7 @@ test_that("a (batch, time, classes) softmax with categorical cross-entropy and s
     layer_dense(6, activation = "tanh", name = "dense") %>%
     layer_dense(3, activation = "softmax", name = "probs")
   set_weights(model, fx_weights(fx$weights))
-  x <- fx_array(fx$x); y <- fx_array(fx$y); sw <- fx_array(fx$sample_weight)
+  x <- fx_array(fx$x); y <- fx_array(fx$y); sw <- as.numeric(fx_array(fx$sample_weight))
   expect_equal(dim(x), c(12L, 5L, 4L))
   expect_equal(predict(model, x, batch_size = 4, verbose = 0), fx_array(fx$predict_initial), tolerance = 1e-6)
   model %>% compile(optimizer = optimizer_sgd(learning_rate = 0.1), loss = "categorical_crossentropy",
@@ -313,7 +313,7 @@ test_that("a (batch, time, classes) softmax with categorical cross-entropy and s
   check_logs(evaluate(model, x, y, batch_size = 4, verbose = 0), loss_first(fx_logs(fx$evaluate)))
   check_logs(evaluate(model, x, y, sample_weight = sw, batch_size = 4, verbose = 0), loss_first(fx_logs(fx$evaluate_weighted)))
   history <- fit(model, x, y, sample_weight = sw, batch_size = 4, epochs = 2, shuffle = FALSE, verbose = 0,
-                 validation_data = list(fx_array(fx$x_val), fx_array(fx$y_val), fx_array(fx$sample_weight_val)))
+                 validation_data = list(fx_array(fx$x_val), fx_array(fx$y_val), as.numeric(fx_array(fx$sample_weight_val))))
   check_history(history, fx_history(fx$history))
   expect_equal(get_weights(model), fx_weights(fx$weights_after_fit), tolerance = 1e-5)
   expect_equal(predict(model, x, batch_size = 4, verbose = 0), fx_array(fx$predict_after_fit), tolerance = 1e-6)
