@@ -356,3 +356,18 @@ test_that("fit(), evaluate() and the batch verbs on a two-output model refuse mi
   expect_error(test_on_batch(model, x, list(y$out1, y$out2[1:5, ])), "`y$out2` has 5 rows", fixed = TRUE)
   expect_false(rkeras:::is_built(model))
 })
+
+test_that("a compiled two-output model keeps its per-output compile settings through serialize_model()", {
+  fx <- multi_output_fixture("two_io")
+  model <- two_io_from_fixture(fx)
+  model %>% compile(optimizer = optimizer_sgd(learning_rate = 0.1), loss = list("categorical_crossentropy", "mse"),
+                    loss_weights = c(1, 0.5), metrics = list(out1 = c("accuracy", "mse"), out2 = "mae"),
+                    weighted_metrics = list(out2 = "mse"))
+  back <- unserialize_model(serialize_model(model))
+  expect_identical(back$loss, list("categorical_crossentropy", "mean_squared_error"))
+  env <- function(m) rkeras:::model_env(m)
+  keep <- c("loss", "loss_weights", "metrics", "weighted_metrics", "from_logits")
+  expect_identical(env(back)$compile_args[keep], env(model)$compile_args[keep])
+  x <- fx_arrays(fx$x); y <- fx_arrays(fx$y)
+  expect_identical(evaluate(back, x, y, batch_size = 8, verbose = 0), evaluate(model, x, y, batch_size = 8, verbose = 0))
+})
