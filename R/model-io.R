@@ -117,6 +117,10 @@ model_xy <- function(model, x, y, sample_weight = NULL, prefix = "", need_y = TR
   if (is.list(sample_weight) && length(outs) > 1)
     stop_arg("`", prefix, "sample_weight` must be one vector of per-sample weights (it applies to every output), ",
              "got a list")
+  d <- dim(sample_weight)
+  if (length(d) > 1 && prod(d[-1]) > 1)
+    stop_arg("`", prefix, "sample_weight` must hold one weight per sample (a vector), got an array of shape (",
+             paste(d, collapse = ", "), "); weights per time step or per output are not supported")
   if (length(ins) > 1 || length(outs) > 1) {
     parts <- c(io_parts(xa, ins, paste0(prefix, "x")), if (!is.null(ya)) io_parts(ya, outs, paste0(prefix, "y")))
     if (!is.null(sample_weight))

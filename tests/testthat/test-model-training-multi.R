@@ -171,6 +171,12 @@ test_that("x and y lists that do not match the inputs/outputs are errors naming 
   expect_error(xy(list(xa, xb), list(y1, y2), sample_weight = c(1, 2)), "`sample_weight` has 2 rows", fixed = TRUE)
   expect_error(xy(list(xa, xb), list(y1, y2), sample_weight = list(1:3, 1:3)),
                "`sample_weight` must be one vector of per-sample weights (it applies to every output)", fixed = TRUE)
+  expect_error(xy(list(xa, xb), list(y1, y2), sample_weight = matrix(1, 3, 2)),
+               "`sample_weight` must hold one weight per sample (a vector), got an array of shape (3, 2)", fixed = TRUE)
+  expect_identical(xy(list(xa, xb), list(y1, y2), sample_weight = matrix(1, 3, 1))$x, list(xa, xb))
+  s <- keras_model_sequential(input_shape = c(5, 6)) %>% layer_dense(3)
+  expect_error(rkeras:::model_xy(s, array(1, c(3, 5, 6)), array(0, c(3, 5, 3)), sample_weight = matrix(1, 3, 5)),
+               "got an array of shape (3, 5); weights per time step or per output are not supported", fixed = TRUE)
   expect_error(xy(list(xa, xb), list(y1, y2[1:2, ]), prefix = "validation_data: "),
                "`validation_data: y$out2` has 2 rows", fixed = TRUE)
   expect_error(rkeras:::class_weight_arg(list("0" = 1, "1" = 2), NULL, m),
