@@ -47,10 +47,10 @@ fit_generator <- function(object, generator, steps_per_epoch, epochs = 1,
   if (is.list(validation_data) && !is.function(validation_data)) validation_steps <- NULL
   cfg <- list(epochs = check_count(epochs, "epochs", min = 0),
               initial_epoch = check_count(initial_epoch, "initial_epoch", min = 0),
-              verbose = resolve_verbose(verbose), class_weight = class_weight_arg(class_weight),
+              verbose = resolve_verbose(verbose), class_weight = class_weight_arg(class_weight, model = object),
               batch_size = 32L, shuffle = FALSE, validation_split = 0)
-  run_fit(object, generator_data(generator, steps_per_epoch, "steps_per_epoch"),
-          validation_arg(validation_data, validation_steps), cfg, callbacks)
+  run_fit(object, generator_data(generator, steps_per_epoch, "steps_per_epoch", object),
+          validation_arg(validation_data, validation_steps, object), cfg, callbacks)
 }
 
 #' @rdname fit_generator
@@ -68,4 +68,27 @@ predict_generator <- function(object, generator, steps, max_queue_size = 10, wor
   check_workers(workers)
   if (missing(steps)) steps <- NULL
   predict(object, generator, steps = steps, verbose = verbose, callbacks = callbacks)
+}
+
+# For a model with several inputs or outputs, the batches of a generator may hold x and y as
+# lists named by input/output: they are put in input/output order (unnamed lists pass as they
+# are, and the binding checks their counts and shapes). A one-input one-output model gets the
+# generator unchanged.
+io_generator <- function(generator, model) {
+  if (is.null(model)) return(generator)
+  ins <- model_input_names(model)
+  outs <- model_output_names(model)
+  if (length(ins) <= 1 && length(outs) <= 1) return(generator)
+  order_named <- function(v, names, arg, what) {
+    if (!is.list(v) || is.data.frame(v) || is.null(names(v))) return(v)
+    match_io_list(v, names, arg, what)
+  }
+  function() {
+    batch <- generator()
+    if (!is.list(batch) || is.data.frame(batch)) return(batch)
+    if (length(batch) >= 1 && length(ins) > 1) batch[[1]] <- order_named(batch[[1]], ins, "x (from the generator)", "input")
+    if (length(batch) >= 2 && length(outs) > 1 && !is.null(batch[[2]]))
+      batch[[2]] <- order_named(batch[[2]], outs, "y (from the generator)", "output")
+    batch
+  }
 }

@@ -148,3 +148,35 @@ resolve_loss <- function(loss) {
   }
   list(loss = rk_loss_name(check_string(loss, "loss")), from_logits = FALSE)
 }
+
+# compile(loss = ) for a model with several outputs: one loss for all, or a list / character
+# vector with one loss per output (unnamed: in output order; named: by output name, every
+# output needs one). Returns list(loss = names in output order, from_logits = flags).
+resolve_output_losses <- function(loss, outputs) {
+  if (is.null(loss)) stop_arg("compile() needs a `loss`, e.g. loss = \"categorical_crossentropy\"")
+  single <- is.function(loss) || (is.character(loss) && length(loss) == 1 && is.null(names(loss)))
+  losses <- if (single) rep(list(loss), length(outputs))
+            else match_io_list(if (is.character(loss)) as.list(loss) else loss, outputs, "loss", "output")
+  resolved <- Map(function(l, name) {
+    if (is.null(l))
+      stop_arg("`loss` has no loss for the output \"", name, "\": rkeras trains every output, give each one a loss")
+    if (is.list(l) && !is.function(l)) stop_arg("`loss` for the output \"", name, "\" must be one loss, got a list")
+    resolve_loss(l)
+  }, losses, outputs)
+  list(loss = unname(lapply(resolved, `[[`, "loss")), from_logits = unname(lapply(resolved, `[[`, "from_logits")))
+}
+
+# compile(loss_weights = ) for several outputs: a numeric vector or list, unnamed (in output
+# order) or named by output; one finite weight per output. NULL: every weight 1.
+resolve_loss_weights <- function(loss_weights, outputs) {
+  if (is.null(loss_weights)) return(as.list(rep(1, length(outputs))))
+  if (!is.numeric(loss_weights) && !is.list(loss_weights))
+    stop_arg("`loss_weights` must be a numeric vector or list with one weight per output (",
+             describe_io(outputs, "output"), "), got ", describe_value(loss_weights))
+  w <- match_io_list(as.list(loss_weights), outputs, "loss_weights", "output")
+  unname(Map(function(v, name) {
+    if (!is.numeric(v) || length(v) != 1 || !is.finite(v))
+      stop_arg("`loss_weights` for the output \"", name, "\" must be one finite number, got ", describe_value(v))
+    as.numeric(v)
+  }, w, outputs))
+}

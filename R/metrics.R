@@ -80,3 +80,30 @@ resolve_metrics <- function(metrics) {
   for (m in out) rk_check_metric(m)
   as.list(unlist(out))
 }
+
+# compile(metrics = ) / compile(weighted_metrics = ) for a model with several outputs, as a list
+# of metric-name lists in output order:
+# - a list named by output (list(out1 = "accuracy", out2 = c("mae", "mse"))): outputs left out
+#   get none;
+# - an unnamed list or vector with one entry per output (as Keras 3: c("accuracy", "mae") gives
+#   accuracy to the first output and mae to the second); an entry may be a vector or list of
+#   several metrics, or NULL;
+# - a flat vector/list of plain metrics whose length differs from the number of outputs (e.g.
+#   metrics = "accuracy"): every output gets all of them, as Keras 2 did (Keras 3 refuses it).
+resolve_output_metrics <- function(metrics, outputs, arg = "metrics") {
+  n <- length(outputs)
+  if (is.null(metrics)) return(rep(list(list()), n))
+  if (inherits(metrics, "rkeras_metric") || is.function(metrics)) metrics <- list(metrics)
+  nm <- names(metrics)
+  plain <- function(m) inherits(m, "rkeras_metric") || is.function(m) || (is.character(m) && length(m) == 1)
+  per_output <- if (!is.null(nm) && any(nzchar(nm))) match_io_list(metrics, outputs, arg, "output", partial = TRUE)
+                else if (length(metrics) == n) unname(as.list(metrics))
+                else if (all(vapply(metrics, plain, TRUE))) rep(list(metrics), n)
+                else match_io_list(metrics, outputs, arg, "output")
+  unname(Map(function(m, name) {
+    if (is.list(m) && !is.null(names(m)) && any(nzchar(names(m))))
+      stop_arg("`", arg, "` for the output \"", name, "\" must be metric names or metric_*() objects, got a named list")
+    tryCatch(resolve_metrics(m), error = function(e)
+      stop_arg("`", arg, "` for the output \"", name, "\": ", conditionMessage(e)))
+  }, per_output, outputs))
+}

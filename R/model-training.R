@@ -7,12 +7,22 @@
 #' @param optimizer An optimizer name (`"rmsprop"`, `"adam"`, `"sgd"`, ...) or an
 #'   `optimizer_*()` object.
 #' @param loss A loss name (`"categorical_crossentropy"`, `"mse"`, ...) or a `loss_*()` function.
-#' @param metrics Metric names (`c("accuracy")`) or `metric_*()` objects.
-#' @param loss_weights Weights of the outputs' losses: `NULL`, or 1 for the one output (other
-#'   weights need a model with several outputs, which rkeras does not build yet: an error).
+#'   For a model with several outputs: one loss for every output, or one per output as an
+#'   unnamed list (or character vector) in output order or a list named by output
+#'   (`list(main_output = "binary_crossentropy", aux_output = "mse")`); every output needs one.
+#'   Outputs are named by the layers that produce them.
+#' @param metrics Metric names (`c("accuracy")`) or `metric_*()` objects. For a model with
+#'   several outputs: a list named by output (`list(out1 = "accuracy", out2 = c("mae", "mse"))`,
+#'   outputs left out get none), or an unnamed list with one entry per output, as Keras 3 reads
+#'   it (`c("accuracy", "mae")` on a two-output model gives `out1_accuracy` and `out2_mae`); a
+#'   flat list of another length (e.g. `"accuracy"`) applies to every output, as Keras 2 did.
+#'   Logs name them `<output>_<metric>`.
+#' @param loss_weights Weights of the outputs' losses in the total `loss`: a numeric vector or
+#'   list, unnamed (output order) or named by output, one per output. A one-output model takes
+#'   `NULL` or 1 only.
 #' @param weighted_metrics Metrics computed with the sample (and class) weights; those in
 #'   `metrics` ignore them, as in keras. A weighted metric whose name `metrics` already uses is
-#'   logged as `weighted_<name>`.
+#'   logged as `weighted_<name>`. Per output like `metrics`.
 #' @param run_eagerly,steps_per_execution,jit_compile Accepted for compatibility: rkeras
 #'   always runs compiled Rust code one batch at a time.
 #' @param ... No other arguments: an unknown name is an error.
@@ -27,10 +37,16 @@ compile.rkeras_model <- function(object, optimizer = "rmsprop", loss = NULL, met
                                  jit_compile = NULL, ...) {
   check_dots(list(...), fn = "compile")
   check_model_idle(object)
-  check_loss_weights(loss_weights)
-  loss <- resolve_loss(loss)
-  args <- list(optimizer = resolve_optimizer(optimizer), loss = loss$loss, metrics = resolve_metrics(metrics),
-               weighted_metrics = resolve_metrics(weighted_metrics), from_logits = loss$from_logits)
+  outputs <- model_output_names(object)
+  args <- if (length(outputs) > 1) {
+    compile_spec_multi(optimizer, loss, metrics, loss_weights, weighted_metrics, outputs)
+  } else {
+    one <- function(v, arg) unwrap_single_output(v, outputs, arg)
+    check_loss_weights(one(loss_weights, "loss_weights"))
+    loss <- resolve_loss(one(loss, "loss"))
+    list(optimizer = resolve_optimizer(optimizer), loss = loss$loss, metrics = resolve_metrics(one(metrics, "metrics")),
+         weighted_metrics = resolve_metrics(one(weighted_metrics, "weighted_metrics")), from_logits = loss$from_logits)
+  }
   apply_pending_trainable(object)
   if (is_built(object) || !is.null(object$state)) rk_model_compile(model_ptr(object), args)  # else at the build
   object$compile_args <- args
@@ -38,7 +54,53 @@ compile.rkeras_model <- function(object, optimizer = "rmsprop", loss = NULL, met
   invisible(object)
 }
 
-# keras accepts one weight per output; rkeras models have one output.
+# The compile spec of a model with several outputs (GRAPH-CONTRACT.md): every entry is a list
+# in output order.
+compile_spec_multi <- function(optimizer, loss, metrics, loss_weights, weighted_metrics, outputs) {
+  loss <- resolve_output_losses(loss, outputs)
+  list(optimizer = resolve_optimizer(optimizer), loss = loss$loss,
+       loss_weights = resolve_loss_weights(loss_weights, outputs),
+       metrics = resolve_output_metrics(metrics, outputs, "metrics"),
+       weighted_metrics = resolve_output_metrics(weighted_metrics, outputs, "weighted_metrics"),
+       from_logits = loss$from_logits)
+}
+
+# model$compile_args from the compile spec the core hands back for a loaded model (the one-output
+# layout, or lists per output for `n_outputs` > 1), in the layout compile() stores.
+compile_args_from_core <- function(cmp, n_outputs = 1L) {
+  opt <- Filter(Negate(is.null), cmp$optimizer)
+  opt <- opt[c("name", setdiff(names(opt), "name"))]
+  flat <- function(m) as.list(unlist(m))
+  if (n_outputs <= 1)
+    return(list(optimizer = opt, loss = cmp$loss, metrics = flat(cmp$metrics), weighted_metrics = flat(cmp$weighted_metrics),
+                from_logits = isTRUE(cmp$from_logits)))
+  per <- function(v, default) {
+    v <- if (is.null(v)) list() else as.list(v)
+    if (length(v) == 0) return(rep(list(default), n_outputs))
+    if (length(v) == 1 && n_outputs > 1) v <- rep(v, n_outputs)
+    v
+  }
+  list(optimizer = opt, loss = lapply(per(cmp$loss, NULL), as.character),
+       loss_weights = lapply(per(cmp$loss_weights, 1), as.numeric),
+       metrics = lapply(per(cmp$metrics, list()), flat), weighted_metrics = lapply(per(cmp$weighted_metrics, list()), flat),
+       from_logits = lapply(per(cmp$from_logits, FALSE), isTRUE))
+}
+
+# A one-output model also takes loss/metrics as a list of one entry, unnamed or named by its
+# output (as Keras does); anything else is passed on unchanged.
+unwrap_single_output <- function(value, outputs, arg) {
+  if (!is.list(value) || is.function(value) || length(value) != 1 || inherits(value, "rkeras_metric")) return(value)
+  nm <- names(value)
+  if (is.null(nm) || !nzchar(nm)) {
+    # an unnamed list of one metric stays a list of metrics
+    return(if (arg %in% c("metrics", "weighted_metrics")) value else value[[1]])
+  }
+  if (length(outputs) == 1 && !identical(nm, outputs))
+    stop_arg("`", arg, "` names the output \"", nm, "\": ", describe_io(outputs, "output"))
+  value[[1]]
+}
+
+# keras accepts one weight per output; a one-output model takes weight 1 only.
 check_loss_weights <- function(loss_weights) {
   if (is.null(loss_weights)) return(invisible())
   w <- unlist(loss_weights)
@@ -48,9 +110,16 @@ check_loss_weights <- function(loss_weights) {
   invisible()
 }
 
-ensure_compiled <- function(model, x = NULL) {
+check_compiled <- function(model) {
   if (is.null(model$compile_args))
     stop_arg("You must compile your model before training/testing. Use `compile(model, optimizer, loss)`.")
+  invisible(model)
+}
+
+# The compiled Rust model; an unbuilt model is built from `x`, the data as it goes to Rust (one
+# array, or a list in input order).
+ensure_compiled <- function(model, x = NULL) {
+  check_compiled(model)
   model_ptr(model, data_shapes(x))
 }
 
@@ -65,31 +134,34 @@ resolve_verbose <- function(verbose) {
   v
 }
 
-array_data <- function(x, y, sample_weight = NULL, prefix = "") {
-  list(type = "arrays", x = as_input_array(x, paste0(prefix, "x")),
-       y = as_input_array(y, paste0(prefix, "y")), w = sample_weight)
+# Arrays for the .Call: x and y as one array each (one input / output) or unnamed lists of
+# arrays in input / output order (see model-io.R).
+array_data <- function(x, y, sample_weight = NULL, prefix = "", model) {
+  xy <- model_xy(model, x, y, sample_weight, prefix)
+  list(type = "arrays", x = xy$x, y = xy$y, w = sample_weight)
 }
 
-generator_data <- function(generator, steps, steps_name) {
+generator_data <- function(generator, steps, steps_name, model = NULL) {
   if (is.null(steps) || missing(steps))
     stop_arg("`", steps_name, "` is required when the data is a generator function")
-  list(type = "generator", fn = guard_closure(generator), steps = check_count(steps, steps_name))
+  list(type = "generator", fn = guard_closure(io_generator(generator, model)), steps = check_count(steps, steps_name))
 }
 
-validation_arg <- function(validation_data, validation_steps) {
+validation_arg <- function(validation_data, validation_steps, model) {
   if (is.null(validation_data)) return(NULL)
-  if (is.function(validation_data)) return(generator_data(validation_data, validation_steps, "validation_steps"))
+  if (is.function(validation_data)) return(generator_data(validation_data, validation_steps, "validation_steps", model))
   if (!is.list(validation_data) || !length(validation_data) %in% 2:3)
     stop_arg("`validation_data` must be list(x, y), list(x, y, sample_weight) or a generator function, got ",
              describe_value(validation_data))
   array_data(validation_data[[1]], validation_data[[2]],
-             if (length(validation_data) == 3) validation_data[[3]], prefix = "validation_data: ")
+             if (length(validation_data) == 3) validation_data[[3]], prefix = "validation_data: ", model = model)
 }
 
 # Class weights as a vector indexed by class (0-based); the names must be classes of the
 # targets: columns of one-hot `y`, or the model's output units for integer labels.
 class_weight_arg <- function(class_weight, y = NULL, model = NULL) {
   if (is.null(class_weight)) return(NULL)
+  check_class_weight_outputs(class_weight, model)
   if (!is.list(class_weight) && !is.numeric(class_weight) || is.null(names(class_weight)))
     stop_arg("`class_weight` must be a named list of weights, e.g. list(\"0\" = 1, \"1\" = 10)")
   idx <- suppressWarnings(as.integer(names(class_weight)))
@@ -102,6 +174,13 @@ class_weight_arg <- function(class_weight, y = NULL, model = NULL) {
   w <- rep(1, max(idx) + 1)
   w[idx + 1] <- vapply(class_weight, function(v) check_number(v, "class_weight"), 0)
   as.list(w)
+}
+
+check_class_weight_outputs <- function(class_weight, model) {
+  if (!is.null(class_weight) && !is.null(model) && is_multi_output(model))
+    stop_arg("`class_weight` is only supported for models with a single output; this model has outputs ",
+             quote_names(model_output_names(model)), " (use `sample_weight`)")
+  invisible()
 }
 
 # How many classes the targets have: one-hot columns, else the model's output units (2 for
@@ -138,18 +217,23 @@ normalize_callbacks <- function(callbacks, model) {
 #' batch, keeps the weights trained so far and returns the history with a warning.
 #'
 #' @param object A compiled model.
-#' @param x Inputs: a matrix or array (samples first), or a generator function.
-#' @param y Targets.
+#' @param x Inputs: a matrix or array (samples first), or a generator function. For a model
+#'   with several inputs, a list of arrays: unnamed in input order, or named by input
+#'   (`list(input_a = xa, input_b = xb)`). A generator may return lists for `x` and `y`.
+#' @param y Targets: an array, or for a model with several outputs a list of arrays, unnamed in
+#'   output order or named by output (the names of the output layers). Every array must have
+#'   the same number of rows.
 #' @param batch_size Samples per step (default 32).
 #' @param epochs Number of the final epoch (`initial_epoch` counts as already run).
 #' @param verbose 0 (silent), 1 (progress bar), 2 (a line per epoch) or `"auto"` (1; 2 in knitr).
 #' @param callbacks A list of `callback_*()` objects.
 #' @param view_metrics Accepted for compatibility.
 #' @param validation_split Fraction of the data (the last rows, before shuffling) to validate on.
-#' @param validation_data `list(x, y)`, `list(x, y, sample_weight)` or a generator function.
+#' @param validation_data `list(x, y)`, `list(x, y, sample_weight)` or a generator function
+#'   (`x` and `y` lists of arrays for several inputs/outputs).
 #' @param shuffle Whether to shuffle the training rows each epoch.
 #' @param class_weight Named list mapping class indices (`"0"`, `"1"`, ...) to weights.
-#' @param sample_weight Per-sample weights.
+#' @param sample_weight Per-sample weights: one vector, applied to every output.
 #' @param initial_epoch Epoch to start at (0-based count of epochs already run).
 #' @param steps_per_epoch Steps per epoch for a generator.
 #' @param validation_steps Steps of a validation generator per epoch.
@@ -177,9 +261,12 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
     stop_arg("fit(): `validation_freq` other than 1 is not supported by rkeras yet, got ",
              describe_value(dots$validation_freq))
   check_model_idle(object)
-  ensure_compiled(object, x)
-  train <- if (is.function(x)) generator_data(x, steps_per_epoch, "steps_per_epoch")
-           else array_data(x, y, sample_weight)
+  check_compiled(object)
+  train <- if (is.function(x)) generator_data(x, steps_per_epoch, "steps_per_epoch", object)
+           else array_data(x, y, sample_weight, model = object)
+  val <- validation_arg(validation_data, validation_steps, object)
+  check_class_weight_outputs(class_weight, object)
+  ensure_compiled(object, train$x)  # builds an unbuilt model from the data (inputs in order)
   validation_split <- check_number(validation_split, "validation_split")
   # keras: validation_data, when given, overrides validation_split
   if (!is.null(validation_data)) validation_split <- 0
@@ -194,7 +281,7 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
               batch_size = check_count(batch_size %||% 32L, "batch_size"),
               validation_batch_size = check_count(dots$validation_batch_size, "validation_batch_size", null_ok = TRUE),
               shuffle = check_flag(shuffle, "shuffle"), validation_split = validation_split)
-  run_fit(object, train, validation_arg(validation_data, validation_steps), cfg, callbacks)
+  run_fit(object, train, val, cfg, callbacks)
 }
 
 run_fit <- function(object, train, val, cfg, callbacks) {
@@ -238,8 +325,8 @@ raise_outcome <- function(res, history = NULL, what = "fit") {
     error = stop(rkeras_condition(res$message, "rkeras_runtime_error", rkeras_history = history)))
 }
 
-eval_data <- function(x, y, sample_weight, steps) {
-  if (is.function(x)) generator_data(x, steps, "steps") else array_data(x, y, sample_weight)
+eval_data <- function(x, y, sample_weight, steps, model) {
+  if (is.function(x)) generator_data(x, steps, "steps", model) else array_data(x, y, sample_weight, model = model)
 }
 
 #' Evaluate a model
@@ -259,9 +346,11 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
                                   sample_weight = NULL, steps = NULL, callbacks = NULL, ...) {
   check_dots(list(...), fn = "evaluate")
   check_model_idle(object)
-  ensure_compiled(object, x)
+  check_compiled(object)
+  data <- eval_data(x, y, sample_weight, steps, object)
+  ensure_compiled(object, data$x)
   hold_model(object)
-  res <- rk_evaluate(model_ptr(object), eval_data(x, y, sample_weight, steps),
+  res <- rk_evaluate(model_ptr(object), data,
                      check_count(batch_size %||% 32L, "batch_size"), resolve_verbose(verbose),
                      normalize_callbacks(callbacks, object))
   raise_outcome(res, what = "evaluate")
@@ -278,17 +367,19 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
 #'   Esc/Ctrl-C stops a prediction between chunks with an error of class
 #'   `rkeras_interrupted` (there is no partial result).
 #' @param ... No other arguments: an unknown name is an error.
-#' @returns A numeric matrix (samples x outputs), or an array for N-d outputs.
+#' @returns A numeric matrix (samples x outputs), or an array for N-d outputs; for a model with
+#'   several outputs, an unnamed list of them in output order (as keras returns it).
 #' @family training
 #' @export
 predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto", steps = NULL, callbacks = NULL,
                                  ...) {
   check_dots(list(...), fn = "predict")
   check_model_idle(object)
-  data <- if (is.function(x)) generator_data(x, steps, "steps") else list(type = "arrays", x = as_input_array(x, "x"))
+  data <- if (is.function(x)) generator_data(x, steps, "steps", object)
+          else list(type = "arrays", x = model_xy(object, x, NULL, need_y = FALSE)$x)
   apply_threads()
   hold_model(object)
-  res <- rk_predict(model_ptr(object, data_shapes(x)), data, check_count(batch_size %||% 32L, "batch_size"),
+  res <- rk_predict(model_ptr(object, data_shapes(data$x)), data, check_count(batch_size %||% 32L, "batch_size"),
                     resolve_verbose(verbose), normalize_callbacks(callbacks, object))
   raise_outcome(res, what = "predict")
   res$value
@@ -297,7 +388,8 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto",
 #' Single-batch training, testing and prediction
 #'
 #' @param object A model.
-#' @param x,y A batch of inputs and targets.
+#' @param x,y A batch of inputs and targets (lists of arrays for several inputs/outputs, as in
+#'   [fit()]).
 #' @param class_weight Named list of class weights.
 #' @param sample_weight Per-sample weights.
 #' @returns `train_on_batch()`/`test_on_batch()`: the loss (and metrics) on the batch, named
@@ -306,9 +398,11 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto",
 #' @export
 train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NULL) {
   check_model_idle(object)
-  ensure_compiled(object, x)
-  logs <- rk_train_on_batch(model_ptr(object), as_input_array(x, "x"), as_input_array(y, "y"), sample_weight,
-                            unlist(class_weight_arg(class_weight, y, object)))
+  check_compiled(object)
+  xy <- model_xy(object, x, y, sample_weight)
+  cw <- unlist(class_weight_arg(class_weight, y, object))
+  ensure_compiled(object, xy$x)
+  logs <- rk_train_on_batch(model_ptr(object), xy$x, xy$y, sample_weight, cw)
   refresh_state(object)
   batch_result(logs)
 }
@@ -317,14 +411,16 @@ train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NU
 #' @export
 test_on_batch <- function(object, x, y, sample_weight = NULL) {
   check_model_idle(object)
-  ensure_compiled(object, x)
-  batch_result(rk_test_on_batch(model_ptr(object), as_input_array(x, "x"), as_input_array(y, "y"), sample_weight))
+  check_compiled(object)
+  xy <- model_xy(object, x, y, sample_weight)
+  ensure_compiled(object, xy$x)
+  batch_result(rk_test_on_batch(model_ptr(object), xy$x, xy$y, sample_weight))
 }
 
 #' @rdname train_on_batch
 #' @export
 predict_on_batch <- function(object, x) {
-  predict(object, x, batch_size = max(1L, NROW(x)))
+  predict(object, x, batch_size = max(1L, n_rows(x)))
 }
 
 batch_result <- function(logs) {

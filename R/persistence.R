@@ -115,11 +115,8 @@ model_from_loaded <- function(res) {
     model$layer_specs <- lapply(spec$layers, function(s) s[c(first, setdiff(names(s), first))])
   }
   if (!is.null(res$compile)) {
-    opt <- Filter(Negate(is.null), res$compile$optimizer)
-    opt <- opt[c("name", setdiff(names(opt), "name"))]
-    model$compile_args <- list(optimizer = opt, loss = res$compile$loss, metrics = as.list(unlist(res$compile$metrics)),
-                               weighted_metrics = as.list(unlist(res$compile$weighted_metrics)),
-                               from_logits = isTRUE(res$compile$from_logits))
+    # one output, or lists per output (model-training.R)
+    model$compile_args <- compile_args_from_core(res$compile, max(1L, length(spec$outputs)))
   }
   model$ptr <- res$ptr
   refresh_state(model)
