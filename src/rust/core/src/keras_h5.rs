@@ -218,8 +218,9 @@ fn assign(model: &mut Model<f32>, saved: &[SavedLayer], opts: LoadWeightsOptions
         }
     }
     for (li, wi, values) in plan {
-        let mut pg = model.layers_mut()[li].params_and_grads();
-        pg[wi].0.copy_from_slice(values);
+        let mut ws = Vec::new();
+        model.layers_mut()[li].push_weights_mut(&mut ws);
+        ws[wi].copy_from_slice(values);
     }
     Ok(warnings)
 }
@@ -301,7 +302,7 @@ fn trainable_params<T: Real>(model: &Model<T>) -> Vec<(String, &'static str, Vec
         .filter(|l| l.spec().trainable)
         .flat_map(|l| {
             let n = l.spec().name.clone();
-            l.weights().into_iter().map(move |w| (n.clone(), w.name, w.shape))
+            l.weights().into_iter().filter(|w| w.trainable).map(move |w| (n.clone(), w.name, w.shape))
         })
         .collect()
 }

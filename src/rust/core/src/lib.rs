@@ -28,6 +28,7 @@ pub mod parts;
 pub mod paused;
 pub mod progress;
 pub mod real;
+pub mod reuse;
 pub mod rng;
 pub mod serialize;
 pub mod tensor;

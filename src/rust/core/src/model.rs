@@ -11,6 +11,7 @@ use crate::losses::logits::LogitsLoss;
 use crate::losses::{self, Loss};
 use crate::metrics::{resolve_metric, Metric};
 use crate::optimizers::{Optimizer, OptimizerConfig};
+use crate::reuse::SliceVecs;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::Real;
@@ -341,6 +342,12 @@ struct Scratch<T> {
     metric_tmp: Vec<T>,
     /// Sample weights repeated over the rows of an N-d output.
     row_weights: Vec<T>,
+    /// Kept vectors for the weights and gradients handed to the optimizer, and for the weights
+    /// of shared layers.
+    params: SliceVecs,
+    param_grads: SliceVecs,
+    own: SliceVecs,
+    copy: SliceVecs,
 }
 
 /// Which built instance runs a node: the layer's own (its first node) or a copy for a later
@@ -500,7 +507,7 @@ impl<T: Real> Model<T> {
             .iter()
             .map(|n| {
                 let l = &self.layers[n.layer];
-                l.spec().trainable && l.param_count() > 0
+                l.spec().trainable && l.trainable_param_count() > 0
             })
             .collect();
         self.plan = Plan::new(&self.graph, &identity, &trains);
@@ -567,9 +574,13 @@ impl<T: Real> Model<T> {
 
     /// Per-sample shape of output `o`.
     pub fn output_shape_of(&self, o: usize) -> Vec<usize> {
+        self.output_shape_ref(o).to_vec()
+    }
+
+    fn output_shape_ref(&self, o: usize) -> &[usize] {
         match self.graph.outputs[o] {
-            TRef::Input(i) => self.graph.inputs[i].shape.clone(),
-            TRef::Node(j) => self.node_layer(j).output_shape().to_vec(),
+            TRef::Input(i) => &self.graph.inputs[i].shape,
+            TRef::Node(j) => self.node_layer(j).output_shape(),
         }
     }
 
@@ -593,10 +604,9 @@ impl<T: Real> Model<T> {
         let mut total = 0;
         let mut trainable = 0;
         for l in &self.layers {
-            let n = l.param_count();
-            total += n;
+            total += l.param_count();
             if l.spec().trainable {
-                trainable += n;
+                trainable += l.trainable_param_count();
             }
         }
         (total, trainable)
@@ -643,13 +653,13 @@ impl<T: Real> Model<T> {
         self.layers
             .iter()
             .filter(|l| l.spec().trainable)
-            .flat_map(|l| l.weights().into_iter().map(|w| w.values.len()))
+            .flat_map(|l| l.weights().into_iter().filter(|w| w.trainable).map(|w| w.values.len()))
             .collect()
     }
 
     /// Rows of loss per sample for output `o`: the product of its axes before the last.
     fn rows_per_sample(&self, o: usize) -> usize {
-        let s = self.output_shape_of(o);
+        let s = self.output_shape_ref(o);
         s[..s.len().saturating_sub(1)].iter().product()
     }
 
@@ -690,20 +700,34 @@ impl<T: Real> Model<T> {
 
     /// Copies the weights of shared layers into the instances of their later nodes.
     fn sync_copies(&mut self) {
-        for (l, copy) in self.copies.iter_mut() {
-            let src = self.layers[*l].weights();
-            for (w, (p, _)) in src.iter().zip(copy.params_and_grads()) {
-                p.copy_from_slice(w.values);
+        let Model { layers, copies, scratch, .. } = self;
+        for (l, copy) in copies.iter_mut() {
+            let (mut own, mut cp) = (scratch.own.take::<T>(), scratch.copy.take::<T>());
+            layers[*l].push_weights_mut(&mut own);
+            copy.push_weights_mut(&mut cp);
+            for (c, o) in cp.iter_mut().zip(own.iter()) {
+                c.copy_from_slice(o);
             }
+            scratch.own.keep(own);
+            scratch.copy.keep(cp);
         }
     }
 
     /// Adds the parameter gradients of the later nodes of shared layers to the layer's own.
     fn gather_copy_grads(&mut self) {
-        for (l, copy) in self.copies.iter_mut() {
-            for ((_, g), (_, cg)) in self.layers[*l].params_and_grads().into_iter().zip(copy.params_and_grads()) {
+        let Model { layers, copies, scratch, .. } = self;
+        for (l, copy) in copies.iter_mut() {
+            let (mut p, mut g) = (scratch.params.take::<T>(), scratch.param_grads.take::<T>());
+            let (mut cp, mut cg) = (scratch.own.take::<T>(), scratch.copy.take::<T>());
+            layers[*l].push_params(&mut p, &mut g);
+            copy.push_params(&mut cp, &mut cg);
+            for (g, cg) in g.iter_mut().zip(cg.iter()) {
                 g.iter_mut().zip(cg.iter()).for_each(|(a, b)| *a += *b);
             }
+            scratch.params.keep(p);
+            scratch.param_grads.keep(g);
+            scratch.own.keep(cp);
+            scratch.copy.keep(cg);
         }
     }
 
@@ -962,10 +986,15 @@ impl<T: Real> Model<T> {
     pub fn train_step(&mut self, xs: &[Tensor<T>], ys: &[Tensor<T>], w: Option<&[T]>, run: &mut Running) -> f64 {
         let _flush = denormal::flush();
         let loss = self.backprop(xs, ys, w, run);
-        let c = self.compiled.as_mut().unwrap();
-        let (mut params, mut grads): (Vec<&mut [T]>, Vec<&mut [T]>) =
-            self.layers.iter_mut().filter(|l| l.spec().trainable).flat_map(|l| l.params_and_grads()).unzip();
+        let Model { layers, compiled, scratch, .. } = self;
+        let c = compiled.as_mut().unwrap();
+        let (mut params, mut grads) = (scratch.params.take::<T>(), scratch.param_grads.take::<T>());
+        for l in layers.iter_mut().filter(|l| l.spec().trainable) {
+            l.push_params(&mut params, &mut grads);
+        }
         c.optimizer.apply(&mut params, &mut grads);
+        scratch.params.keep(params);
+        scratch.param_grads.keep(grads);
         loss
     }
 
@@ -1014,8 +1043,10 @@ impl<T: Real> Model<T> {
         }
         let mut it = values.iter();
         for l in self.layers.iter_mut() {
-            for (p, _) in l.params_and_grads() {
-                p.copy_from_slice(&it.next().unwrap().1);
+            let mut ws = Vec::new();
+            l.push_weights_mut(&mut ws);
+            for w in ws {
+                w.copy_from_slice(&it.next().unwrap().1);
             }
         }
         Ok(())

@@ -465,7 +465,7 @@ fn trainable_refs<T: Real>(m: &Model<T>) -> Vec<(String, String, Vec<usize>)> {
         .filter(|l| l.spec().trainable)
         .flat_map(|l| {
             let name = l.spec().name.clone();
-            l.weights().into_iter().map(move |w| (name.clone(), w.name.to_string(), w.shape))
+            l.weights().into_iter().filter(|w| w.trainable).map(move |w| (name.clone(), w.name.to_string(), w.shape))
         })
         .collect()
 }
@@ -708,7 +708,9 @@ impl<T: Real> Model<T> {
             if old_w.len() != new_shapes.len() || old_w.iter().zip(&new_shapes).any(|(o, s)| &o.shape != s) {
                 continue;
             }
-            for ((p, _), o) in l.params_and_grads().into_iter().zip(&old_w) {
+            let mut ws = Vec::new();
+            l.push_weights_mut(&mut ws);
+            for (p, o) in ws.into_iter().zip(&old_w) {
                 p.copy_from_slice(o.values);
             }
         }

@@ -269,19 +269,33 @@ impl<T: Real> Layer<T> for Dense<T> {
     }
 
     fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        let mut w = vec![WeightRef { name: "kernel", shape: vec![self.inputs, self.units], values: &self.kernel }];
+        let kernel = WeightRef {
+            name: "kernel",
+            shape: vec![self.inputs, self.units],
+            values: &self.kernel[..],
+            trainable: true,
+        };
+        let mut w = vec![kernel];
         if self.use_bias {
-            w.push(WeightRef { name: "bias", shape: vec![self.units], values: &self.bias });
+            w.push(WeightRef { name: "bias", shape: vec![self.units], values: &self.bias, trainable: true });
         }
         w
     }
 
-    fn params_and_grads(&mut self) -> Vec<(&mut [T], &mut [T])> {
-        let mut v = vec![(&mut self.kernel[..], &mut self.dkernel[..])];
+    fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
+        params.push(&mut self.kernel);
+        grads.push(&mut self.dkernel);
         if self.use_bias {
-            v.push((&mut self.bias[..], &mut self.dbias[..]));
+            params.push(&mut self.bias);
+            grads.push(&mut self.dbias);
         }
-        v
+    }
+
+    fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
+        out.push(&mut self.kernel);
+        if self.use_bias {
+            out.push(&mut self.bias);
+        }
     }
 
     fn output_activation(&self) -> Option<Activation> {

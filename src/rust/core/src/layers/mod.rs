@@ -98,6 +98,11 @@ pub enum LayerKind {
     RepeatVector {
         n: usize,
     },
+    /// A test-only layer with state (a weight the optimizer does not train).
+    #[cfg(test)]
+    TestScaleShift {
+        momentum: f64,
+    },
 }
 
 fn last_axis() -> i64 {
@@ -127,6 +132,8 @@ impl LayerKind {
             LayerKind::Reshape { .. } => "Reshape",
             LayerKind::Permute { .. } => "Permute",
             LayerKind::RepeatVector { .. } => "RepeatVector",
+            #[cfg(test)]
+            LayerKind::TestScaleShift { .. } => "TestScaleShift",
         }
     }
 
@@ -146,11 +153,13 @@ impl LayerKind {
     }
 }
 
-/// A named weight of a layer, in Keras order and shape.
+/// A named weight of a layer, in Keras order and shape. A weight that is not trainable is
+/// layer state (batch normalization's moving statistics): the optimizer never sees it.
 pub struct WeightRef<'a, T> {
     pub name: &'static str,
     pub shape: Vec<usize>,
     pub values: &'a [T],
+    pub trainable: bool,
 }
 
 /// A built layer.
@@ -173,20 +182,33 @@ pub trait Layer<T: Real>: Send {
         dxs: &mut [Option<&mut Tensor<T>>],
         g_is_preactivation: bool,
     );
-    /// The weights, Keras order (dense: kernel `in x units`, then bias). None by default.
+    /// The weights in Keras order: the trainable ones, then the state (dense: kernel
+    /// `in x units`, then bias). None by default.
     fn weights(&self) -> Vec<WeightRef<'_, T>> {
         Vec::new()
     }
-    /// Mutable weights and their gradients, same order as [`Layer::weights`].
+    /// Pushes the trainable weights and their gradients (what the optimizer updates), in
+    /// [`Layer::weights`] order. Pushing into reused vectors keeps a training step free of
+    /// allocations.
+    fn push_params<'a>(&'a mut self, _params: &mut Vec<&'a mut [T]>, _grads: &mut Vec<&'a mut [T]>) {}
+    /// Pushes every weight, trainable ones and state, in [`Layer::weights`] order.
+    fn push_weights_mut<'a>(&'a mut self, _out: &mut Vec<&'a mut [T]>) {}
+    /// The trainable weights with their gradients, as pairs (see [`Layer::push_params`]).
     fn params_and_grads(&mut self) -> Vec<(&mut [T], &mut [T])> {
-        Vec::new()
+        let (mut p, mut g) = (Vec::new(), Vec::new());
+        self.push_params(&mut p, &mut g);
+        p.into_iter().zip(g).collect()
     }
     /// Whether training needs dL/d(input) from this layer (false for the first layer with
     /// weights to train); set when the model is compiled. Layers may assume it is needed.
     fn set_input_gradient_needed(&mut self, _needed: bool) {}
-    /// Number of weight values.
+    /// Number of weight values (trainable and state).
     fn param_count(&self) -> usize {
         self.weights().iter().map(|w| w.values.len()).sum()
+    }
+    /// Number of weight values the optimizer may train (when the layer is trainable).
+    fn trainable_param_count(&self) -> usize {
+        self.weights().iter().filter(|w| w.trainable).map(|w| w.values.len()).sum()
     }
     /// Whether the layer passes its input through unchanged at inference (dropout), so that
     /// the model can hand the buffer on instead of copying it.
@@ -244,6 +266,8 @@ pub fn build<T: Real>(spec: &LayerSpec, inputs: &[&[usize]], rng: &mut Rng) -> R
         LayerKind::Reshape { target_shape } => Box::new(Reshape::new(s, target_shape, input_shape)?),
         LayerKind::Permute { dims } => Box::new(Permute::new(s, dims, input_shape)?),
         LayerKind::RepeatVector { n } => Box::new(RepeatVector::new(s, *n, input_shape)?),
+        #[cfg(test)]
+        LayerKind::TestScaleShift { momentum } => Box::new(test_state::ScaleShift::new(s, *momentum, input_shape)),
     })
 }
 
@@ -261,3 +285,5 @@ pub fn fmt_shape(shape: &[usize]) -> String {
 pub(crate) mod gradcheck;
 #[cfg(test)]
 mod gradcheck_graph;
+#[cfg(test)]
+mod test_state;
