@@ -77,11 +77,12 @@ fn rk_model_compile(h: Robj, spec: Robj) -> R<()> {
 fn rk_model_layers(h: Robj) -> R<Robj> {
     crate::r_lent::with_model_ref(h, |m| {
         let rows: Vec<Robj> = m
-            .layers()
-            .iter()
-            .map(|l| {
-                let shape: Vec<i32> = l.output_shape().iter().map(|d| *d as i32).collect();
-                list!(name = l.spec().name.clone(), output_shape = shape, params = l.param_count() as f64).into()
+            .layer_rows()
+            .into_iter()
+            .map(|(name, shape, params, trainable)| {
+                let shape: Vec<i32> = shape.iter().map(|d| *d as i32).collect();
+                list!(name = name, output_shape = shape, params = params as f64, trainable_params = trainable as f64)
+                    .into()
             })
             .collect();
         Ok(List::from_values(rows).into())

@@ -8,7 +8,9 @@
 //! gradients are needed.
 
 use crate::layers::LayerSpec;
+use crate::model::ModelSpec;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// A tensor of the graph: model input `i` or the output of node `j`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +133,130 @@ impl Graph {
             }
         }
         leads
+    }
+}
+
+/// A model's layers and graph with every nested model's layers and nodes inlined: a nested
+/// model's layers take its place in the layer list (so the weights keep Keras' order) and each
+/// application of it becomes a copy of its nodes (so a nested model applied twice shares its
+/// weights like any shared layer).
+#[derive(Clone, Debug, Default)]
+pub struct Flat {
+    pub layers: Vec<LayerSpec>,
+    pub graph: Graph,
+    /// Per layer of the spec: its layers in the flat list.
+    pub groups: Vec<Range<usize>>,
+    /// Per layer of the spec: the flat tensor its first application makes.
+    pub first_output: Vec<TRef>,
+    /// Names of the outputs: the spec's layers (or inputs) that make them.
+    pub output_names: Vec<String>,
+    /// Shapes the inputs of nested models must have: (flat tensor, shape, nested model's name).
+    pub expected: Vec<(TRef, Vec<usize>, String)>,
+}
+
+impl Flat {
+    /// Checks `spec`'s graph (and every nested model's) and inlines the nested models.
+    pub fn of(spec: &ModelSpec) -> Result<Flat, String> {
+        let graph = spec.graph();
+        graph.check(&spec.name, &spec.layers)?;
+        let mut f = Flat { graph: Graph { inputs: graph.inputs.clone(), ..Default::default() }, ..Default::default() };
+        let mut inner: Vec<Option<Flat>> = Vec::with_capacity(spec.layers.len());
+        for l in &spec.layers {
+            let start = f.layers.len();
+            match l.kind.nested() {
+                Some(m) => {
+                    let sub = Flat::of(m)?;
+                    if sub.graph.outputs.len() != 1 {
+                        return Err(format!(
+                            "{}: a model used as a layer must have one output, it has {}",
+                            l.name,
+                            sub.graph.outputs.len()
+                        ));
+                    }
+                    f.layers.extend(
+                        sub.layers.iter().map(|s| LayerSpec { trainable: s.trainable && l.trainable, ..s.clone() }),
+                    );
+                    inner.push(Some(sub));
+                }
+                None => {
+                    f.layers.push(l.clone());
+                    inner.push(None);
+                }
+            }
+            f.groups.push(start..f.layers.len());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for l in &f.layers {
+            if !seen.insert(l.name.as_str()) {
+                return Err(format!(
+                    "the layer name \"{}\" is used both in model \"{}\" and in a model nested in it; rkeras needs layer names unique across nested models",
+                    l.name, spec.name
+                ));
+            }
+        }
+        let mut made: Vec<TRef> = Vec::with_capacity(graph.nodes.len());
+        for n in &graph.nodes {
+            let ins: Vec<TRef> = n.inputs.iter().map(|r| map_ref(*r, &made)).collect();
+            let out = match &inner[n.layer] {
+                None => {
+                    f.graph.nodes.push(NodeSpec { layer: f.groups[n.layer].start, inputs: ins });
+                    TRef::Node(f.graph.nodes.len() - 1)
+                }
+                Some(sub) => {
+                    let name = &spec.layers[n.layer].name;
+                    if ins.len() != sub.graph.inputs.len() {
+                        return Err(format!(
+                            "{name}: the model takes {} input tensor(s), got {}",
+                            sub.graph.inputs.len(),
+                            ins.len()
+                        ));
+                    }
+                    let base = f.graph.nodes.len();
+                    for (r, i) in ins.iter().zip(&sub.graph.inputs) {
+                        f.expected.push((*r, i.shape.clone(), name.clone()));
+                    }
+                    f.expected.extend(
+                        sub.expected.iter().map(|(r, s, n)| (inline_ref(*r, &ins, base), s.clone(), n.clone())),
+                    );
+                    let offset = f.groups[n.layer].start;
+                    for m in &sub.graph.nodes {
+                        let inputs = m.inputs.iter().map(|r| inline_ref(*r, &ins, base)).collect();
+                        f.graph.nodes.push(NodeSpec { layer: offset + m.layer, inputs });
+                    }
+                    inline_ref(sub.graph.outputs[0], &ins, base)
+                }
+            };
+            made.push(out);
+        }
+        f.graph.outputs = graph.outputs.iter().map(|r| map_ref(*r, &made)).collect();
+        f.first_output = (0..spec.layers.len())
+            .map(|l| graph.nodes.iter().position(|n| n.layer == l).map_or(TRef::Input(0), |j| made[j]))
+            .collect();
+        f.output_names = graph
+            .outputs
+            .iter()
+            .map(|r| match *r {
+                TRef::Input(i) => graph.inputs[i].name.clone(),
+                TRef::Node(j) => spec.layers[graph.nodes[j].layer].name.clone(),
+            })
+            .collect();
+        Ok(f)
+    }
+}
+
+fn map_ref(r: TRef, made: &[TRef]) -> TRef {
+    match r {
+        TRef::Node(p) => made[p],
+        r => r,
+    }
+}
+
+/// A reference inside a nested model's graph, as a reference of the outer flat graph: its
+/// inputs are the tensors `ins` it is applied to, its nodes start at `base`.
+fn inline_ref(r: TRef, ins: &[TRef], base: usize) -> TRef {
+    match r {
+        TRef::Input(i) => ins[i],
+        TRef::Node(p) => TRef::Node(base + p),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::activations::Activation;
 use crate::denormal;
-use crate::graph::{Graph, InputSpec, NodeSpec, Plan, TRef};
+use crate::graph::{Flat, Graph, InputSpec, NodeSpec, Plan, TRef};
 use crate::layers::{self, fmt_shape, Layer, LayerSpec};
 use crate::losses::logits::LogitsLoss;
 use crate::losses::{self, Loss};
@@ -369,6 +369,10 @@ pub struct Model<T: Real> {
     node_inst: Vec<Inst>,
     /// The names of the outputs (the layers that make them, or the input names).
     output_names: Vec<String>,
+    /// Per layer of the spec: its built layers (several for a nested model), and the tensor
+    /// its first application makes.
+    groups: Vec<std::ops::Range<usize>>,
+    first_output: Vec<TRef>,
     pub compiled: Option<Compiled<T>>,
     /// Stream for dropout masks (and anything random during training).
     pub rng: Rng,
@@ -434,13 +438,18 @@ fn with_inputs<'a, T: Real, R>(
 
 impl<T: Real> Model<T> {
     /// Builds every layer, node by node, checking the graph, shapes and name uniqueness.
+    /// Nested models are inlined (see [`Flat`]).
     pub fn build(spec: ModelSpec, rng: &mut Rng) -> Result<Self, String> {
-        let graph = spec.graph();
-        graph.check(&spec.name, &spec.layers)?;
-        let mut layers: Vec<Option<Box<dyn Layer<T>>>> = (0..spec.layers.len()).map(|_| None).collect();
+        let flat = Flat::of(&spec)?;
+        let graph = flat.graph;
+        let mut layers: Vec<Option<Box<dyn Layer<T>>>> = (0..flat.layers.len()).map(|_| None).collect();
         let mut copies = Vec::new();
         let mut node_inst = Vec::with_capacity(graph.nodes.len());
         let mut shapes: Vec<Vec<usize>> = Vec::with_capacity(graph.nodes.len());
+        let shape_of = |r: TRef, shapes: &[Vec<usize>]| match r {
+            TRef::Input(i) => graph.inputs[i].shape.clone(),
+            TRef::Node(j) => shapes[j].clone(),
+        };
         for node in &graph.nodes {
             let ins: Vec<&[usize]> = node
                 .inputs
@@ -450,7 +459,7 @@ impl<T: Real> Model<T> {
                     TRef::Node(j) => &shapes[j][..],
                 })
                 .collect();
-            let ls = &spec.layers[node.layer];
+            let ls = &flat.layers[node.layer];
             let layer = layers::build::<T>(ls, &ins, rng)?;
             let out = layer.output_shape().to_vec();
             if layers[node.layer].is_none() {
@@ -471,15 +480,17 @@ impl<T: Real> Model<T> {
             }
             shapes.push(out);
         }
+        for (r, want, name) in &flat.expected {
+            let got = shape_of(*r, &shapes);
+            if &got != want {
+                return Err(format!(
+                    "{name}: the model expects input shape (None, {}), got (None, {})",
+                    fmt_shape(want),
+                    fmt_shape(&got)
+                ));
+            }
+        }
         let layers: Vec<Box<dyn Layer<T>>> = layers.into_iter().map(Option::unwrap).collect();
-        let output_names = graph
-            .outputs
-            .iter()
-            .map(|r| match *r {
-                TRef::Input(i) => graph.inputs[i].name.clone(),
-                TRef::Node(j) => spec.layers[graph.nodes[j].layer].name.clone(),
-            })
-            .collect();
         let train_rng = rng.fork();
         let mut m = Model {
             spec,
@@ -488,13 +499,36 @@ impl<T: Real> Model<T> {
             layers,
             copies,
             node_inst,
-            output_names,
+            output_names: flat.output_names,
+            groups: flat.groups,
+            first_output: flat.first_output,
             compiled: None,
             rng: train_rng,
             scratch: Scratch::default(),
         };
         m.replan();
         Ok(m)
+    }
+
+    /// Per layer of the spec (a nested model counts as one): its name, the per-sample shape
+    /// of its first output, its number of weights and of trainable weights.
+    pub fn layer_rows(&self) -> Vec<(String, Vec<usize>, usize, usize)> {
+        self.spec
+            .layers
+            .iter()
+            .zip(&self.groups)
+            .zip(&self.first_output)
+            .map(|((ls, g), out)| {
+                let shape = match *out {
+                    TRef::Input(i) => self.graph.inputs[i].shape.clone(),
+                    TRef::Node(j) => self.node_layer(j).output_shape().to_vec(),
+                };
+                let ls_ = &self.layers[g.clone()];
+                let params = ls_.iter().map(|l| l.param_count()).sum();
+                let trainable = ls_.iter().filter(|l| l.spec().trainable).map(|l| l.trainable_param_count()).sum();
+                (ls.name.clone(), shape, params, trainable)
+            })
+            .collect()
     }
 
     /// Works out the plan from the layers' current trainable flags.

@@ -178,3 +178,51 @@ fn wrong_graphs_are_errors_that_name_the_layer_and_the_shapes() {
     );
     assert!(e.contains("the output of layer \"d\" does not lead to any model output"), "{e}");
 }
+
+/// An encoder model (dense 4 -> 3, dropout, dense 3) used as a layer on two inputs, whose
+/// outputs are subtracted and scored: one set of encoder weights, counted once.
+fn nested_siamese() -> Model<f64> {
+    let encoder = json!({"name": "encoder", "class_name": "Functional", "inputs": [{"name": "e_in", "shape": [4]}],
+        "layers": [dense("e1", 3, "tanh"), {"class_name": "Dropout", "name": "e_drop", "rate": 0.2}, dense("e2", 3, "linear")],
+        "nodes": [{"layer": 0, "inputs": [{"input": 0}]}, {"layer": 1, "inputs": [{"node": 0}]},
+                  {"layer": 2, "inputs": [{"node": 1}]}],
+        "outputs": [{"node": 2}]});
+    build(
+        json!({"name": "m", "class_name": "Functional",
+               "inputs": [{"name": "a", "shape": [4]}, {"name": "b", "shape": [4]}],
+               "layers": [{"class_name": "Functional", "name": "encoder", "model": encoder},
+                          {"class_name": "Subtract", "name": "diff"}, dense("score", 1, "sigmoid")],
+               "nodes": [{"layer": 0, "inputs": [{"input": 0}]}, {"layer": 0, "inputs": [{"input": 1}]},
+                         {"layer": 1, "inputs": [{"node": 0}, {"node": 1}]}, {"layer": 2, "inputs": [{"node": 2}]}],
+               "outputs": [{"node": 3}]}),
+        sgd(json!("binary_crossentropy")),
+    )
+}
+
+#[test]
+fn a_nested_model_applied_twice_shares_its_weights() {
+    let m = nested_siamese();
+    let rows = m.layer_rows();
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names, ["encoder", "diff", "score"]);
+    assert_eq!((rows[0].1.clone(), rows[0].2), (vec![3], 4 * 3 + 3 + 3 * 3 + 3));
+    assert_eq!(m.output_names(), ["score"]);
+    let weights: Vec<String> = m.get_weights().iter().map(|w| format!("{}/{}", w.0, w.1)).collect();
+    assert_eq!(weights, ["e1/kernel", "e1/bias", "e2/kernel", "e2/bias", "score/kernel", "score/bias"]);
+    let mut y = data(6, 1, 9);
+    y.data.iter_mut().for_each(|v| *v = (*v > 0.0) as u8 as f64);
+    check_graph(m, vec![data(6, 4, 1), data(6, 4, 2)], vec![y], None);
+}
+
+#[test]
+fn a_nested_model_checks_the_shapes_it_is_applied_to() {
+    let encoder =
+        json!({"name": "encoder", "class_name": "Sequential", "input_shape": [4], "layers": [dense("e1", 3, "tanh")]});
+    let s: ModelSpec = serde_json::from_value(json!({"name": "m", "class_name": "Functional",
+        "inputs": [{"name": "a", "shape": [5]}],
+        "layers": [{"class_name": "Sequential", "name": "encoder", "model": encoder}],
+        "nodes": [{"layer": 0, "inputs": [{"input": 0}]}], "outputs": [{"node": 0}]}))
+    .unwrap();
+    let e = Model::<f32>::build(s, &mut Rng::seed_from(1)).err().unwrap();
+    assert_eq!(e, "encoder: the model expects input shape (None, 4), got (None, 5)");
+}

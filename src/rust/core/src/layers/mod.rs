@@ -98,6 +98,15 @@ pub enum LayerKind {
     RepeatVector {
         n: usize,
     },
+    /// A functional model used as a layer (applied to tensors, or added to a sequential
+    /// model): its nodes are inlined into the outer graph when the model is built.
+    Functional {
+        model: Box<crate::model::ModelSpec>,
+    },
+    /// A sequential model used as a layer.
+    Sequential {
+        model: Box<crate::model::ModelSpec>,
+    },
     /// A test-only layer with state (a weight the optimizer does not train).
     #[cfg(test)]
     TestScaleShift {
@@ -132,8 +141,18 @@ impl LayerKind {
             LayerKind::Reshape { .. } => "Reshape",
             LayerKind::Permute { .. } => "Permute",
             LayerKind::RepeatVector { .. } => "RepeatVector",
+            LayerKind::Functional { .. } => "Functional",
+            LayerKind::Sequential { .. } => "Sequential",
             #[cfg(test)]
             LayerKind::TestScaleShift { .. } => "TestScaleShift",
+        }
+    }
+
+    /// The model of a nested-model layer.
+    pub fn nested(&self) -> Option<&crate::model::ModelSpec> {
+        match self {
+            LayerKind::Functional { model } | LayerKind::Sequential { model } => Some(model),
+            _ => None,
         }
     }
 
@@ -266,6 +285,9 @@ pub fn build<T: Real>(spec: &LayerSpec, inputs: &[&[usize]], rng: &mut Rng) -> R
         LayerKind::Reshape { target_shape } => Box::new(Reshape::new(s, target_shape, input_shape)?),
         LayerKind::Permute { dims } => Box::new(Permute::new(s, dims, input_shape)?),
         LayerKind::RepeatVector { n } => Box::new(RepeatVector::new(s, *n, input_shape)?),
+        LayerKind::Functional { .. } | LayerKind::Sequential { .. } => {
+            return Err(format!("{}: a nested model is inlined into its outer model, not built alone", spec.name))
+        }
         #[cfg(test)]
         LayerKind::TestScaleShift { momentum } => Box::new(test_state::ScaleShift::new(s, *momentum, input_shape)),
     })
