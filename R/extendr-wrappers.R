@@ -9,6 +9,8 @@ rk_release_buffers <- function() rk_call(.Call(wrap__rk_release_buffers))
 
 rk_model_build <- function(spec, seed) rk_call(.Call(wrap__rk_model_build, spec, seed))
 
+rk_model_check <- function(spec) rk_call(.Call(wrap__rk_model_check, spec))
+
 rk_model_compile <- function(h, spec) rk_call(.Call(wrap__rk_model_compile, h, spec))
 
 rk_model_layers <- function(h) rk_call(.Call(wrap__rk_model_layers, h))

@@ -293,6 +293,8 @@ keras_model <- function(inputs, outputs = NULL, name = NULL, ...) {
   set_model_graph(model, graph)
   model$input_tensors <- in_list
   model$output_tensors <- out_list
+  # shapes and merges are checked now, as keras does, when every input shape is known
+  if (graph_is_built(graph)) rk_model_check(graph_model_spec(model))
   model
 }
 
@@ -320,7 +322,7 @@ build_graph <- function(inputs, outputs) {
                  keras_shape_string(inp$shape), ") at layer \"", consumer, "\". It is not one of the model's inputs (",
                  paste0("\"", vapply(inputs, function(t) g$inputs[[t$ref$input]]$name, ""), "\"", collapse = ", "),
                  "). The following previous layers were accessed without issue: [",
-                 paste0("'", visited_layers, "'", collapse = ", "), "]")
+                 if (length(visited_layers)) paste0("'", visited_layers, "'", collapse = ", "), "]")
       }
       if (is.null(op_index[[ref$input]])) op_index[[ref$input]] <<- length(op_index)
       return(invisible())

@@ -257,3 +257,48 @@ test_that("models are callable on tensors and addable to sequential models (nest
   expect_identical(s$layer_specs[[1]]$class_name, "Functional")
   expect_identical(s$layer_specs[[1]]$model$name, "encoder")
 })
+
+test_that("keras_model() checks shapes as keras does: mismatched merges name the layer and the shapes", {
+  a <- layer_input(shape = 4)
+  b <- layer_input(shape = 5)
+  expect_error(keras_model(list(a, b), layer_add(list(a, b), name = "plus")),
+               "plus: inputs have incompatible shapes: (None, 4), (None, 5)", fixed = TRUE)
+  c3 <- layer_input(shape = c(2, 3))
+  c4 <- layer_input(shape = c(2, 4))
+  expect_error(keras_model(list(c3, c4), layer_concatenate(list(c3, c4), axis = 1, name = "cat")),
+               "cat: a Concatenate layer requires inputs with matching shapes except for the concatenation axis")
+  ok <- keras_model(list(c3, c4), layer_concatenate(list(c3, c4), name = "cat2"))
+  expect_identical(rkeras:::rk_model_layers(rkeras:::model_ptr(ok))[[1]]$output_shape, c(2L, 7L))
+  expect_error(keras_model(a, layer_repeat_vector(layer_reshape(a, c(2, 2)), 3)), "RepeatVector takes 2-d input")
+  enc_in <- layer_input(shape = 4)
+  encoder <- keras_model(enc_in, layer_dense(enc_in, 2))
+  expect_error(keras_model(b, encoder(b)), "the model expects input shape (None, 4), got (None, 5)", fixed = TRUE)
+})
+
+test_that("a nested model trains inside its outer model, applied twice with one set of weights", {
+  enc_in <- layer_input(shape = 4, name = "n_enc_in")
+  encoder <- keras_model(enc_in, enc_in %>% layer_dense(3, activation = "tanh", name = "n_enc_dense"),
+                         name = "n_encoder")
+  a <- layer_input(shape = 4, name = "n_a")
+  b <- layer_input(shape = 4, name = "n_b")
+  out <- layer_subtract(list(encoder(a), encoder(b)), name = "n_diff") %>%
+    layer_dense(1, activation = "sigmoid", name = "n_score")
+  m <- keras_model(list(a, b), out)
+  m %>% compile(optimizer = "sgd", loss = "binary_crossentropy")
+  expect_identical(count_params(m), 4 * 3 + 3 + 3 + 1)
+  w <- get_weights(m)
+  expect_identical(lapply(w, dim), list(c(4L, 3L), 3L, c(3L, 1L), 1L))
+  set.seed(3)
+  xa <- matrix(runif(40), 10)
+  xb <- matrix(runif(40), 10)
+  y <- matrix(rbinom(10, 1, 0.5))
+  # by hand: sigmoid(tanh(xa K + c) - tanh(xb K + c)) V + d)
+  by_hand <- 1 / (1 + exp(-((tanh(sweep(xa %*% w[[1]], 2, w[[2]], "+")) -
+                               tanh(sweep(xb %*% w[[1]], 2, w[[2]], "+"))) %*% w[[3]] + as.numeric(w[[4]]))))
+  expect_equal(predict(m, list(xa, xb), verbose = 0), by_hand, tolerance = 1e-6)
+  h <- fit(m, list(xa, xb), y, epochs = 3, verbose = 0)
+  expect_length(h$metrics$loss, 3)
+  expect_false(identical(get_weights(m)[[1]], w[[1]]))
+  expect_identical(predict(readRDS(local({ f <- tempfile(); saveRDS(m, f); f })), list(xa, xb), verbose = 0),
+                   predict(m, list(xa, xb), verbose = 0))
+})

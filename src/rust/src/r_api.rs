@@ -67,6 +67,15 @@ fn rk_model_build(spec: Robj, seed: f64) -> R<Robj> {
     Ok(ExternalPtr::new(ModelHandle { model: Some(model), _live: crate::r_live::Live::new() }).into())
 }
 
+/// Checks a model spec by building it (shapes, names, graph) with a fixed stream: an error
+/// names the layer and the shapes. Draws nothing from R's RNG.
+#[extendr]
+fn rk_model_check(spec: Robj) -> R<()> {
+    let spec: ModelSpec = from_spec(&spec, "model")?;
+    Model::<f32>::build(spec, &mut Rng::seed_from(0))?;
+    Ok(())
+}
+
 #[extendr]
 fn rk_model_compile(h: Robj, spec: Robj) -> R<()> {
     let spec: CompileSpec = from_spec(&spec, "compile() arguments")?;
@@ -531,6 +540,7 @@ extendr_module! {
     fn rk_set_threads;
     fn rk_release_buffers;
     fn rk_model_build;
+    fn rk_model_check;
     fn rk_model_compile;
     fn rk_model_layers;
     fn rk_fit;
