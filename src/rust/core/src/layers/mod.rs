@@ -8,7 +8,6 @@ mod activation;
 mod dense;
 mod dot;
 mod dropout;
-mod flatten;
 mod merge;
 mod reshape;
 
@@ -16,7 +15,6 @@ pub use activation::ActivationLayer;
 pub use dense::Dense;
 pub use dot::Dot;
 pub use dropout::Dropout;
-pub use flatten::Flatten;
 pub use merge::{Concatenate, Elementwise, MergeOp};
 pub use reshape::{Permute, RepeatVector, Reshape};
 
@@ -273,7 +271,7 @@ pub fn build<T: Real>(spec: &LayerSpec, inputs: &[&[usize]], rng: &mut Rng) -> R
             Box::new(Dropout::new(s, input_shape))
         }
         LayerKind::Activation { .. } => Box::new(ActivationLayer::new(s, input_shape)),
-        LayerKind::Flatten {} => Box::new(Flatten::new(s, input_shape)),
+        LayerKind::Flatten {} => Box::new(Reshape::flatten(s, input_shape)),
         LayerKind::Concatenate { axis } => Box::new(Concatenate::new(s, *axis, inputs)?),
         LayerKind::Add {} => Box::new(Elementwise::new(s, MergeOp::Add, inputs)?),
         LayerKind::Subtract {} => Box::new(Elementwise::new(s, MergeOp::Subtract, inputs)?),

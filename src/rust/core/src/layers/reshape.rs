@@ -1,5 +1,7 @@
-//! Shape layers: `layer_reshape` (same values, new per-sample shape), `layer_permute` (per-sample
-//! axes reordered) and `layer_repeat_vector` (`(batch, d)` to `(batch, n, d)`).
+//! Shape layers: `layer_reshape` (same values, new per-sample shape), `layer_flatten`
+//! (`(batch, d1, d2, ...)` to `(batch, d1*d2*...)` in row-major order, so element `[i, r, c]` of a
+//! `(n, 4, 5)` input lands at position `r*5 + c`), `layer_permute` (per-sample axes reordered)
+//! and `layer_repeat_vector` (`(batch, d)` to `(batch, n, d)`).
 
 use super::{fmt_shape, Layer, LayerSpec};
 use crate::rng::Rng;
@@ -12,6 +14,11 @@ pub struct Reshape {
 }
 
 impl Reshape {
+    /// `layer_flatten`: one axis holding every value of a sample.
+    pub fn flatten(spec: LayerSpec, input: &[usize]) -> Self {
+        Reshape { spec, shape: vec![input.iter().product()] }
+    }
+
     pub fn new(spec: LayerSpec, target: &[i64], input: &[usize]) -> Result<Self, String> {
         let size: usize = input.iter().product();
         let unknown = target.iter().filter(|&&d| d == -1).count();
