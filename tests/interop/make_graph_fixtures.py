@@ -7,7 +7,8 @@ The first run (Keras 3) writes `<model>_keras3.h5`, the second (tf.keras 2: the 
 with TensorFlow) `<model>_keras2.h5`. Both write the same input rows (`<model>_x<i>.csv`, one
 file per model input in input order, made by numpy from a fixed seed, so both runs write the
 same values) and each writes its model's predictions of them (`<model>_keras<v>_pred<j>.csv`,
-one file per output in output order; float32 results printed to 9 significant digits).
+one file per output in output order; float32 results printed to 9 significant digits). The
+Keras 3 run also writes `<model>_keras3_to_json.json`, the model's `model.to_json()`.
 
 Models (small, trained a couple of epochs on random data so the optimizer state is saved):
 - two_in_two_out: input_a (8) -> dense_a (relu), input_b (4) -> dense_b (tanh) -> concatenate
@@ -54,6 +55,9 @@ def data(name, shapes, seed):
 def save(model, name, xs):
     keras.utils.set_random_seed(0)
     model.save(os.path.join(OUT, f"{name}_{TAG}.h5"))
+    if not TF_KERAS:
+        with open(os.path.join(OUT, f"{name}_{TAG}_to_json.json"), "w") as f:
+            f.write(model.to_json())
     preds = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
     if not isinstance(preds, (list, tuple)):
         preds = [preds]
