@@ -10,6 +10,10 @@ runs it when RKERAS_KERAS_PYTHON names a python with keras and h5py).
     check_keras.py save MODEL.h5 X.csv PRED.csv
         Keras builds, trains and saves a functional model, and writes its predictions of X.
 
+A model with several inputs or outputs takes X (and PRED) as several CSV files joined by commas,
+in input (output) order: `load m.h5 x1.csv,x2.csv pred1.csv,pred2.csv`. Each CSV holds one row
+per sample (an input or output of higher rank is compared flattened per sample).
+
 Options: --tf-keras uses tf.keras 2 (the tf_keras package) instead of Keras 3.
 Prints one JSON line; exits 1 when a check fails.
 """
@@ -31,7 +35,7 @@ TOL = 1e-6
 
 
 def read_csv(path):
-    return np.atleast_2d(np.loadtxt(path, delimiter=",", dtype="float64"))
+    return np.loadtxt(path, delimiter=",", dtype="float64", ndmin=2)
 
 
 def fail(result, why):
@@ -78,13 +82,26 @@ def load(path, x_path, pred_path, weights_path=None):
     with h5py.File(path, "r") as f:
         has_training = "training_config" in f.attrs
     model = keras.models.load_model(path)
-    x = read_csv(x_path).astype("float32")
-    want = read_csv(pred_path)
-    got = np.asarray(model.predict(x, verbose=0), dtype="float64")
-    diff = float(np.max(np.abs(got - want)))
+    xs = [read_csv(p).astype("float32") for p in x_path.split(",")]
+    xs = [x.reshape((x.shape[0],) + tuple(i.shape[1:])) for x, i in zip(xs, model.inputs)]
+    x = xs if len(xs) > 1 else xs[0]
+    wants = [read_csv(p) for p in pred_path.split(",")]
+
+    def predictions():
+        got = model.predict(x, verbose=0)
+        got = list(got) if isinstance(got, (list, tuple)) else [got]
+        return [np.asarray(g, dtype="float64").reshape(g.shape[0], -1) for g in got]
+
+    def max_diff(got):
+        if len(got) != len(wants) or any(g.shape != w.shape for g, w in zip(got, wants)):
+            return None
+        return max(float(np.max(np.abs(g - w))) for g, w in zip(got, wants))
+
+    got = predictions()
+    diff = max_diff(got)
     result["max_abs_diff"] = diff
-    if got.shape != want.shape or not diff <= TOL:
-        fail(result, f"predictions differ by {diff} (shape {got.shape} vs {want.shape})")
+    if diff is None or not diff <= TOL:
+        fail(result, f"predictions differ by {diff} (shapes {[g.shape for g in got]} vs {[w.shape for w in wants]})")
     result["compiled"] = bool(getattr(model, "optimizer", None) is not None and
                               getattr(model, "compiled", True) and has_training)
     if has_training:
@@ -95,16 +112,18 @@ def load(path, x_path, pred_path, weights_path=None):
     if weights_path:
         model.set_weights([np.zeros_like(w) for w in model.get_weights()])
         model.load_weights(weights_path)
-        wdiff = float(np.max(np.abs(np.asarray(model.predict(x, verbose=0), dtype="float64") - want)))
+        wdiff = max_diff(predictions())
         result["weights_file_max_abs_diff"] = wdiff
-        if not wdiff <= TOL:
+        if wdiff is None or not wdiff <= TOL:
             fail(result, f"after load_weights the predictions differ by {wdiff}")
     if has_training:
         # Informational: Keras 3.15's legacy-HDF5 loader builds the optimizer so that further
         # training fails ("Unknown variable") even for files Keras wrote itself.
-        y = keras.utils.to_categorical(np.arange(len(x)) % got.shape[1], got.shape[1])
+        n = xs[0].shape[0]
+        ys = [keras.utils.to_categorical(np.arange(n) % g.shape[1], g.shape[1]) if g.shape[1] > 1
+              else (np.arange(n) % 2).astype("float32").reshape(n, 1) for g in got]
         try:
-            loss = model.train_on_batch(x, y)
+            loss = model.train_on_batch(x, ys if len(ys) > 1 else ys[0])
             result["train_step"] = float(np.ravel(loss)[0])
         except Exception as e:  # noqa: BLE001
             result["train_step"] = f"Keras error: {str(e)[:120]}"

@@ -79,7 +79,7 @@ def two_in_two_out():
     out_reg = L.Dense(1, name="out_reg")(h)
     model = keras.Model([a, b], [out_class, out_reg], name="two_in_two_out")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
-                  loss={"out_class": "categorical_crossentropy", "out_reg": "mse"},
+                  loss={"out_class": "categorical_crossentropy", "out_reg": "mean_squared_error"},
                   loss_weights={"out_class": 1.0, "out_reg": 0.5},
                   metrics={"out_class": ["accuracy"], "out_reg": ["mae"]})
     rng = np.random.default_rng(2)
@@ -113,7 +113,7 @@ def merges():
     mn = L.Minimum(name="min")([mx, res])
     out = L.Dense(2, name="out")(mn)
     model = keras.Model(x, out, name="merges")
-    model.compile(optimizer="rmsprop", loss="mse")
+    model.compile(optimizer="rmsprop", loss="mean_squared_error")
     model.fit(train[0], np.random.default_rng(4).normal(size=(40, 2)), epochs=2, batch_size=10, verbose=0)
     save(model, name, xs)
 
@@ -170,7 +170,7 @@ def reshape_chain():
     h = L.Flatten(name="flat2")(h)
     out = L.Dense(2, name="out")(h)
     model = keras.Model(x, out, name="reshape_chain")
-    model.compile(optimizer="adam", loss="mse")
+    model.compile(optimizer="adam", loss="mean_squared_error")
     model.fit(train[0], np.random.default_rng(10).normal(size=(40, 2)), epochs=2, batch_size=10, verbose=0)
     save(model, name, xs)
 
