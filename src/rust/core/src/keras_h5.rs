@@ -30,6 +30,7 @@
 //! (R keras 2.x), which tf.keras 2 loads with its optimizer state and Keras 3 loads too.
 
 mod config;
+mod functional;
 mod h5;
 mod keras2;
 
@@ -263,7 +264,7 @@ pub fn load_model(bytes: Vec<u8>, compile: bool, seed: u64) -> R<LoadedModel> {
                      it manually."
                         .into(),
                 ),
-                Some(tc) => match config::compile_spec(&tc, &mut warnings) {
+                Some(tc) => match config::compile_spec(&tc, model.output_names(), &mut warnings) {
                     Err(e) => warnings.push(format!("the model was not compiled: {e}")),
                     Ok(cs) => {
                         model.compile(cs)?;

@@ -9,6 +9,7 @@
 //! from one input; anything else is an error that names the layer.
 
 use crate::activations::Activation;
+use crate::graph::TRef;
 use crate::init::Initializer;
 use crate::keras_json::{compile_config_json, Json};
 use crate::layers::{LayerKind, LayerSpec};
@@ -22,7 +23,9 @@ use serde_json::{json, Map, Value};
 type R<T> = Result<T, String>;
 
 /// The layer classes rkeras builds, for error messages.
-pub const SUPPORTED_LAYERS: &str = "Dense, Dropout, Activation, Flatten, InputLayer";
+pub const SUPPORTED_LAYERS: &str = "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, \
+                                     Average, Maximum, Minimum, Dot, Reshape, Permute, RepeatVector, InputLayer, and \
+                                     Functional and Sequential models";
 
 /// Which Keras wrote a file, as far as its semantics differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +71,7 @@ fn snake_case(s: &str) -> String {
 }
 
 /// A Keras class name without `Custom>`/`Legacy>` registration prefixes or a module path.
-fn bare_class(s: &str) -> &str {
+pub(super) fn bare_class(s: &str) -> &str {
     let s = s.rsplit('>').next().unwrap_or(s);
     s.rsplit('.').next().unwrap_or(s)
 }
@@ -97,7 +100,7 @@ fn per_sample_shape(v: &Value, layer: &str) -> R<Vec<usize>> {
 
 /// The batch input shape a layer config declares, if any (`batch_input_shape` in Keras 2,
 /// `batch_shape` in Keras 3, or a per-sample `input_shape`).
-fn declared_input_shape(config: &Value, layer: &str) -> R<Option<Vec<usize>>> {
+pub(super) fn declared_input_shape(config: &Value, layer: &str) -> R<Option<Vec<usize>>> {
     for key in ["batch_input_shape", "batch_shape"] {
         if let Some(v) = config.get(key).filter(|v| !v.is_null()) {
             return per_sample_shape(v, layer).map(Some);
@@ -196,7 +199,7 @@ fn require_null(config: &Value, keys: &[&str], layer: &str, class: &str) -> R<()
 }
 
 /// One Keras layer entry `{"class_name", "config", ...}` as an rkeras layer spec.
-fn layer_spec(entry: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<LayerSpec> {
+pub(super) fn layer_spec(entry: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<LayerSpec> {
     let class = bare_class(entry.get("class_name").and_then(Value::as_str).unwrap_or("?"));
     let config = entry.get("config").cloned().unwrap_or(Value::Null);
     let name = config
@@ -206,140 +209,185 @@ fn layer_spec(entry: &Value, generation: Generation, warnings: &mut Vec<String>)
         .ok_or_else(|| format!("a {class} layer in the model config has no name"))?
         .to_string();
     let trainable = config.get("trainable").and_then(Value::as_bool).unwrap_or(true);
-    let kind = match class {
-        "Dense" => {
-            require_null(
-                &config,
-                &[
-                    "kernel_regularizer",
-                    "bias_regularizer",
-                    "activity_regularizer",
-                    "kernel_constraint",
-                    "bias_constraint",
-                    "lora_rank",
-                    "quantization_config",
-                ],
-                &name,
-                class,
-            )?;
-            let units = config
-                .get("units")
-                .and_then(as_usize)
-                .filter(|u| *u > 0)
-                .ok_or_else(|| format!("layer '{name}' (Dense): `units` is missing or not a positive integer"))?;
-            LayerKind::Dense {
-                units,
-                activation: activation(config.get("activation"), &name, class, generation)?,
-                use_bias: config.get("use_bias").and_then(Value::as_bool).unwrap_or(true),
-                kernel_initializer: initializer(
-                    config.get("kernel_initializer"),
-                    "kernel_initializer",
+    let kind =
+        match class {
+            "Dense" => {
+                require_null(
+                    &config,
+                    &[
+                        "kernel_regularizer",
+                        "bias_regularizer",
+                        "activity_regularizer",
+                        "kernel_constraint",
+                        "bias_constraint",
+                        "lora_rank",
+                        "quantization_config",
+                    ],
                     &name,
-                    Initializer::GlorotUniform,
-                    warnings,
-                ),
-                bias_initializer: initializer(
-                    config.get("bias_initializer"),
-                    "bias_initializer",
-                    &name,
-                    Initializer::Zeros,
-                    warnings,
-                ),
+                    class,
+                )?;
+                let units =
+                    config.get("units").and_then(as_usize).filter(|u| *u > 0).ok_or_else(|| {
+                        format!("layer '{name}' (Dense): `units` is missing or not a positive integer")
+                    })?;
+                LayerKind::Dense {
+                    units,
+                    activation: activation(config.get("activation"), &name, class, generation)?,
+                    use_bias: config.get("use_bias").and_then(Value::as_bool).unwrap_or(true),
+                    kernel_initializer: initializer(
+                        config.get("kernel_initializer"),
+                        "kernel_initializer",
+                        &name,
+                        Initializer::GlorotUniform,
+                        warnings,
+                    ),
+                    bias_initializer: initializer(
+                        config.get("bias_initializer"),
+                        "bias_initializer",
+                        &name,
+                        Initializer::Zeros,
+                        warnings,
+                    ),
+                }
             }
-        }
-        "Dropout" => {
-            require_null(&config, &["noise_shape"], &name, class)?;
-            let rate = config
-                .get("rate")
-                .and_then(Value::as_f64)
-                .filter(|r| (0.0..1.0).contains(r))
-                .ok_or_else(|| format!("layer '{name}' (Dropout): `rate` is missing or not in [0, 1)"))?;
-            LayerKind::Dropout { rate }
-        }
-        "Activation" => {
-            LayerKind::Activation { activation: activation(config.get("activation"), &name, class, generation)? }
-        }
-        "Flatten" => {
-            if config.get("data_format").and_then(Value::as_str) == Some("channels_first") {
+            "Dropout" => {
+                require_null(&config, &["noise_shape"], &name, class)?;
+                let rate = config
+                    .get("rate")
+                    .and_then(Value::as_f64)
+                    .filter(|r| (0.0..1.0).contains(r))
+                    .ok_or_else(|| format!("layer '{name}' (Dropout): `rate` is missing or not in [0, 1)"))?;
+                LayerKind::Dropout { rate }
+            }
+            "Activation" => {
+                LayerKind::Activation { activation: activation(config.get("activation"), &name, class, generation)? }
+            }
+            "Flatten" => {
+                if config.get("data_format").and_then(Value::as_str) == Some("channels_first") {
+                    return Err(format!(
+                        "layer '{name}' (Flatten): data_format = \"channels_first\" is not supported by rkeras"
+                    ));
+                }
+                LayerKind::Flatten {}
+            }
+            "Concatenate" => LayerKind::Concatenate { axis: int_arg(&config, "axis", &name, class)?.unwrap_or(-1) },
+            "Add" => LayerKind::Add {},
+            "Subtract" => LayerKind::Subtract {},
+            "Multiply" => LayerKind::Multiply {},
+            "Average" => LayerKind::Average {},
+            "Maximum" => LayerKind::Maximum {},
+            "Minimum" => LayerKind::Minimum {},
+            "Dot" => {
+                let axes = match config.get("axes") {
+                    Some(Value::Array(a)) if a.len() == 2 => {
+                        let ax = |v: &Value| {
+                            v.as_i64().ok_or_else(|| format!("layer '{name}' (Dot): axes {a:?} are not integers"))
+                        };
+                        [ax(&a[0])?, ax(&a[1])?]
+                    }
+                    Some(v) if v.is_i64() => [v.as_i64().unwrap(); 2],
+                    other => {
+                        return Err(format!(
+                            "layer '{name}' (Dot): axes {} are not supported",
+                            other.unwrap_or(&Value::Null)
+                        ))
+                    }
+                };
+                LayerKind::Dot { axes, normalize: config.get("normalize").and_then(Value::as_bool).unwrap_or(false) }
+            }
+            "Reshape" => LayerKind::Reshape { target_shape: int_list(&config, "target_shape", &name, class)? },
+            "Permute" => {
+                let dims = int_list(&config, "dims", &name, class)?;
+                if dims.iter().any(|&d| d < 1) {
+                    return Err(format!("layer '{name}' (Permute): dims {dims:?} must count the axes from 1"));
+                }
+                LayerKind::Permute { dims: dims.into_iter().map(|d| d as usize).collect() }
+            }
+            "RepeatVector" => LayerKind::RepeatVector {
+                n: config.get("n").and_then(as_usize).filter(|n| *n > 0).ok_or_else(|| {
+                    format!("layer '{name}' (RepeatVector): `n` is missing or not a positive integer")
+                })?,
+            },
+            _ => {
                 return Err(format!(
-                    "layer '{name}' (Flatten): data_format = \"channels_first\" is not supported by rkeras"
-                ));
+                    "layer '{name}' ({class}) is not supported by rkeras (supported layers: {SUPPORTED_LAYERS})"
+                ))
             }
-            LayerKind::Flatten {}
-        }
-        _ => {
-            return Err(format!(
-                "layer '{name}' ({class}) is not supported by rkeras (supported layers: {SUPPORTED_LAYERS})"
-            ))
-        }
-    };
+        };
     Ok(LayerSpec { name, trainable, kind })
 }
 
-/// `[name, 0, 0]` (Keras 3, one tensor) or `[[name, 0, 0], ...]` (Keras 2) as layer names.
-fn io_layer_names(v: Option<&Value>) -> Vec<String> {
-    match v.and_then(Value::as_array) {
-        Some(a) if a.first().is_some_and(Value::is_string) => vec![a[0].as_str().unwrap().to_string()],
-        Some(a) => a
-            .iter()
-            .filter_map(|t| t.as_array().and_then(|t| t.first()).and_then(Value::as_str).map(str::to_string))
-            .collect(),
-        None => vec![],
-    }
-}
-
-/// Names of the layers whose outputs a Keras 3 call argument references.
-fn keras_history_names(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(o) if o.get("class_name").and_then(Value::as_str) == Some("__keras_tensor__") => {
-            if let Some(n) =
-                o.get("config").and_then(|c| c.get("keras_history")).and_then(|h| h.get(0)).and_then(Value::as_str)
-            {
-                out.push(n.to_string());
-            }
+/// An optional integer argument of a layer config.
+fn int_arg(config: &Value, key: &str, layer: &str, class: &str) -> R<Option<i64>> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            v.as_i64().map(Some).ok_or_else(|| format!("layer '{layer}' ({class}): {key} = {v} is not an integer"))
         }
-        Value::Object(o) => o.values().for_each(|x| keras_history_names(x, out)),
-        Value::Array(a) => a.iter().for_each(|x| keras_history_names(x, out)),
-        _ => {}
     }
 }
 
-/// For each call of a functional layer (node), the names of the layers feeding it.
-fn inbound_nodes(entry: &Value) -> Vec<Vec<String>> {
-    let Some(nodes) = entry.get("inbound_nodes").and_then(Value::as_array) else { return vec![] };
-    nodes
-        .iter()
-        .map(|node| {
-            let mut names = Vec::new();
-            match node {
-                // Keras 2: [["fc_1", 0, 0, {}], ...]
-                Value::Array(inputs) => {
-                    for i in inputs {
-                        if let Some(n) = i.get(0).and_then(Value::as_str) {
-                            names.push(n.to_string());
-                        }
-                    }
-                }
-                // Keras 3: {"args": [...], "kwargs": {...}}
-                Value::Object(o) => keras_history_names(o.get("args").unwrap_or(&Value::Null), &mut names),
-                _ => {}
-            }
-            names
-        })
-        .collect()
+/// A list of integers argument of a layer config.
+fn int_list(config: &Value, key: &str, layer: &str, class: &str) -> R<Vec<i64>> {
+    let bad = || {
+        format!(
+            "layer '{layer}' ({class}): {key} = {} is not a list of integers",
+            config.get(key).unwrap_or(&Value::Null)
+        )
+    };
+    config.get(key).and_then(Value::as_array).ok_or_else(bad)?.iter().map(|v| v.as_i64().ok_or_else(bad)).collect()
 }
 
 /// A Keras model config (the `model_config` attribute, or `model.to_json()`) as an rkeras
 /// model spec. Warnings (ignored settings) are appended to `warnings`.
 pub fn model_spec(model_config: &str, generation: Generation, warnings: &mut Vec<String>) -> R<ModelSpec> {
     let v = parse_json(model_config, "model_config")?;
+    model_spec_of(&v, generation, warnings)
+}
+
+/// A model entry `{"class_name", "config"}` (the whole `model_config`, or a model used as a
+/// layer of another) as an rkeras model spec.
+fn model_spec_of(v: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<ModelSpec> {
     let class = v.get("class_name").and_then(Value::as_str).unwrap_or("?");
     let config = v.get("config").ok_or("the file's model_config has no `config`")?;
     match bare_class(class) {
         "Sequential" => sequential_spec(config, generation, warnings),
-        "Functional" | "Model" => functional_spec(config, generation, warnings),
+        "Functional" | "Model" => {
+            let nested = |e: &Value, w: &mut Vec<String>| nested_layer_spec(e, generation, w);
+            let spec = super::functional::functional_spec(config, generation, warnings, &nested)?;
+            Ok(as_chain(spec))
+        }
         other => Err(format!("model class '{other}' is not supported by rkeras (Sequential and Functional are)")),
     }
+}
+
+/// A functional graph that is a chain (one input, layer `i` applied once to layer `i - 1`,
+/// the last one the output) in the chain layout, as rkeras has always read such files.
+fn as_chain(spec: ModelSpec) -> ModelSpec {
+    let g = spec.graph();
+    let chain = g.inputs.len() == 1
+        && !spec.layers.is_empty()
+        && g.nodes.len() == spec.layers.len()
+        && g.nodes
+            .iter()
+            .enumerate()
+            .all(|(j, n)| n.layer == j && n.inputs == [if j == 0 { TRef::Input(0) } else { TRef::Node(j - 1) }])
+        && g.outputs == [TRef::Node(g.nodes.len() - 1)];
+    if !chain {
+        return spec;
+    }
+    let input = g.inputs.into_iter().next().unwrap();
+    ModelSpec::chain(&spec.name, "Functional", input.shape, Some(input.name), spec.layers)
+}
+
+/// A model used as a layer of a functional model: its own spec, nested.
+fn nested_layer_spec(entry: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<LayerSpec> {
+    let inner = model_spec_of(entry, generation, warnings)?;
+    Err(format!(
+        "layer '{}' ({}): models used as layers are not supported by rkeras yet",
+        inner.name,
+        bare_class(entry.get("class_name").and_then(Value::as_str).unwrap_or("?"))
+    ))
 }
 
 fn sequential_spec(config: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<ModelSpec> {
@@ -390,76 +438,6 @@ fn sequential_spec(config: &Value, generation: Generation, warnings: &mut Vec<St
     Ok(ModelSpec::chain(&name, "Sequential", input_shape, input_name, specs))
 }
 
-fn functional_spec(config: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<ModelSpec> {
-    let name = config.get("name").and_then(Value::as_str).unwrap_or("model").to_string();
-    let layers = config.get("layers").and_then(Value::as_array).ok_or("the functional model config has no layers")?;
-    let inputs = io_layer_names(config.get("input_layers"));
-    let outputs = io_layer_names(config.get("output_layers"));
-    if inputs.len() != 1 || outputs.len() != 1 {
-        return Err(format!(
-            "model '{name}' has {} inputs and {} outputs; rkeras supports chains of layers from one input to one output",
-            inputs.len(),
-            outputs.len()
-        ));
-    }
-    let entry_name = |e: &Value| -> String {
-        e.get("name")
-            .or_else(|| e.get("config").and_then(|c| c.get("name")))
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string()
-    };
-    let find = |n: &str| layers.iter().find(|e| entry_name(e) == n);
-    // Walk back from the output to the input: every layer on the way has one call with one input.
-    let mut chain: Vec<&Value> = Vec::new();
-    let mut cur = outputs[0].clone();
-    while cur != inputs[0] {
-        let e = find(&cur).ok_or_else(|| format!("model '{name}': layer '{cur}' is referenced but not defined"))?;
-        let class = bare_class(e.get("class_name").and_then(Value::as_str).unwrap_or("?"));
-        let nodes = inbound_nodes(e);
-        if nodes.len() != 1 || nodes[0].len() != 1 {
-            if !matches!(class, "Dense" | "Dropout" | "Activation" | "Flatten" | "InputLayer") {
-                return Err(format!(
-                    "layer '{cur}' ({class}) is not supported by rkeras (supported layers: {SUPPORTED_LAYERS})"
-                ));
-            }
-            return Err(format!(
-                "layer '{cur}' ({class}) is called {} time(s) on {} input(s); rkeras supports chains of layers \
-                 (one call, one input each)",
-                nodes.len(),
-                nodes.first().map_or(0, Vec::len)
-            ));
-        }
-        chain.push(e);
-        if chain.len() > layers.len() {
-            return Err(format!("model '{name}': the layer graph has a cycle"));
-        }
-        cur = nodes[0][0].clone();
-    }
-    let input_entry =
-        find(&inputs[0]).ok_or_else(|| format!("model '{name}': input layer '{}' is not defined", inputs[0]))?;
-    let iclass = bare_class(input_entry.get("class_name").and_then(Value::as_str).unwrap_or("?"));
-    if iclass != "InputLayer" {
-        return Err(format!("layer '{}' ({iclass}) is not an input layer", inputs[0]));
-    }
-    let iconfig = input_entry.get("config").cloned().unwrap_or(Value::Null);
-    let input_shape = declared_input_shape(&iconfig, &inputs[0])?
-        .ok_or_else(|| format!("input layer '{}' has no shape", inputs[0]))?;
-    let on_path: std::collections::HashSet<String> =
-        chain.iter().map(|e| entry_name(e)).chain(std::iter::once(inputs[0].clone())).collect();
-    if let Some(extra) = layers.iter().map(entry_name).find(|n| !on_path.contains(n)) {
-        let e = find(&extra).unwrap();
-        let class = bare_class(e.get("class_name").and_then(Value::as_str).unwrap_or("?"));
-        return Err(format!(
-            "layer '{extra}' ({class}) is not on the path from input '{}' to output '{}'; rkeras supports chains of \
-             layers from one input",
-            inputs[0], outputs[0]
-        ));
-    }
-    let specs = chain.iter().rev().map(|e| layer_spec(e, generation, warnings)).collect::<R<Vec<_>>>()?;
-    Ok(ModelSpec::chain(&name, "Functional", input_shape, Some(inputs[0].clone()), specs))
-}
-
 // ---------------------------------------------------------------------------------------
 // training_config
 // ---------------------------------------------------------------------------------------
@@ -486,7 +464,7 @@ fn loss_from(v: &Value) -> R<(Loss, bool)> {
             }
             Ok((loss, from_logits))
         }
-        Value::Array(_) => Err("models with several losses (outputs) are not supported by rkeras".into()),
+        Value::Array(_) => Err("a list of losses does not match the model's outputs".into()),
         other => Err(format!("loss {other} is not supported by rkeras")),
     }
 }
@@ -572,39 +550,108 @@ pub fn optimizer_config(v: &Value, warnings: &mut Vec<String>) -> R<OptimizerCon
 }
 
 /// A Keras `training_config` as an rkeras compile spec.
-pub fn compile_spec(training_config: &str, warnings: &mut Vec<String>) -> R<CompileSpec> {
+pub fn compile_spec(training_config: &str, outputs: &[String], warnings: &mut Vec<String>) -> R<CompileSpec> {
     let v = parse_json(training_config, "training_config")?;
-    let (loss, from_logits) = loss_from(v.get("loss").unwrap_or(&Value::Null))?;
-    let read = |key: &str, warnings: &mut Vec<String>| {
-        let mut metrics = Vec::new();
-        metric_names(v.get(key).unwrap_or(&Value::Null), &mut metrics, warnings);
-        metrics.retain(|m| {
-            let ok = resolve_metric(m, 2, 2).is_ok();
-            if !ok {
-                warnings.push(format!("metric '{m}' is not supported by rkeras and was dropped"));
-            }
-            ok
-        });
-        metrics.dedup();
-        metrics
-    };
-    let metrics = read("metrics", warnings);
-    let weighted_metrics = read("weighted_metrics", warnings);
-    for k in ["loss_weights"] {
-        if v.get(k).is_some_and(|x| !x.is_null() && x.as_array().is_none_or(|a| !a.is_empty())) {
-            warnings.push(format!("the training config's {k} is not supported by rkeras and was dropped"));
+    let per_loss = per_output(v.get("loss").unwrap_or(&Value::Null), outputs, "loss")?;
+    let (loss, from_logits) = match per_loss {
+        PerOutput::All(l) => {
+            let (loss, logits) = loss_from(l)?;
+            (PerOutput::All(LossName(loss)), PerOutput::All(logits))
         }
-    }
+        PerOutput::Each(ls) => {
+            let ls = ls.into_iter().map(loss_from).collect::<R<Vec<_>>>()?;
+            (
+                PerOutput::Each(ls.iter().map(|l| LossName(l.0)).collect()),
+                PerOutput::Each(ls.iter().map(|l| l.1).collect()),
+            )
+        }
+    };
+    let read = |key: &str, warnings: &mut Vec<String>| -> R<PerOutput<Vec<String>>> {
+        let m = v.get(key).unwrap_or(&Value::Null);
+        // tf.keras 2 writes per-output metrics as lists of metric objects named "<output>_<metric>"
+        let keras2_lists = outputs.len() > 1
+            && m.as_array().is_some_and(|a| a.len() == outputs.len() && a.iter().all(Value::is_array));
+        let per = if keras2_lists {
+            PerOutput::Each(m.as_array().unwrap().iter().collect())
+        } else if m.is_object() && m.get("class_name").is_none() {
+            per_output(m, outputs, key)?
+        } else {
+            PerOutput::All(m)
+        };
+        let names = |m: &Value, out: Option<&str>, warnings: &mut Vec<String>| {
+            let mut metrics = Vec::new();
+            metric_names(m, &mut metrics, warnings);
+            if let Some(out) = out {
+                let prefix = format!("{out}_");
+                metrics =
+                    metrics.into_iter().map(|n| n.strip_prefix(&prefix).map_or(n.clone(), str::to_string)).collect();
+            }
+            metrics.retain(|m| {
+                let ok = resolve_metric(m, 2, 2).is_ok();
+                if !ok {
+                    warnings.push(format!("metric '{m}' is not supported by rkeras and was dropped"));
+                }
+                ok
+            });
+            metrics.dedup();
+            metrics
+        };
+        Ok(match per {
+            PerOutput::All(m) => PerOutput::All(names(m, None, warnings)),
+            PerOutput::Each(ms) => {
+                PerOutput::Each(ms.into_iter().zip(outputs).map(|(m, o)| names(m, Some(o), warnings)).collect())
+            }
+        })
+    };
+    let metrics = read("metrics", warnings)?;
+    let weighted_metrics = read("weighted_metrics", warnings)?;
+    let loss_weights = match v.get("loss_weights") {
+        None | Some(Value::Null) => None,
+        Some(w) => {
+            let weight =
+                |x: &Value| x.as_f64().ok_or_else(|| format!("the training config's loss_weights {w} are not numbers"));
+            match per_output(w, outputs, "loss_weights")? {
+                PerOutput::All(x) if x.is_number() => Some(vec![weight(x)?; outputs.len()]),
+                PerOutput::All(_) => return Err(format!("the training config's loss_weights {w} are not understood")),
+                PerOutput::Each(ws) => Some(ws.into_iter().map(weight).collect::<R<Vec<_>>>()?),
+            }
+        }
+    };
     let opt = v.get("optimizer_config").ok_or("the training config has no optimizer_config")?;
     let optimizer = optimizer_config(opt, warnings)?;
-    Ok(CompileSpec {
-        optimizer,
-        loss: PerOutput::All(LossName(loss)),
-        metrics: PerOutput::All(metrics),
-        weighted_metrics: PerOutput::All(weighted_metrics),
-        from_logits: PerOutput::All(from_logits),
-        loss_weights: None,
-    })
+    Ok(CompileSpec { optimizer, loss, metrics, weighted_metrics, from_logits, loss_weights })
+}
+
+/// A compile setting of a Keras training config per output: a dict by output name or a list
+/// with one entry per output (in output order), or one value for all outputs.
+fn per_output<'a>(v: &'a Value, outputs: &[String], what: &str) -> R<PerOutput<&'a Value>> {
+    match v {
+        // a loss or metric object has a class_name; a dict by output name has output names
+        Value::Object(o) if !o.contains_key("class_name") => {
+            if let Some(k) = o.keys().find(|k| !outputs.contains(k)) {
+                return Err(format!(
+                    "the training config's {what} names '{k}', which is not an output of the model (outputs: {})",
+                    outputs.join(", ")
+                ));
+            }
+            let each = outputs
+                .iter()
+                .map(|n| o.get(n).ok_or_else(|| format!("the training config's {what} has no entry for output '{n}'")))
+                .collect::<R<Vec<_>>>()?;
+            Ok(PerOutput::Each(each))
+        }
+        Value::Array(a) if outputs.len() > 1 || a.len() == 1 && !what.contains("metrics") => {
+            if a.len() != outputs.len() {
+                return Err(format!(
+                    "the training config's {what} has {} entries for the model's {} outputs",
+                    a.len(),
+                    outputs.len()
+                ));
+            }
+            Ok(if outputs.len() == 1 { PerOutput::All(&a[0]) } else { PerOutput::Each(a.iter().collect()) })
+        }
+        v => Ok(PerOutput::All(v)),
+    }
 }
 
 /// The `training_config` Keras 3 writes for a compiled model: its compile config without
@@ -693,39 +740,87 @@ mod tests {
     }
 
     #[test]
-    fn functional_graphs_that_are_not_chains() {
+    fn functional_graphs_both_node_forms() {
+        use crate::graph::{NodeSpec, TRef::*};
         let mut w = vec![];
-        // fc_2 takes two inputs (Keras 2 node form), e.g. an Add layer
+        // Keras 2 node form: a residual Add, a Dense shared by two calls, two outputs
         let cfg = r#"{"class_name": "Functional", "config": {"name": "m", "layers": [
             {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 4], "name": "x"}, "name": "x", "inbound_nodes": []},
-            {"class_name": "Dense", "config": {"name": "a", "units": 4}, "name": "a", "inbound_nodes": [[["x", 0, 0, {}]]]},
+            {"class_name": "Dense", "config": {"name": "a", "units": 4}, "name": "a", "inbound_nodes": [[["x", 0, 0, {}]], [["add", 0, 0, {}]]]},
             {"class_name": "Add", "config": {"name": "add"}, "name": "add", "inbound_nodes": [[["a", 0, 0, {}], ["x", 0, 0, {}]]]}],
-            "input_layers": [["x", 0, 0]], "output_layers": [["add", 0, 0]]}}"#;
-        let e = model_spec(cfg, Generation::Keras2, &mut w).unwrap_err();
-        assert!(e.starts_with("layer 'add' (Add) is not supported by rkeras"), "{e}");
-        // a dangling Dense layer
-        let cfg = r#"{"class_name": "Functional", "config": {"name": "m", "layers": [
+            "input_layers": [["x", 0, 0]], "output_layers": [["a", 1, 0], ["add", 0, 0]]}}"#;
+        let s = model_spec(cfg, Generation::Keras2, &mut w).unwrap();
+        assert!(s.is_graph());
+        assert_eq!(s.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["a", "add"]);
+        assert_eq!(s.inputs[0].shape, vec![4]);
+        assert_eq!(
+            s.nodes,
+            vec![
+                NodeSpec { layer: 0, inputs: vec![Input(0)] },
+                NodeSpec { layer: 1, inputs: vec![Node(0), Input(0)] },
+                NodeSpec { layer: 0, inputs: vec![Node(1)] },
+            ]
+        );
+        assert_eq!(s.outputs, vec![Node(2), Node(1)]);
+        // the same in Keras 3's form (a list of tensors as the first argument)
+        let t = |l: &str, n: u32| {
+            format!(
+                r#"{{"class_name": "__keras_tensor__", "config": {{"shape": [null, 4], "dtype": "float32", "keras_history": ["{l}", {n}, 0]}}}}"#
+            )
+        };
+        let cfg3 = format!(
+            r#"{{"class_name": "Functional", "config": {{"name": "m", "layers": [
+            {{"class_name": "InputLayer", "config": {{"batch_shape": [null, 4], "name": "x"}}, "name": "x", "inbound_nodes": []}},
+            {{"class_name": "Dense", "config": {{"name": "a", "units": 4}}, "name": "a", "inbound_nodes": [{{"args": [{}], "kwargs": {{}}}}, {{"args": [{}], "kwargs": {{}}}}]}},
+            {{"class_name": "Add", "config": {{"name": "add"}}, "name": "add", "inbound_nodes": [{{"args": [[{}, {}]], "kwargs": {{}}}}]}}],
+            "input_layers": ["x", 0, 0], "output_layers": [["a", 1, 0], ["add", 0, 0]]}}}}"#,
+            t("x", 0),
+            t("add", 0),
+            t("a", 0),
+            t("x", 0)
+        );
+        assert_eq!(model_spec(&cfg3, Generation::Keras3, &mut w).unwrap(), s);
+        // a chain still reads in the chain layout
+        let chain = r#"{"class_name": "Functional", "config": {"name": "c", "layers": [
             {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 4], "name": "x"}, "name": "x", "inbound_nodes": []},
-            {"class_name": "Dense", "config": {"name": "a", "units": 4}, "name": "a", "inbound_nodes": [[["x", 0, 0, {}]]]},
-            {"class_name": "Dense", "config": {"name": "b", "units": 4}, "name": "b", "inbound_nodes": [[["x", 0, 0, {}]]]}],
+            {"class_name": "Dense", "config": {"name": "a", "units": 4}, "name": "a", "inbound_nodes": [[["x", 0, 0, {}]]]}],
             "input_layers": [["x", 0, 0]], "output_layers": [["a", 0, 0]]}}"#;
-        assert!(model_spec(cfg, Generation::Keras2, &mut w)
-            .unwrap_err()
-            .contains("layer 'b' (Dense) is not on the path"));
-        // two inputs
-        let cfg = cfg.replace(r#""input_layers": [["x", 0, 0]]"#, r#""input_layers": [["x", 0, 0], ["y", 0, 0]]"#);
-        assert!(model_spec(&cfg, Generation::Keras2, &mut w).unwrap_err().contains("2 inputs"));
+        let c = model_spec(chain, Generation::Keras2, &mut w).unwrap();
+        assert!(!c.is_graph());
+        assert_eq!((c.input_shape.clone(), c.input_name.clone()), (vec![4], Some("x".to_string())));
+        // errors name the layer
+        let err = |cfg: &str| model_spec(cfg, Generation::Keras2, &mut vec![]).unwrap_err();
+        let e = err(&cfg.replace(r#"[["a", 1, 0], ["add", 0, 0]]"#, r#"[["a", 2, 0]]"#));
+        assert!(e.contains("layer 'a' is referenced at node 2, but it is called 2 time(s)"), "{e}");
+        let e = err(&cfg.replace(r#"[["a", 0, 0, {}], ["x", 0, 0, {}]]"#, r#"[["a", 1, 0, {}], ["x", 0, 0, {}]]"#));
+        assert!(e.contains("the inputs of layer 'a' cannot be computed"), "{e}");
+        let e = err(&cfg.replace(r#"["x", 0, 0, {}]]]}]"#, r#"["y", 0, 0, {}]]]}]"#));
+        assert!(e.contains("layer 'y' is referenced but not defined"), "{e}");
+        let e = err(&cfg.replace(r#"[["add", 0, 0, {}]]]"#, r#"[["add", 0, 1, {}]]]"#));
+        assert!(e.contains("output 1 of layer 'add' is used"), "{e}");
+        let e = err(&cfg.replace(r#""input_layers": [["x", 0, 0]]"#, r#""input_layers": [["x", 0, 0], ["y", 0, 0]]"#));
+        assert!(e.contains("layer 'y' is referenced but not defined"), "{e}");
+        let e = err(&cfg.replace(r#""input_layers": [["x", 0, 0]]"#, r#""input_layers": [["a", 0, 0]]"#));
+        assert!(e.contains("input 'a' (Dense) is not an InputLayer"), "{e}");
+        let e = err(&cfg.replace(r#""name": "add"}, "name": "add""#, r#""name": "a"}, "name": "a""#));
+        assert!(e.contains("the layer name 'a' is used more than once"), "{e}");
+        let e = err(&cfg.replace("\"Add\"", "\"Lambda\""));
+        assert!(e.starts_with("layer 'add' (Lambda) is not supported by rkeras"), "{e}");
+        // a dangling layer (Keras never writes one) is refused by the graph check
+        let e = err(&cfg.replace(r#"[["a", 1, 0], ["add", 0, 0]]"#, r#"[["a", 0, 0]]"#));
+        assert!(e.contains("does not lead to any model output"), "{e}");
     }
 
     #[test]
     fn training_configs() {
         let mut w = vec![];
+        let one = ["out".to_string()];
         let k2 = r#"{"loss": "categorical_crossentropy", "metrics": [[{"class_name": "MeanMetricWrapper",
             "config": {"name": "accuracy", "dtype": "float32", "fn": "categorical_accuracy"}}]],
             "weighted_metrics": null, "loss_weights": null, "optimizer_config": {"class_name": "Custom>Adam",
             "config": {"name": "Adam", "learning_rate": 0.0010000000474974513, "beta_1": 0.9, "beta_2": 0.999,
             "epsilon": 1e-07, "amsgrad": false, "is_legacy_optimizer": false, "jit_compile": false}}}"#;
-        let c = compile_spec(k2, &mut w).unwrap();
+        let c = compile_spec(k2, &one, &mut w).unwrap();
         assert_eq!(c.loss_of(0), Loss::CategoricalCrossentropy);
         assert_eq!(*c.metrics.first(), vec!["accuracy"]);
         assert_eq!(c.optimizer.name(), "adam");
@@ -734,27 +829,27 @@ mod tests {
         let legacy = r#"{"loss": {"class_name": "MeanSquaredError", "config": {"reduction": "auto", "name": "mse"}},
             "metrics": ["mae", "bogus_metric"], "optimizer_config": {"class_name": "SGD",
             "config": {"name": "SGD", "lr": 0.1, "decay": 0.01, "momentum": 0.9, "nesterov": true}}}"#;
-        let c = compile_spec(legacy, &mut w).unwrap();
+        let c = compile_spec(legacy, &one, &mut w).unwrap();
         assert_eq!(c.loss_of(0), Loss::MeanSquaredError);
         assert_eq!(*c.metrics.first(), vec!["mae"]);
         assert_eq!(c.optimizer.learning_rate, 0.1);
         assert_eq!(c.optimizer.decay, 0.01);
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("bogus_metric"));
-        let e =
-            compile_spec(&legacy.replace("\"class_name\": \"SGD\"", "\"class_name\": \"Ftrl\""), &mut w).unwrap_err();
+        let e = compile_spec(&legacy.replace("\"class_name\": \"SGD\"", "\"class_name\": \"Ftrl\""), &one, &mut w)
+            .unwrap_err();
         assert!(e.contains("optimizer 'ftrl' is not supported"), "{e}");
         let logits = r#"{"loss": {"class_name": "CategoricalCrossentropy", "config": {"from_logits": true}},
             "optimizer_config": {"class_name": "Adam", "config": {}}}"#;
-        let c = compile_spec(logits, &mut w).unwrap();
+        let c = compile_spec(logits, &one, &mut w).unwrap();
         assert!(*c.from_logits.first() && c.loss_of(0) == Loss::CategoricalCrossentropy);
         let hinge = logits.replace("CategoricalCrossentropy", "Hinge");
-        assert!(compile_spec(&hinge, &mut w).unwrap_err().contains("from_logits"));
+        assert!(compile_spec(&hinge, &one, &mut w).unwrap_err().contains("from_logits"));
         // what rkeras writes for a from-logits loss reads back the same (Keras 3 and 2 forms)
         for keras2 in [false, true] {
             let written = crate::keras_json::loss_json(&c, keras2).to_string();
             let tc = format!(r#"{{"loss": {written}, "optimizer_config": {{"class_name": "Adam", "config": {{}}}}}}"#);
-            assert_eq!(compile_spec(&tc, &mut w).unwrap(), c, "{tc}");
+            assert_eq!(compile_spec(&tc, &one, &mut w).unwrap(), c, "{tc}");
         }
     }
 }

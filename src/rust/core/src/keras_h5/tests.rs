@@ -1,4 +1,5 @@
 use super::*;
+use crate::layers::LayerKind;
 use crate::model::{CompileSpec, ModelSpec};
 use crate::tensor::Tensor;
 use std::path::{Path, PathBuf};
@@ -651,4 +652,163 @@ fn nan_or_infinite_weights_are_refused_and_the_model_is_unchanged() {
     assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
     assert!(l.warnings[0].contains("holds NaN or infinite values"), "{}", l.warnings[0]);
     assert_eq!(l.model.compiled.as_ref().unwrap().optimizer.iterations(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Graph models written by Keras 3.15.1 and tf.keras 2.21 (tests/fixtures/keras/h5-graph,
+// made by tests/interop/make_graph_fixtures.py)
+// ---------------------------------------------------------------------------------------
+
+fn graph_dir() -> PathBuf {
+    crate::testutil::fixture("keras/h5-graph")
+}
+
+/// (fixture, inputs, outputs)
+const GRAPH_FIXTURES: [(&str, usize, usize); 5] =
+    [("two_in_two_out", 2, 2), ("merges", 1, 1), ("siamese", 2, 1), ("nested", 2, 1), ("reshape_chain", 1, 1)];
+
+/// The fixture's input rows, shaped as the model's inputs.
+fn graph_inputs(m: &Model<f32>, name: &str, inputs: usize) -> Vec<Tensor<f32>> {
+    (0..inputs)
+        .map(|i| {
+            let (n, x) = read_csv(&graph_dir().join(format!("{name}_x{}.csv", i + 1)));
+            let mut shape = vec![n];
+            shape.extend_from_slice(m.input_shape_of(i));
+            Tensor::from_vec(&shape, x)
+        })
+        .collect()
+}
+
+/// Predicts the fixture's rows and compares with Keras' predictions (within 1e-6).
+fn predicts_like_keras(m: &mut Model<f32>, name: &str, tag: &str, inputs: usize, outputs: usize) {
+    let xs = graph_inputs(m, name, inputs);
+    let got = m.predict_all(&xs, 32);
+    assert_eq!(got.len(), outputs, "{name}_{tag}");
+    for (o, g) in got.iter().enumerate() {
+        let (_, want) = read_csv(&graph_dir().join(format!("{name}_{tag}_pred{}.csv", o + 1)));
+        assert_eq!(g.data.len(), want.len(), "{name}_{tag} output {o}");
+        let worst = g.data.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst <= 1e-6, "{name}_{tag} output {o}: max |diff| {worst}");
+    }
+}
+
+fn load_graph(name: &str, tag: &str) -> R<LoadedModel> {
+    load_model(std::fs::read(graph_dir().join(format!("{name}_{tag}.h5"))).unwrap(), true, 1)
+}
+
+#[test]
+fn keras_graph_fixtures_load_and_predict_like_keras() {
+    for tag in ["keras3", "keras2"] {
+        for (name, inputs, outputs) in GRAPH_FIXTURES {
+            if name == "nested" {
+                continue; // keras_graph_fixture_nested_models
+            }
+            let mut l = load_graph(name, tag).unwrap_or_else(|e| panic!("{name}_{tag}: {e}"));
+            assert!(l.warnings.is_empty(), "{name}_{tag}: {:?}", l.warnings);
+            assert_eq!(l.model.spec.name, name);
+            assert_eq!((l.model.n_inputs(), l.model.n_outputs()), (inputs, outputs), "{name}_{tag}");
+            assert!(l.model.compiled.is_some(), "{name}_{tag}");
+            predicts_like_keras(&mut l.model, name, tag, inputs, outputs);
+            // the optimizer state came along
+            let st = l.model.compiled.as_ref().unwrap().optimizer.state();
+            // 2 epochs of 4 batches (3 when a quarter of the rows is kept for validation)
+            assert_eq!(st.iterations, if name == "two_in_two_out" { 6 } else { 8 }, "{name}_{tag}");
+        }
+    }
+}
+
+#[test]
+fn keras_graph_fixture_structure() {
+    use crate::graph::{NodeSpec, TRef::*};
+    let node = |layer: usize, inputs: Vec<crate::graph::TRef>| NodeSpec { layer, inputs };
+    for tag in ["keras3", "keras2"] {
+        let names = |s: &ModelSpec| s.layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>();
+        let s = load_graph("two_in_two_out", tag).unwrap().model.spec;
+        assert_eq!(
+            s.inputs.iter().map(|i| (i.name.as_str(), i.shape.clone())).collect::<Vec<_>>(),
+            [("input_a", vec![8]), ("input_b", vec![4])]
+        );
+        assert_eq!(names(&s), ["dense_a", "dense_b", "concat", "trunk", "out_class", "out_reg"]);
+        assert_eq!(
+            s.nodes,
+            [
+                node(0, vec![Input(0)]),
+                node(1, vec![Input(1)]),
+                node(2, vec![Node(0), Node(1)]),
+                node(3, vec![Node(2)]),
+                node(4, vec![Node(3)]),
+                node(5, vec![Node(3)])
+            ]
+        );
+        assert_eq!(s.outputs, [Node(4), Node(5)]);
+        assert_eq!(s.layers[2].kind, LayerKind::Concatenate { axis: -1 });
+
+        let s = load_graph("merges", tag).unwrap().model.spec;
+        assert_eq!(names(&s), ["d1", "residual", "d2", "sub", "mul", "avg", "max", "min", "out"]);
+        assert_eq!(
+            s.nodes,
+            [
+                node(0, vec![Input(0)]),
+                node(1, vec![Input(0), Node(0)]),
+                node(2, vec![Node(1)]),
+                node(3, vec![Node(1), Node(2)]),
+                node(4, vec![Node(1), Node(2), Node(3)]),
+                node(5, vec![Node(3), Node(4)]),
+                node(6, vec![Node(5), Node(2)]),
+                node(7, vec![Node(6), Node(1)]),
+                node(8, vec![Node(7)])
+            ]
+        );
+
+        // the shared Dense: one layer, two nodes
+        let s = load_graph("siamese", tag).unwrap().model.spec;
+        assert_eq!(names(&s), ["shared", "cosine", "same"]);
+        assert_eq!(
+            s.nodes,
+            [node(0, vec![Input(0)]), node(0, vec![Input(1)]), node(1, vec![Node(0), Node(1)]), node(2, vec![Node(2)])]
+        );
+        assert_eq!(s.layers[1].kind, LayerKind::Dot { axes: [1, 1], normalize: true });
+
+        // a chain of shape layers reads in the chain layout
+        let s = load_graph("reshape_chain", tag).unwrap().model.spec;
+        assert!(!s.is_graph());
+        assert_eq!((s.input_shape.clone(), s.input_name.as_deref()), (vec![12], Some("flat_in")));
+        let kinds: Vec<_> = s.layers.iter().map(|l| l.kind.clone()).collect();
+        assert_eq!(kinds[0], LayerKind::Reshape { target_shape: vec![3, -1] });
+        assert_eq!(kinds[1], LayerKind::Permute { dims: vec![2, 1] });
+        assert_eq!(kinds[4], LayerKind::RepeatVector { n: 3 });
+    }
+}
+
+#[test]
+fn keras_graph_fixture_multi_output_compile_and_evaluate() {
+    for tag in ["keras3", "keras2"] {
+        let mut l = load_graph("two_in_two_out", tag).unwrap();
+        let c = &l.model.compiled.as_ref().unwrap().spec;
+        assert_eq!(c.loss_of(0), crate::losses::Loss::CategoricalCrossentropy, "{tag}");
+        assert_eq!(c.loss_of(1), crate::losses::Loss::MeanSquaredError, "{tag}");
+        assert_eq!(c.loss_weights, Some(vec![1.0, 0.5]), "{tag}");
+        assert_eq!((c.metrics.get(0).clone(), c.metrics.get(1).clone()), (vec!["accuracy".into()], vec!["mae".into()]));
+        // evaluate() on the fixture rows gives Keras' numbers
+        let xs = graph_inputs(&l.model, "two_in_two_out", 2);
+        let ys: Vec<Tensor<f32>> = (1..=2)
+            .map(|j| {
+                let (n, y) = read_csv(&graph_dir().join(format!("two_in_two_out_y{j}.csv")));
+                Tensor::from_vec(&[n, y.len() / n], y)
+            })
+            .collect();
+        let mut run = l.model.new_running(&[3, 1]).unwrap();
+        l.model.test_step(&xs, &ys, None, &mut run);
+        let logs: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(graph_dir().join(format!("two_in_two_out_{tag}_logs.json"))).unwrap(),
+        )
+        .unwrap();
+        let want = logs["evaluate"].as_object().unwrap();
+        let got: std::collections::HashMap<&str, f64> = run.values().collect();
+        assert_eq!(got.len(), want.len(), "{tag}: {got:?}");
+        for (k, v) in want {
+            let g = got.get(k.as_str()).unwrap_or_else(|| panic!("{tag}: no log key {k} in {got:?}"));
+            assert!((g - v.as_f64().unwrap()).abs() <= 1e-5, "{tag} {k}: {g} vs {v}");
+        }
+    }
 }
