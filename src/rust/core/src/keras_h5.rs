@@ -455,9 +455,10 @@ fn weight_path<T: Real>(model: &Model<T>, layer: &str, weight: &str, layout: Lay
 fn write_layers<T: Real>(t: &mut Tree, group: &str, model: &Model<T>, layout: Layout) {
     let mut layer_names = Vec::new();
     if model.spec.class_name == "Functional" {
-        let input = model.spec.input_name.clone().unwrap_or_else(|| "input_layer".into());
-        t.attr_strings(&join(group, &input), "weight_names", &[]);
-        layer_names.push(input);
+        for input in &model.graph().inputs {
+            t.attr_strings(&join(group, &input.name), "weight_names", &[]);
+            layer_names.push(input.name.clone());
+        }
     }
     for l in model.layers() {
         let name = l.spec().name.clone();

@@ -13,10 +13,11 @@
 //! reference files in `testdata/` (written by Keras 3.15.1).
 
 use crate::activations::Activation;
+use crate::graph::{Graph, TRef};
 use crate::init::Initializer;
 use crate::layers::{LayerKind, LayerSpec};
 use crate::losses::Loss;
-use crate::model::{CompileSpec, Model};
+use crate::model::{CompileSpec, Model, ModelSpec};
 use crate::optimizers::{OptimizerConfig, OptimizerKind};
 use crate::Real;
 use std::fmt::{self, Write};
@@ -236,7 +237,8 @@ pub(crate) fn shape_or_merge_config(kind: &LayerKind) -> Vec<(&'static str, Json
     match kind {
         LayerKind::Concatenate { axis } => vec![("axis", Json::Int(*axis))],
         LayerKind::Dot { axes, normalize } => {
-            vec![("axes", ints(&mut axes.iter().copied())), ("normalize", Json::Bool(*normalize))]
+            let axes = if axes[0] == axes[1] { Json::Int(axes[0]) } else { ints(&mut axes.iter().copied()) };
+            vec![("axes", axes), ("normalize", Json::Bool(*normalize))]
         }
         LayerKind::Reshape { target_shape } => vec![("target_shape", ints(&mut target_shape.iter().copied()))],
         LayerKind::Permute { dims } => vec![("dims", ints(&mut dims.iter().map(|&d| d as i64)))],
@@ -245,10 +247,11 @@ pub(crate) fn shape_or_merge_config(kind: &LayerKind) -> Vec<(&'static str, Json
     }
 }
 
-/// Whether the Keras layer has a `build()` (owns weights), hence a `build_config`. Stateless
-/// layers are built at construction in Keras 3 and serialize without one.
+/// Whether Keras 3.15.1 writes a `build_config` for the layer in `to_json()` (layers with a
+/// `build()` of their own; Dropout, Activation and Reshape are built at construction). For a
+/// merge layer it holds the list of input shapes.
 fn has_build_config(kind: &LayerKind) -> bool {
-    matches!(kind, LayerKind::Dense { .. })
+    !matches!(kind, LayerKind::Dropout { .. } | LayerKind::Activation { .. } | LayerKind::Reshape { .. })
 }
 
 /// Whether the layer's `call()` takes `training` (recorded in its functional call kwargs).
@@ -257,13 +260,13 @@ fn takes_training(kind: &LayerKind) -> bool {
 }
 
 /// A layer as the model config lists it, before the functional `name`/`inbound_nodes`.
-fn layer_entry(class: &str, config: Json, build_input: Option<&[usize]>, style: Style) -> Json {
+fn layer_entry(class: &str, config: Json, build_input: Option<Json>, style: Style) -> Json {
     match style {
         Style::LegacyH5 => obj([("class_name", Json::s(class)), ("config", config)]),
         Style::ToJson => {
             let mut e = keras_object("keras.layers", class, config, Json::Null);
             if let Some(shape) = build_input {
-                push(&mut e, "build_config", obj([("input_shape", batch_shape(shape))]));
+                push(&mut e, "build_config", obj([("input_shape", shape)]));
             }
             e
         }
@@ -282,21 +285,119 @@ fn input_layer_entry(name: &str, shape: &[usize], style: Style) -> Json {
     layer_entry("InputLayer", config, None, style)
 }
 
-/// Functional `inbound_nodes`: one call on the previous layer's output tensor.
-fn inbound_nodes(prev: &str, prev_shape: &[usize], kind: &LayerKind) -> Json {
-    let tensor = obj([
-        ("class_name", Json::s("__keras_tensor__")),
-        (
-            "config",
-            obj([
-                ("shape", batch_shape(prev_shape)),
-                ("dtype", Json::s("float32")),
-                ("keras_history", Json::Arr(vec![Json::s(prev), Json::Int(0), Json::Int(0)])),
-            ]),
-        ),
-    ]);
-    let kwargs = if takes_training(kind) { obj([("training", Json::Bool(false))]) } else { obj([]) };
-    Json::Arr(vec![obj([("args", Json::Arr(vec![tensor])), ("kwargs", kwargs)])])
+/// What the writers need to know about a model's graph: per node, which call of its layer it
+/// is and its output shape.
+pub(crate) struct GraphInfo<'a> {
+    pub graph: &'a Graph,
+    /// Per node: how many earlier nodes apply the same layer (Keras' node index).
+    pub call: Vec<usize>,
+    /// Per node: its per-sample output shape.
+    pub shapes: Vec<Vec<usize>>,
+}
+
+impl<'a> GraphInfo<'a> {
+    pub fn new<T: Real>(model: &'a Model<T>) -> Self {
+        let graph = model.graph();
+        let mut seen = vec![0usize; model.spec.layers.len()];
+        let mut call = Vec::with_capacity(graph.nodes.len());
+        let mut shapes = Vec::with_capacity(graph.nodes.len());
+        for n in &graph.nodes {
+            call.push(seen[n.layer]);
+            seen[n.layer] += 1;
+            shapes.push(model.layers()[n.layer].output_shape().to_vec());
+        }
+        GraphInfo { graph, call, shapes }
+    }
+
+    /// The per-sample shape of a tensor.
+    pub fn shape(&self, r: TRef) -> &[usize] {
+        match r {
+            TRef::Input(i) => &self.graph.inputs[i].shape,
+            TRef::Node(j) => &self.shapes[j],
+        }
+    }
+
+    /// The layer that makes a tensor (an input's name for an input) and its node index there.
+    pub fn source<'s>(&self, spec: &'s ModelSpec, r: TRef) -> (&'s str, usize)
+    where
+        'a: 's,
+    {
+        match r {
+            TRef::Input(i) => (&self.graph.inputs[i].name, 0),
+            TRef::Node(j) => (&spec.layers[self.graph.nodes[j].layer].name, self.call[j]),
+        }
+    }
+
+    /// The nodes applying layer `layer`, in order.
+    pub fn nodes_of(&self, layer: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.graph.nodes.len()).filter(move |&j| self.graph.nodes[j].layer == layer)
+    }
+}
+
+/// A functional model's layer entries (inputs first, then every layer once with its calls as
+/// `__keras_tensor__` arguments) and its `input_layers` and `output_layers`.
+fn functional_layers<T: Real>(model: &Model<T>, style: Style) -> (Vec<Json>, Json, Json) {
+    let spec = &model.spec;
+    let info = GraphInfo::new(model);
+    let g = info.graph;
+    let tensor_ref = |r: TRef| {
+        let (name, node) = info.source(spec, r);
+        Json::Arr(vec![Json::s(name), Json::Int(node as i64), Json::Int(0)])
+    };
+    let mut layers = Vec::with_capacity(g.inputs.len() + spec.layers.len());
+    for input in &g.inputs {
+        let mut e = input_layer_entry(&input.name, &input.shape, style);
+        push(&mut e, "name", Json::s(&input.name));
+        push(&mut e, "inbound_nodes", Json::Arr(vec![]));
+        layers.push(e);
+    }
+    for (li, ls) in spec.layers.iter().enumerate() {
+        let merge = ls.kind.is_merge();
+        let mut calls = Vec::new();
+        let mut build = None;
+        for j in info.nodes_of(li) {
+            let tensors: Vec<Json> = g.nodes[j]
+                .inputs
+                .iter()
+                .map(|&r| {
+                    obj([
+                        ("class_name", Json::s("__keras_tensor__")),
+                        (
+                            "config",
+                            obj([
+                                ("shape", batch_shape(info.shape(r))),
+                                ("dtype", Json::s("float32")),
+                                ("keras_history", tensor_ref(r)),
+                            ]),
+                        ),
+                    ])
+                })
+                .collect();
+            if build.is_none() {
+                let shapes = g.nodes[j].inputs.iter().map(|&r| batch_shape(info.shape(r)));
+                build = Some(if merge { Json::Arr(shapes.collect()) } else { shapes.into_iter().next().unwrap() });
+            }
+            let arg = if merge { Json::Arr(tensors) } else { tensors.into_iter().next().unwrap() };
+            let kwargs = if takes_training(&ls.kind) { obj([("training", Json::Bool(false))]) } else { obj([]) };
+            calls.push(obj([("args", Json::Arr(vec![arg])), ("kwargs", kwargs)]));
+        }
+        let build = build.filter(|_| has_build_config(&ls.kind));
+        let mut e = layer_entry(ls.kind.class_name(), layer_config(ls), build, style);
+        push(&mut e, "name", Json::s(&ls.name));
+        push(&mut e, "inbound_nodes", Json::Arr(calls));
+        layers.push(e);
+    }
+    // one tensor is written flat (`["x", 0, 0]`), several as a list
+    let refs = |rs: Vec<TRef>| {
+        let mut v: Vec<Json> = rs.into_iter().map(tensor_ref).collect();
+        if v.len() == 1 {
+            v.pop().unwrap()
+        } else {
+            Json::Arr(v)
+        }
+    };
+    let inputs = refs((0..g.inputs.len()).map(TRef::Input).collect());
+    (layers, inputs, refs(g.outputs.clone()))
 }
 
 /// Keras' automatic optimizer name (`to_snake_case` of the class name).
@@ -365,12 +466,12 @@ pub fn optimizer_json(cfg: &OptimizerConfig, learning_rate: f64) -> Json {
     keras_object("keras.optimizers", class, c, Json::Null)
 }
 
-/// The compiled loss as Keras writes it: its canonical name, or for `from_logits = TRUE` the
-/// loss object (Keras 3's `{module, class_name, config, registered_name}`, or tf.keras 2's
-/// `{class_name, config}` when `keras2`).
-pub(crate) fn loss_json(spec: &CompileSpec, keras2: bool) -> Json {
-    let loss = spec.loss_of(0);
-    if !*spec.from_logits.first() {
+/// The compiled loss of output `o` as Keras writes it: its canonical name, or for
+/// `from_logits = TRUE` the loss object (Keras 3's `{module, class_name, config,
+/// registered_name}`, or tf.keras 2's `{class_name, config}` when `keras2`).
+pub(crate) fn loss_json(spec: &CompileSpec, o: usize, keras2: bool) -> Json {
+    let loss = spec.loss_of(o);
+    if !*spec.from_logits.get(o) {
         return Json::s(loss.name());
     }
     let (class, extra) = match loss {
@@ -394,53 +495,72 @@ pub(crate) fn loss_json(spec: &CompileSpec, keras2: bool) -> Json {
     }
 }
 
-/// `model.get_compile_config()`. The loss is given by its canonical Keras name.
-pub fn compile_config_json(spec: &CompileSpec, learning_rate: f64) -> Json {
-    let list = |m: &[String]| if m.is_empty() { Json::Null } else { Json::Arr(m.iter().map(|m| Json::s(m)).collect()) };
-    obj([
-        ("optimizer", optimizer_json(&spec.optimizer, learning_rate)),
-        ("loss", loss_json(spec, false)),
-        ("loss_weights", Json::Null),
-        ("metrics", list(spec.metrics.first())),
-        ("weighted_metrics", list(spec.weighted_metrics.first())),
-        ("run_eagerly", Json::Bool(false)),
-        ("steps_per_execution", Json::Int(1)),
-        ("jit_compile", Json::Bool(false)),
-    ])
+/// A compile setting as Keras records it: the value of a single-output model, or a dict by
+/// output name (in output order) that Keras 3 and tf.keras 2 both read back; `None` entries
+/// are left out.
+fn per_output_json(outputs: &[String], f: impl Fn(usize) -> Option<Json>) -> Json {
+    if outputs.len() <= 1 {
+        return f(0).unwrap_or(Json::Null);
+    }
+    let kv: Vec<(String, Json)> =
+        outputs.iter().enumerate().filter_map(|(o, n)| f(o).map(|v| (n.clone(), v))).collect();
+    if kv.is_empty() {
+        Json::Null
+    } else {
+        Json::Obj(kv)
+    }
+}
+
+/// The `loss`, `loss_weights`, `metrics` and `weighted_metrics` of a compile config for a
+/// model with outputs `outputs` (`keras2`: tf.keras 2's loss objects).
+pub(crate) fn compile_entries(spec: &CompileSpec, outputs: &[String], keras2: bool) -> [(&'static str, Json); 4] {
+    let list = |m: &[String]| (!m.is_empty()).then(|| Json::Arr(m.iter().map(|m| Json::s(m)).collect()));
+    let loss_weights = match &spec.loss_weights {
+        Some(_) if outputs.len() > 1 => per_output_json(outputs, |o| Some(Json::Float(spec.loss_weight(o)))),
+        _ => Json::Null,
+    };
+    [
+        ("loss", per_output_json(outputs, |o| Some(loss_json(spec, o, keras2)))),
+        ("loss_weights", loss_weights),
+        ("metrics", per_output_json(outputs, |o| list(spec.metrics.get(o)))),
+        ("weighted_metrics", per_output_json(outputs, |o| list(spec.weighted_metrics.get(o)))),
+    ]
+}
+
+/// `model.get_compile_config()` of a model with outputs `outputs`. Losses are given by their
+/// canonical Keras names; per-output settings as dicts by output name.
+pub fn compile_config_json(spec: &CompileSpec, learning_rate: f64, outputs: &[String]) -> Json {
+    let mut c = obj([("optimizer", optimizer_json(&spec.optimizer, learning_rate))]);
+    for (k, v) in compile_entries(spec, outputs, false) {
+        push(&mut c, k, v);
+    }
+    push(&mut c, "run_eagerly", Json::Bool(false));
+    push(&mut c, "steps_per_execution", Json::Int(1));
+    push(&mut c, "jit_compile", Json::Bool(false));
+    c
 }
 
 /// The model as Keras 3 serializes it in the given style.
 pub fn model_json<T: Real>(model: &Model<T>, style: Style) -> Json {
     let spec = &model.spec;
     let functional = spec.class_name == "Functional";
-    let input = input_name(model);
-    let mut layers = vec![input_layer_entry(&input, &spec.input_shape, style)];
-    if functional {
-        push(&mut layers[0], "name", Json::s(&input));
-        push(&mut layers[0], "inbound_nodes", Json::Arr(vec![]));
-    }
-    let (mut prev, mut shape) = (input.clone(), spec.input_shape.clone());
-    for (ls, built) in spec.layers.iter().zip(model.layers()) {
-        let build = has_build_config(&ls.kind).then_some(&shape[..]);
-        let mut e = layer_entry(ls.kind.class_name(), layer_config(ls), build, style);
-        if functional {
-            push(&mut e, "name", Json::s(&ls.name));
-            push(&mut e, "inbound_nodes", inbound_nodes(&prev, &shape, &ls.kind));
-        }
-        layers.push(e);
-        prev = ls.name.clone();
-        shape = built.output_shape().to_vec();
-    }
     let mut config = obj([("name", Json::s(&spec.name)), ("trainable", Json::Bool(true))]);
-    if !functional {
-        push(&mut config, "dtype", dtype_policy());
-    }
-    push(&mut config, "layers", Json::Arr(layers));
-    let tensor_ref = |name: &str| Json::Arr(vec![Json::s(name), Json::Int(0), Json::Int(0)]);
     if functional {
-        push(&mut config, "input_layers", tensor_ref(&input));
-        push(&mut config, "output_layers", tensor_ref(&prev));
+        let (layers, inputs, outputs) = functional_layers(model, style);
+        push(&mut config, "layers", Json::Arr(layers));
+        push(&mut config, "input_layers", inputs);
+        push(&mut config, "output_layers", outputs);
     } else {
+        push(&mut config, "dtype", dtype_policy());
+        let input = input_name(model);
+        let mut layers = vec![input_layer_entry(&input, &spec.input_shape, style)];
+        let mut shape = spec.input_shape.clone();
+        for (ls, built) in spec.layers.iter().zip(model.layers()) {
+            let build = has_build_config(&ls.kind).then(|| batch_shape(&shape));
+            layers.push(layer_entry(ls.kind.class_name(), layer_config(ls), build, style));
+            shape = built.output_shape().to_vec();
+        }
+        push(&mut config, "layers", Json::Arr(layers));
         push(&mut config, "build_input_shape", batch_shape(&spec.input_shape));
     }
     match style {
@@ -457,7 +577,8 @@ pub fn model_json<T: Real>(model: &Model<T>, style: Style) -> Json {
             let build_shape = if functional { Json::Null } else { batch_shape(&spec.input_shape) };
             push(&mut m, "build_config", obj([("input_shape", build_shape)]));
             if let Some(c) = &model.compiled {
-                push(&mut m, "compile_config", compile_config_json(&c.spec, c.optimizer.learning_rate()));
+                let cc = compile_config_json(&c.spec, c.optimizer.learning_rate(), model.output_names());
+                push(&mut m, "compile_config", cc);
             }
             m
         }
@@ -565,7 +686,7 @@ mod tests {
         let s = model_to_json(&m);
         assert!(s.starts_with(r#"{"module": "keras", "class_name": "Sequential", "config": {"name": "m\u00e9\"x", "#));
         assert!(s.contains(r#""name": "input_layer", "optional": false}, "registered_name": null}, "#));
-        assert!(s.contains(r#""name": "flatten", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "data_format": "channels_last"}, "registered_name": null}"#));
+        assert!(s.contains(r#""name": "flatten", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "data_format": "channels_last"}, "registered_name": null, "build_config": {"input_shape": [null, 2, 3]}}"#));
         assert!(s.contains(r#""activation": "silu"}, "registered_name": null}"#));
         assert!(s.contains(r#""trainable": false"#));
         assert!(s.contains(r#""kernel_initializer": {"module": "keras.initializers", "class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.5, "seed": null}, "registered_name": null}"#));

@@ -658,7 +658,9 @@ fn per_output<'a>(v: &'a Value, outputs: &[String], what: &str) -> R<PerOutput<&
 /// the optimizer object, then `optimizer_config` as `{"class_name", "config"}`.
 pub fn training_config_json<T: Real>(model: &Model<T>) -> Option<String> {
     let c = model.compiled.as_ref()?;
-    let Json::Obj(kv) = compile_config_json(&c.spec, c.optimizer.learning_rate()) else { return None };
+    let Json::Obj(kv) = compile_config_json(&c.spec, c.optimizer.learning_rate(), model.output_names()) else {
+        return None;
+    };
     let mut out = Vec::new();
     let mut opt = None;
     for (k, v) in kv {
@@ -847,7 +849,7 @@ mod tests {
         assert!(compile_spec(&hinge, &one, &mut w).unwrap_err().contains("from_logits"));
         // what rkeras writes for a from-logits loss reads back the same (Keras 3 and 2 forms)
         for keras2 in [false, true] {
-            let written = crate::keras_json::loss_json(&c, keras2).to_string();
+            let written = crate::keras_json::loss_json(&c, 0, keras2).to_string();
             let tc = format!(r#"{{"loss": {written}, "optimizer_config": {{"class_name": "Adam", "config": {{}}}}}}"#);
             assert_eq!(compile_spec(&tc, &one, &mut w).unwrap(), c, "{tc}");
         }

@@ -6,8 +6,9 @@
 //! 3 reads such files too (its legacy loader converts the configs).
 
 use crate::activations::Activation;
+use crate::graph::TRef;
 use crate::init::Initializer;
-use crate::keras_json::{loss_json, optimizer_json, Json};
+use crate::keras_json::{compile_entries, optimizer_json, GraphInfo, Json};
 use crate::layers::{LayerKind, LayerSpec};
 use crate::model::Model;
 use crate::optimizers::OptimizerKind;
@@ -110,50 +111,72 @@ fn input_name<T: Real>(model: &Model<T>) -> String {
     model.spec.input_name.clone().unwrap_or_else(|| "input_layer".to_string())
 }
 
-/// `model_config` as tf.keras 2.12 writes it.
-pub fn model_config<T: Real>(model: &Model<T>) -> R<String> {
-    let spec = &model.spec;
-    let functional = spec.class_name == "Functional";
-    let input = input_name(model);
-    let input_cfg = o(vec![
-        ("batch_input_shape", batch_shape(&spec.input_shape)),
+fn input_layer_config(name: &str, shape: &[usize]) -> Json {
+    o(vec![
+        ("batch_input_shape", batch_shape(shape)),
         ("dtype", s("float32")),
         ("sparse", Json::Bool(false)),
         ("ragged", Json::Bool(false)),
-        ("name", s(&input)),
-    ]);
-    let mut layers = vec![];
-    let mut first = vec![("class_name", s("InputLayer")), ("config", input_cfg)];
-    if functional {
-        first.push(("name", s(&input)));
-        first.push(("inbound_nodes", Json::Arr(vec![])));
-    }
-    layers.push(o(first));
-    let mut prev = input.clone();
-    for ls in &spec.layers {
-        let mut e = vec![("class_name", s(ls.kind.class_name())), ("config", layer_config(ls)?)];
-        if functional {
-            e.push(("name", s(&ls.name)));
-            let call = Json::Arr(vec![s(&prev), Json::Int(0), Json::Int(0), o(vec![])]);
-            e.push(("inbound_nodes", Json::Arr(vec![Json::Arr(vec![call])])));
+        ("name", s(name)),
+    ])
+}
+
+/// `model_config` as tf.keras 2.12 writes it.
+pub fn model_config<T: Real>(model: &Model<T>) -> R<String> {
+    let spec = &model.spec;
+    let config = if spec.class_name == "Functional" {
+        let info = GraphInfo::new(model);
+        let g = info.graph;
+        let tref = |r: TRef| {
+            let (name, node) = info.source(spec, r);
+            Json::Arr(vec![s(name), Json::Int(node as i64), Json::Int(0)])
+        };
+        let mut layers = vec![];
+        for input in &g.inputs {
+            layers.push(o(vec![
+                ("class_name", s("InputLayer")),
+                ("config", input_layer_config(&input.name, &input.shape)),
+                ("name", s(&input.name)),
+                ("inbound_nodes", Json::Arr(vec![])),
+            ]));
         }
-        layers.push(o(e));
-        prev = ls.name.clone();
-    }
-    let tref = |n: &str| Json::Arr(vec![Json::Arr(vec![s(n), Json::Int(0), Json::Int(0)])]);
-    let config = if functional {
+        for (li, ls) in spec.layers.iter().enumerate() {
+            let calls = info
+                .nodes_of(li)
+                .map(|j| {
+                    let args = g.nodes[j].inputs.iter().map(|&r| {
+                        let Json::Arr(mut v) = tref(r) else { unreachable!() };
+                        v.push(o(vec![]));
+                        Json::Arr(v)
+                    });
+                    Json::Arr(args.collect())
+                })
+                .collect();
+            layers.push(o(vec![
+                ("class_name", s(ls.kind.class_name())),
+                ("config", layer_config(ls)?),
+                ("name", s(&ls.name)),
+                ("inbound_nodes", Json::Arr(calls)),
+            ]));
+        }
         o(vec![
             ("name", s(&spec.name)),
             ("trainable", Json::Bool(true)),
             ("layers", Json::Arr(layers)),
-            ("input_layers", tref(&input)),
-            ("output_layers", tref(&prev)),
+            ("input_layers", Json::Arr((0..g.inputs.len()).map(|i| tref(TRef::Input(i))).collect())),
+            ("output_layers", Json::Arr(g.outputs.iter().map(|&r| tref(r)).collect())),
         ])
     } else {
+        let mut layers = vec![o(vec![
+            ("class_name", s("InputLayer")),
+            ("config", input_layer_config(&input_name(model), &spec.input_shape)),
+        ])];
+        for ls in &spec.layers {
+            layers.push(o(vec![("class_name", s(ls.kind.class_name())), ("config", layer_config(ls)?)]));
+        }
         o(vec![("name", s(&spec.name)), ("layers", Json::Arr(layers))])
     };
-    let class = if functional { "Functional" } else { "Sequential" };
-    Ok(o(vec![("class_name", s(class)), ("config", config)]).to_string())
+    Ok(o(vec![("class_name", s(&spec.class_name)), ("config", config)]).to_string())
 }
 
 /// The optimizer's class name in tf.keras 2 (also its default `name` and the prefix of its
@@ -206,12 +229,12 @@ pub fn training_config<T: Real>(model: &Model<T>) -> Option<String> {
             cfg.push((k.clone(), v.clone()));
         }
     }
-    let list = |m: &[String]| if m.is_empty() { Json::Null } else { Json::Arr(m.iter().map(|m| s(m)).collect()) };
+    let [loss, loss_weights, metrics, weighted_metrics] = compile_entries(&c.spec, model.output_names(), true);
     let tc = o(vec![
-        ("loss", loss_json(&c.spec, true)),
-        ("metrics", list(c.spec.metrics.first())),
-        ("weighted_metrics", list(c.spec.weighted_metrics.first())),
-        ("loss_weights", Json::Null),
+        loss,
+        metrics,
+        weighted_metrics,
+        loss_weights,
         ("optimizer_config", o(vec![("class_name", s(&format!("Custom>{class}"))), ("config", Json::Obj(cfg))])),
     ]);
     Some(tc.to_string())

@@ -812,3 +812,182 @@ fn keras_graph_fixture_multi_output_compile_and_evaluate() {
         }
     }
 }
+
+#[test]
+fn keras3_graph_configs_are_written_as_keras_writes_them() {
+    for name in ["two_in_two_out", "merges", "siamese", "reshape_chain"] {
+        let bytes = std::fs::read(graph_dir().join(format!("{name}_keras3.h5"))).unwrap();
+        let h = H5::parse(bytes.clone()).unwrap();
+        let root = h.attrs("").unwrap();
+        let l = load_model(bytes.clone(), true, 1).unwrap();
+        // model_config, byte for byte
+        assert_eq!(h5_model_config(&l.model), attr_string(&root, "model_config").unwrap(), "{name}");
+        // to_json(): the same but for the compile config (Keras on JAX compiles with jit_compile)
+        let l = load_model(bytes, false, 1).unwrap();
+        let ours: serde_json::Value = serde_json::from_str(&crate::keras_json::model_to_json(&l.model)).unwrap();
+        let path = graph_dir().join(format!("{name}_keras3_to_json.json"));
+        let mut keras: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        keras.as_object_mut().unwrap().remove("compile_config");
+        assert_eq!(ours, keras, "{name}");
+        // the weights are where Keras puts them, layer by layer, inputs first
+        let (out, _) = save_model(&l.model, false, Layout::Keras3).unwrap();
+        let h2 = H5::parse(out).unwrap();
+        let names = |h: &H5, g: &str, a: &str| attr_strings(&h.attrs(g).unwrap(), a).unwrap().unwrap_or_default();
+        assert_eq!(names(&h2, "model_weights", "layer_names"), names(&h, "model_weights", "layer_names"), "{name}");
+        for layer in names(&h, "model_weights", "layer_names") {
+            let g = format!("model_weights/{layer}");
+            assert_eq!(names(&h2, &g, "weight_names"), names(&h, &g, "weight_names"), "{name} {layer}");
+            for w in names(&h, &g, "weight_names") {
+                let d = format!("{g}/{w}");
+                assert_eq!(h2.read_f32(&d).unwrap(), h.read_f32(&d).unwrap(), "{name} {d}");
+            }
+        }
+    }
+}
+
+#[test]
+fn keras2_graph_layout_has_tf_keras_names() {
+    let l = load_graph("two_in_two_out", "keras2").unwrap();
+    let h = H5::parse(std::fs::read(graph_dir().join("two_in_two_out_keras2.h5")).unwrap()).unwrap();
+    let (out, w) = save_model(&l.model, true, Layout::Keras2).unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    let h2 = H5::parse(out).unwrap();
+    let names = |h: &H5, g: &str, a: &str| attr_strings(&h.attrs(g).unwrap(), a).unwrap().unwrap_or_default();
+    for (g, a) in [
+        ("model_weights", "layer_names"),
+        ("model_weights/trunk", "weight_names"),
+        ("optimizer_weights", "weight_names"),
+    ] {
+        assert_eq!(names(&h2, g, a), names(&h, g, a), "{g} {a}");
+    }
+    let cfg = |h: &H5, k: &str| -> serde_json::Value {
+        serde_json::from_str(&attr_string(&h.attrs("").unwrap(), k).unwrap()).unwrap()
+    };
+    let (k, ours) = (cfg(&h, "model_config"), cfg(&h2, "model_config"));
+    for key in ["input_layers", "output_layers"] {
+        assert_eq!(ours["config"][key], k["config"][key], "{key}");
+    }
+    for (a, b) in ours["config"]["layers"].as_array().unwrap().iter().zip(k["config"]["layers"].as_array().unwrap()) {
+        assert_eq!(a["inbound_nodes"], b["inbound_nodes"], "{}", a["name"]);
+        assert_eq!(a["class_name"], b["class_name"]);
+    }
+    // per-output compile settings, as dicts by output name
+    let tc = cfg(&h2, "training_config");
+    assert_eq!(
+        tc["loss"],
+        serde_json::json!({"out_class": "categorical_crossentropy", "out_reg": "mean_squared_error"})
+    );
+    assert_eq!(tc["loss_weights"], serde_json::json!({"out_class": 1.0, "out_reg": 0.5}));
+    assert_eq!(tc["metrics"], serde_json::json!({"out_class": ["accuracy"], "out_reg": ["mae"]}));
+}
+
+#[test]
+fn graph_models_round_trip_bitwise_in_both_layouts() {
+    for (name, inputs, outputs) in GRAPH_FIXTURES {
+        if name == "nested" {
+            continue;
+        }
+        let mut l = load_graph(name, "keras3").unwrap();
+        let xs = graph_inputs(&l.model, name, inputs);
+        let want = l.model.predict_all(&xs, 32);
+        for layout in [Layout::Keras3, Layout::Keras2] {
+            let (bytes, w) = save_model(&l.model, true, layout).unwrap();
+            assert!(w.is_empty(), "{w:?}");
+            let mut back = load_model(bytes, true, 2).unwrap();
+            assert!(back.warnings.is_empty(), "{name} {layout:?}: {:?}", back.warnings);
+            assert_eq!(back.model.spec, l.model.spec, "{name} {layout:?}");
+            let got = back.model.predict_all(&xs, 32);
+            assert_eq!(got.len(), outputs);
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.data, w.data, "{name} {layout:?}");
+            }
+            let (c1, c2) = (&l.model.compiled.as_ref().unwrap(), &back.model.compiled.as_ref().unwrap());
+            assert_eq!(c1.spec, c2.spec, "{name} {layout:?}");
+            assert_eq!(c1.optimizer.state(), c2.optimizer.state(), "{name} {layout:?}");
+        }
+        // a weights file loads into the same graph
+        let wbytes = save_weights(&l.model).unwrap();
+        let mut fresh = Model::<f32>::build(l.model.spec.clone(), &mut Rng::seed_from(9)).unwrap();
+        load_weights(&mut fresh, wbytes, LoadWeightsOptions::default()).unwrap();
+        for (g, w) in fresh.predict_all(&xs, 32).iter().zip(&want) {
+            assert_eq!(g.data, w.data, "{name} weights file");
+        }
+    }
+}
+
+/// Python Keras loads the graph models rkeras writes and predicts the same (within 1e-6),
+/// compiled with the optimizer state; `load_weights()` of rkeras' weights file too. Keras 3
+/// (`RKERAS_KERAS_PYTHON`, a python with keras and h5py; KERAS_BACKEND=jax) reads both layouts,
+/// tf.keras 2 (`RKERAS_TFKERAS_PYTHON`, a python with tf_keras and h5py) the Keras 2 layout.
+#[test]
+#[ignore = "runs Python Keras: set RKERAS_KERAS_PYTHON and/or RKERAS_TFKERAS_PYTHON, run with --ignored"]
+fn python_keras_loads_rkeras_graph_files() {
+    let script = crate::testutil::fixture("../interop/check_keras.py");
+    let pythons: Vec<(String, &str)> = [("RKERAS_KERAS_PYTHON", ""), ("RKERAS_TFKERAS_PYTHON", "--tf-keras")]
+        .iter()
+        .filter_map(|(var, flag)| std::env::var(var).ok().filter(|p| !p.is_empty()).map(|p| (p, *flag)))
+        .collect();
+    assert!(!pythons.is_empty(), "set RKERAS_KERAS_PYTHON and/or RKERAS_TFKERAS_PYTHON");
+    let dir = std::env::temp_dir().join(format!("rkeras-graph-interop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = |path: &Path, t: &Tensor<f32>| {
+        let rl = t.row_len();
+        let rows: Vec<String> =
+            t.data.chunks(rl).map(|r| r.iter().map(|v| format!("{v:e}")).collect::<Vec<_>>().join(",")).collect();
+        std::fs::write(path, rows.join("\n") + "\n").unwrap();
+    };
+    let mut checked = 0;
+    for (name, inputs, outputs) in GRAPH_FIXTURES {
+        if name == "nested" {
+            continue;
+        }
+        let mut l = load_graph(name, "keras3").unwrap();
+        let xs = graph_inputs(&l.model, name, inputs);
+        let preds = l.model.predict_all(&xs, 32);
+        let paths = |what: &str, ts: &[Tensor<f32>]| {
+            (0..ts.len())
+                .map(|i| {
+                    let p = dir.join(format!("{name}_{what}{}.csv", i + 1));
+                    csv(&p, &ts[i]);
+                    p.to_string_lossy().into_owned()
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let (x_arg, pred_arg) = (paths("x", &xs), paths("pred", &preds));
+        assert_eq!(preds.len(), outputs);
+        let weights = dir.join(format!("{name}_w.h5"));
+        std::fs::write(&weights, save_weights(&l.model).unwrap()).unwrap();
+        for layout in [Layout::Keras3, Layout::Keras2] {
+            let file = dir.join(format!("{name}_{layout:?}.h5"));
+            std::fs::write(&file, save_model(&l.model, true, layout).unwrap().0).unwrap();
+            for (python, flag) in &pythons {
+                if !flag.is_empty() && layout == Layout::Keras3 {
+                    continue; // tf.keras 2 reads the Keras 2 layout only
+                }
+                let mut cmd = std::process::Command::new(python);
+                cmd.arg(&script);
+                if !flag.is_empty() {
+                    cmd.arg(flag);
+                }
+                let out = cmd
+                    .args(["load", &file.to_string_lossy(), &x_arg, &pred_arg, &weights.to_string_lossy()])
+                    .env("KERAS_BACKEND", std::env::var("KERAS_BACKEND").unwrap_or_else(|_| "jax".into()))
+                    .env("TF_CPP_MIN_LOG_LEVEL", "3")
+                    .output()
+                    .unwrap();
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or("").to_string();
+                assert!(
+                    out.status.success() && line.contains("\"ok\": true"),
+                    "{name} {layout:?} {python} {flag}: {line}\n{}",
+                    String::from_utf8_lossy(&out.stderr).lines().rev().take(5).collect::<Vec<_>>().join("\n")
+                );
+                eprintln!("{name} {layout:?} {flag}: {line}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4);
+    std::fs::remove_dir_all(&dir).ok();
+}
