@@ -38,7 +38,8 @@ pub use config::{compile_spec, model_spec, optimizer_config, training_config_jso
 pub use keras2::KERAS2_VERSION;
 
 use crate::keras_json::{h5_model_config, optimizer_json};
-use crate::model::Model;
+use crate::layers::{LayerKind, LayerSpec};
+use crate::model::{Model, ModelSpec};
 use crate::optimizers::{OptimizerKind, OptimizerState};
 use crate::rng::Rng;
 use crate::Real;
@@ -140,11 +141,77 @@ pub struct LoadWeightsOptions {
     pub reshape: bool,
 }
 
-/// Checks the weights of `src` against model layer `li` and adds what fits to `plan`.
+/// A layer of the model as Keras lists it (a nested model counts as one) and the range of
+/// built layers it became (the core inlines nested models in place, in layer order).
+struct Unit {
+    name: String,
+    layers: std::ops::Range<usize>,
+}
+
+/// How many built layers a layer spec becomes.
+fn flat_count(ls: &LayerSpec) -> usize {
+    match ls.kind.nested() {
+        Some(m) => m.layers.iter().map(flat_count).sum(),
+        None => 1,
+    }
+}
+
+fn units<T: Real>(model: &Model<T>) -> Vec<Unit> {
+    let mut start = 0;
+    model
+        .spec
+        .layers
+        .iter()
+        .map(|ls| {
+            let n = flat_count(ls);
+            start += n;
+            Unit { name: ls.name.clone(), layers: start - n..start }
+        })
+        .collect()
+}
+
+/// A unit's weights in the order Keras' HDF5 files keep them (a layer's `trainable_weights`
+/// then `non_trainable_weights`, so a nested model's frozen or state weights come last), as
+/// (built layer, weight index in it).
+fn unit_weights<T: Real>(model: &Model<T>, u: &Unit) -> Vec<(usize, usize)> {
+    let (mut trained, mut other) = (Vec::new(), Vec::new());
+    for li in u.layers.clone() {
+        let l = &model.layers()[li];
+        for (wi, w) in l.weights().iter().enumerate() {
+            if l.spec().trainable && w.trainable {
+                trained.push((li, wi));
+            } else {
+                other.push((li, wi));
+            }
+        }
+    }
+    trained.extend(other);
+    trained
+}
+
+/// Per built layer: the prefix of its Keras 3 weight paths (the names of the Sequential
+/// models it sits in, the model itself included: `seq/dense/kernel`, `head/head_out/bias`).
+fn keras3_prefixes(spec: &ModelSpec) -> Vec<String> {
+    fn walk(layers: &[LayerSpec], prefix: &str, out: &mut Vec<String>) {
+        for ls in layers {
+            match &ls.kind {
+                LayerKind::Sequential { model } => walk(&model.layers, &format!("{prefix}{}/", ls.name), out),
+                LayerKind::Functional { model } => walk(&model.layers, prefix, out),
+                _ => out.push(prefix.to_string()),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let top = if spec.class_name == "Functional" { String::new() } else { format!("{}/", spec.name) };
+    walk(&spec.layers, &top, &mut out);
+    out
+}
+
+/// Checks the weights of `src` against model unit `u` and adds what fits to `plan`.
 #[allow(clippy::too_many_arguments)]
 fn plan_layer<'a>(
     model: &Model<f32>,
-    li: usize,
+    u: &Unit,
     k: usize,
     src: &'a SavedLayer,
     opts: LoadWeightsOptions,
@@ -152,9 +219,12 @@ fn plan_layer<'a>(
     plan: &mut Vec<(usize, usize, &'a [f32])>,
     warnings: &mut Vec<String>,
 ) -> R<()> {
-    let layer = &model.layers()[li];
-    let lname = &layer.spec().name;
-    let targets = layer.weights();
+    let lname = &u.name;
+    let at = unit_weights(model, u);
+    let all: Vec<Vec<crate::layers::WeightRef<'_, f32>>> =
+        u.layers.clone().map(|li| model.layers()[li].weights()).collect();
+    let targets: Vec<&crate::layers::WeightRef<'_, f32>> =
+        at.iter().map(|&(li, wi)| &all[li - u.layers.start][wi]).collect();
     if targets.len() != src.weights.len() {
         let msg = format!(
             "Weight count mismatch for layer #{k} (named {lname} in the current model, {} in the save file). Layer \
@@ -173,7 +243,7 @@ fn plan_layer<'a>(
         let fits = t.shape == s.shape || (opts.reshape && t.values.len() == s.values.len());
         if fits && t.values.len() == s.values.len() {
             crate::serialize::check_finite_values(&format!("weight {lname}/{}", t.name), &s.values)?;
-            plan.push((li, wi, &s.values));
+            plan.push((at[wi].0, at[wi].1, &s.values));
             continue;
         }
         let msg = format!(
@@ -196,15 +266,15 @@ fn plan_layer<'a>(
 fn assign(model: &mut Model<f32>, saved: &[SavedLayer], opts: LoadWeightsOptions) -> R<Vec<String>> {
     let mut warnings = Vec::new();
     let mut plan = Vec::new();
+    let units = units(model);
     if opts.by_name {
         for (k, src) in saved.iter().enumerate() {
-            if let Some(li) = model.layers().iter().position(|l| l.spec().name == src.name) {
-                plan_layer(model, li, k, src, opts, true, &mut plan, &mut warnings)?;
+            if let Some(u) = units.iter().find(|u| u.name == src.name) {
+                plan_layer(model, u, k, src, opts, true, &mut plan, &mut warnings)?;
             }
         }
     } else {
-        let targets: Vec<usize> =
-            (0..model.layers().len()).filter(|&i| !model.layers()[i].weights().is_empty()).collect();
+        let targets: Vec<&Unit> = units.iter().filter(|u| !unit_weights(model, u).is_empty()).collect();
         let sources: Vec<&SavedLayer> = saved.iter().filter(|l| !l.weights.is_empty()).collect();
         if targets.len() != sources.len() {
             return Err(format!(
@@ -214,8 +284,8 @@ fn assign(model: &mut Model<f32>, saved: &[SavedLayer], opts: LoadWeightsOptions
                 sources.len()
             ));
         }
-        for (k, (&li, src)) in targets.iter().zip(sources).enumerate() {
-            plan_layer(model, li, k, src, opts, false, &mut plan, &mut warnings)?;
+        for (k, (u, src)) in targets.into_iter().zip(sources).enumerate() {
+            plan_layer(model, u, k, src, opts, false, &mut plan, &mut warnings)?;
         }
     }
     for (li, wi, values) in plan {
@@ -295,15 +365,30 @@ pub fn load_weights(model: &mut Model<f32>, bytes: Vec<u8>, opts: LoadWeightsOpt
     assign(model, &saved, opts)
 }
 
-/// `(layer name, weight name, shape)` of the trainable weights, in optimizer order.
-fn trainable_params<T: Real>(model: &Model<T>) -> Vec<(String, &'static str, Vec<usize>)> {
+/// A trainable weight: its layer's name, its name, shape and Keras 3 path (`dense/kernel`).
+struct Param {
+    layer: String,
+    weight: &'static str,
+    shape: Vec<usize>,
+    path3: String,
+}
+
+/// The trainable weights, in optimizer order.
+fn trainable_params<T: Real>(model: &Model<T>) -> Vec<Param> {
+    let prefixes = keras3_prefixes(&model.spec);
     model
         .layers()
         .iter()
-        .filter(|l| l.spec().trainable)
-        .flat_map(|l| {
+        .zip(prefixes)
+        .filter(|(l, _)| l.spec().trainable)
+        .flat_map(|(l, prefix)| {
             let n = l.spec().name.clone();
-            l.weights().into_iter().filter(|w| w.trainable).map(move |w| (n.clone(), w.name, w.shape))
+            l.weights().into_iter().filter(|w| w.trainable).map(move |w| Param {
+                layer: n.clone(),
+                weight: w.name,
+                path3: format!("{prefix}{n}/{}", w.name),
+                shape: w.shape,
+            })
         })
         .collect()
 }
@@ -357,13 +442,13 @@ fn restore_optimizer(h: &H5, model: &mut Model<f32>) -> R<()> {
     let mut take = |p: usize, s: usize, name: &str| -> R<()> {
         let (shape, v) = h.read_f32(&path(name))?;
         crate::serialize::check_finite_values(&format!("optimizer variable '{name}'"), &v)?;
-        if v.len() != params[p].2.iter().product::<usize>() {
+        if v.len() != params[p].shape.iter().product::<usize>() {
             return Err(format!(
                 "optimizer variable '{name}' has shape ({}), the weight {}/{} has shape ({})",
                 fmt_shape(&shape),
-                params[p].0,
-                params[p].1,
-                fmt_shape(&params[p].2)
+                params[p].layer,
+                params[p].weight,
+                fmt_shape(&params[p].shape)
             ));
         }
         slots[p][s] = v;
@@ -371,7 +456,7 @@ fn restore_optimizer(h: &H5, model: &mut Model<f32>) -> R<()> {
     };
     if legacy {
         for &(p, s) in &order {
-            let want = format!("{}/{}/{}:0", params[p].0, params[p].1, legacy_slot(&cfg.kind, slots3[s]));
+            let want = format!("{}/{}/{}:0", params[p].layer, params[p].weight, legacy_slot(&cfg.kind, slots3[s]));
             let name = rest
                 .iter()
                 .find(|n| *n == &want || n.ends_with(&format!("/{want}")))
@@ -395,7 +480,7 @@ fn restore_optimizer(h: &H5, model: &mut Model<f32>) -> R<()> {
             if !(name.ends_with(&k3) || name.contains(&k2)) {
                 return Err(format!(
                     "optimizer variable '{name}' is not the '{}' slot of {}/{}",
-                    slots3[s], params[p].0, params[p].1
+                    slots3[s], params[p].layer, params[p].weight
                 ));
             }
             take(p, s, name)?;
@@ -438,38 +523,34 @@ impl Layout {
     }
 }
 
-/// A weight's path as Keras names it (`weight_names`): in Keras 3 `<model>/<layer>/<weight>`
-/// in a Sequential model, `<layer>/<weight>` in a functional one; in Keras 2
-/// `<layer>/<weight>:0`.
-fn weight_path<T: Real>(model: &Model<T>, layer: &str, weight: &str, layout: Layout) -> String {
-    if layout == Layout::Keras2 {
-        format!("{layer}/{weight}:0")
-    } else if model.spec.class_name == "Functional" {
-        format!("{layer}/{weight}")
-    } else {
-        format!("{}/{layer}/{weight}", model.spec.name)
-    }
-}
-
 /// Writes the layer groups under `group` with its `layer_names`, `backend`, `keras_version`.
+/// A weight's path (`weight_names`) is, in Keras 3, `<layer>/<weight>` prefixed by the
+/// Sequential models it sits in (`seq/dense/kernel`); in Keras 2 `<layer>/<weight>:0`. A
+/// nested model is one group holding its layers' weights.
 fn write_layers<T: Real>(t: &mut Tree, group: &str, model: &Model<T>, layout: Layout) {
     let mut layer_names = Vec::new();
     if model.spec.class_name == "Functional" {
-        for input in &model.graph().inputs {
+        for input in &model.spec.graph().inputs {
             t.attr_strings(&join(group, &input.name), "weight_names", &[]);
             layer_names.push(input.name.clone());
         }
     }
-    for l in model.layers() {
-        let name = l.spec().name.clone();
-        let lg = join(group, &name);
-        let weights = l.weights();
-        let paths: Vec<String> = weights.iter().map(|w| weight_path(model, &name, w.name, layout)).collect();
-        t.attr_strings(&lg, "weight_names", &paths);
-        for (w, p) in weights.iter().zip(&paths) {
-            t.dataset(&join(&lg, p), &w.shape, Data::F32(to_f32(w.values)));
+    let prefixes = keras3_prefixes(&model.spec);
+    for u in units(model) {
+        let lg = join(group, &u.name);
+        let mut paths = Vec::new();
+        for (li, wi) in unit_weights(model, &u) {
+            let l = &model.layers()[li];
+            let w = &l.weights()[wi];
+            let p = match layout {
+                Layout::Keras2 => format!("{}/{}:0", l.spec().name, w.name),
+                Layout::Keras3 => format!("{}{}/{}", prefixes[li], l.spec().name, w.name),
+            };
+            t.dataset(&join(&lg, &p), &w.shape, Data::F32(to_f32(w.values)));
+            paths.push(p);
         }
-        layer_names.push(name);
+        t.attr_strings(&lg, "weight_names", &paths);
+        layer_names.push(u.name);
     }
     t.attr_strings(&join(group, "top_level_model_weights"), "weight_names", &[]);
     t.attr_strings(group, "layer_names", &layer_names);
@@ -491,8 +572,8 @@ fn write_optimizer<T: Real>(t: &mut Tree, model: &Model<T>, layout: Layout) {
         let mut names = vec!["iteration:0".to_string()];
         t.dataset("optimizer_weights/iteration:0", &[], Data::I64(vec![state.iterations as i64]));
         for (p, s) in opt.keras_variable_order() {
-            let (layer, w, shape) = &params[p];
-            let name = format!("{class}/{}/{layer}/{w}:0", slots[s]);
+            let Param { layer, weight, shape, .. } = &params[p];
+            let name = format!("{class}/{}/{layer}/{weight}:0", slots[s]);
             t.dataset(&format!("optimizer_weights/{name}"), shape, Data::F32(state.slots[p][s].clone()));
             names.push(name);
         }
@@ -514,8 +595,8 @@ fn write_optimizer<T: Real>(t: &mut Tree, model: &Model<T>, layout: Layout) {
     t.dataset(&format!("optimizer_weights/{prefix}/learning_rate"), &[], Data::F32(vec![state.learning_rate]));
     let slot_names = opt.slot_names();
     for (p, s) in opt.keras_variable_order() {
-        let (layer, w, shape) = &params[p];
-        let name = format!("{prefix}/{}_{}", weight_path(model, layer, w, layout).replace('/', "_"), slot_names[s]);
+        let Param { path3, shape, .. } = &params[p];
+        let name = format!("{prefix}/{}_{}", path3.replace('/', "_"), slot_names[s]);
         t.dataset(&format!("optimizer_weights/{name}"), shape, Data::F32(state.slots[p][s].clone()));
         names.push(name);
     }

@@ -15,7 +15,7 @@
 use crate::activations::Activation;
 use crate::graph::{Graph, TRef};
 use crate::init::Initializer;
-use crate::layers::{LayerKind, LayerSpec};
+use crate::layers::{Layer, LayerKind, LayerSpec};
 use crate::losses::Loss;
 use crate::model::{CompileSpec, Model, ModelSpec};
 use crate::optimizers::{OptimizerConfig, OptimizerKind};
@@ -157,11 +157,6 @@ fn batch_shape(per_sample: &[usize]) -> Json {
     Json::Arr(std::iter::once(Json::Null).chain(dims).collect())
 }
 
-/// The layer's name in a Keras model: `input_layer` for an unnamed Sequential input.
-fn input_name<T: Real>(model: &Model<T>) -> String {
-    model.spec.input_name.clone().unwrap_or_else(|| "input_layer".to_string())
-}
-
 /// A Keras 3 initializer object.
 pub fn initializer_json(init: &Initializer) -> Json {
     let seeded = || obj([("seed", Json::Null), ("input_axes", Json::Null), ("output_axes", Json::Null)]);
@@ -285,28 +280,52 @@ fn input_layer_entry(name: &str, shape: &[usize], style: Style) -> Json {
     layer_entry("InputLayer", config, None, style)
 }
 
-/// What the writers need to know about a model's graph: per node, which call of its layer it
-/// is and its output shape.
-pub(crate) struct GraphInfo<'a> {
-    pub graph: &'a Graph,
+/// The built layers of a model spec (a nested model's layers are inlined in place, so each
+/// spec layer owns a contiguous run of them).
+pub(crate) type Built<'a, T> = &'a [Box<dyn Layer<T>>];
+
+/// How many built layers a layer spec becomes.
+fn flat_count(ls: &LayerSpec) -> usize {
+    match ls.kind.nested() {
+        Some(m) => m.layers.iter().map(flat_count).sum(),
+        None => 1,
+    }
+}
+
+/// What the writers need to know about a model spec's graph (nested models count as one
+/// layer): per node, which call of its layer it is and its output shape; per layer, its built
+/// layers.
+pub(crate) struct GraphInfo {
+    pub graph: Graph,
     /// Per node: how many earlier nodes apply the same layer (Keras' node index).
     pub call: Vec<usize>,
     /// Per node: its per-sample output shape.
     pub shapes: Vec<Vec<usize>>,
+    /// Per layer of the spec: its range in the built layers.
+    pub built: Vec<std::ops::Range<usize>>,
 }
 
-impl<'a> GraphInfo<'a> {
-    pub fn new<T: Real>(model: &'a Model<T>) -> Self {
-        let graph = model.graph();
-        let mut seen = vec![0usize; model.spec.layers.len()];
+impl GraphInfo {
+    pub fn new<T: Real>(spec: &ModelSpec, built: Built<'_, T>) -> Self {
+        let graph = spec.graph();
+        let mut start = 0;
+        let ranges: Vec<_> = spec
+            .layers
+            .iter()
+            .map(|ls| {
+                start += flat_count(ls);
+                start - flat_count(ls)..start
+            })
+            .collect();
+        let mut seen = vec![0usize; spec.layers.len()];
         let mut call = Vec::with_capacity(graph.nodes.len());
         let mut shapes = Vec::with_capacity(graph.nodes.len());
         for n in &graph.nodes {
             call.push(seen[n.layer]);
             seen[n.layer] += 1;
-            shapes.push(model.layers()[n.layer].output_shape().to_vec());
+            shapes.push(layer_output_shape(&spec.layers[n.layer], &built[ranges[n.layer].clone()]));
         }
-        GraphInfo { graph, call, shapes }
+        GraphInfo { graph, call, shapes, built: ranges }
     }
 
     /// The per-sample shape of a tensor.
@@ -318,10 +337,7 @@ impl<'a> GraphInfo<'a> {
     }
 
     /// The layer that makes a tensor (an input's name for an input) and its node index there.
-    pub fn source<'s>(&self, spec: &'s ModelSpec, r: TRef) -> (&'s str, usize)
-    where
-        'a: 's,
-    {
+    pub fn source<'s>(&'s self, spec: &'s ModelSpec, r: TRef) -> (&'s str, usize) {
         match r {
             TRef::Input(i) => (&self.graph.inputs[i].name, 0),
             TRef::Node(j) => (&spec.layers[self.graph.nodes[j].layer].name, self.call[j]),
@@ -334,14 +350,73 @@ impl<'a> GraphInfo<'a> {
     }
 }
 
-/// A functional model's layer entries (inputs first, then every layer once with its calls as
-/// `__keras_tensor__` arguments) and its `input_layers` and `output_layers`.
-fn functional_layers<T: Real>(model: &Model<T>, style: Style) -> (Vec<Json>, Json, Json) {
-    let spec = &model.spec;
-    let info = GraphInfo::new(model);
-    let g = info.graph;
-    let tensor_ref = |r: TRef| {
-        let (name, node) = info.source(spec, r);
+/// The per-sample output shape of a layer spec (its first application) from its built layers.
+fn layer_output_shape<T: Real>(ls: &LayerSpec, built: Built<'_, T>) -> Vec<usize> {
+    match ls.kind.nested() {
+        Some(m) => {
+            let info = GraphInfo::new(m, built);
+            info.shape(info.graph.outputs[0]).to_vec()
+        }
+        None => built[0].output_shape().to_vec(),
+    }
+}
+
+/// A model used as a layer, as Keras lists it (before `name` and `inbound_nodes`).
+fn nested_entry<T: Real>(ls: &LayerSpec, inner: &ModelSpec, built: Built<'_, T>, style: Style) -> Json {
+    let config = model_config(inner, built, style, ls.trainable);
+    let functional = inner.class_name == "Functional";
+    match style {
+        Style::LegacyH5 => obj([("class_name", Json::s(&inner.class_name)), ("config", config)]),
+        Style::ToJson => {
+            let (mut e, shape) = if functional {
+                (keras_object("keras.src.models.functional", "Functional", config, Json::s("Functional")), Json::Null)
+            } else {
+                (keras_object("keras", "Sequential", config, Json::Null), batch_shape(&inner.graph().inputs[0].shape))
+            };
+            push(&mut e, "build_config", obj([("input_shape", shape)]));
+            push(&mut e, "compile_config", obj([]));
+            e
+        }
+    }
+}
+
+/// A model's `config` (`get_config()`): name, trainable, layers and, for a functional model,
+/// `input_layers`/`output_layers` (inputs first, then every layer once with its calls as
+/// `__keras_tensor__` arguments), for a Sequential one its `dtype` and `build_input_shape`.
+fn model_config<T: Real>(spec: &ModelSpec, built: Built<'_, T>, style: Style, trainable: bool) -> Json {
+    let mut config = obj([("name", Json::s(&spec.name)), ("trainable", Json::Bool(trainable))]);
+    let info = GraphInfo::new(spec, built);
+    let entry = |li: usize, build: Option<Json>| {
+        let ls = &spec.layers[li];
+        match ls.kind.nested() {
+            Some(inner) => nested_entry(ls, inner, &built[info.built[li].clone()], style),
+            None => {
+                layer_entry(ls.kind.class_name(), layer_config(ls), build.filter(|_| has_build_config(&ls.kind)), style)
+            }
+        }
+    };
+    if spec.class_name != "Functional" {
+        push(&mut config, "dtype", dtype_policy());
+        let input = &info.graph.inputs[0];
+        let name = spec.input_name.clone().unwrap_or_else(|| "input_layer".to_string());
+        let mut layers = vec![input_layer_entry(&name, &input.shape, style)];
+        let mut shape = input.shape.clone();
+        for j in 0..spec.layers.len() {
+            layers.push(entry(j, Some(batch_shape(&shape))));
+            shape = info.shapes[j].clone();
+        }
+        push(&mut config, "layers", Json::Arr(layers));
+        push(&mut config, "build_input_shape", batch_shape(&input.shape));
+        return config;
+    }
+    let g = &info.graph;
+    let tensor_ref = |r: TRef, output: bool| {
+        let (name, mut node) = info.source(spec, r);
+        // Keras 3 counts a nested functional model's own graph as its node 0 in
+        // input_layers/output_layers (not in keras_history)
+        if let (true, TRef::Node(j)) = (output, r) {
+            node += usize::from(matches!(spec.layers[g.nodes[j].layer].kind, LayerKind::Functional { .. }));
+        }
         Json::Arr(vec![Json::s(name), Json::Int(node as i64), Json::Int(0)])
     };
     let mut layers = Vec::with_capacity(g.inputs.len() + spec.layers.len());
@@ -352,7 +427,9 @@ fn functional_layers<T: Real>(model: &Model<T>, style: Style) -> (Vec<Json>, Jso
         layers.push(e);
     }
     for (li, ls) in spec.layers.iter().enumerate() {
-        let merge = ls.kind.is_merge();
+        let nested = ls.kind.nested();
+        // merge layers and models with several inputs take a list of tensors
+        let list = ls.kind.is_merge() || nested.is_some_and(|m| m.graph().inputs.len() > 1);
         let mut calls = Vec::new();
         let mut build = None;
         for j in info.nodes_of(li) {
@@ -367,7 +444,7 @@ fn functional_layers<T: Real>(model: &Model<T>, style: Style) -> (Vec<Json>, Jso
                             obj([
                                 ("shape", batch_shape(info.shape(r))),
                                 ("dtype", Json::s("float32")),
-                                ("keras_history", tensor_ref(r)),
+                                ("keras_history", tensor_ref(r, false)),
                             ]),
                         ),
                     ])
@@ -375,29 +452,36 @@ fn functional_layers<T: Real>(model: &Model<T>, style: Style) -> (Vec<Json>, Jso
                 .collect();
             if build.is_none() {
                 let shapes = g.nodes[j].inputs.iter().map(|&r| batch_shape(info.shape(r)));
-                build = Some(if merge { Json::Arr(shapes.collect()) } else { shapes.into_iter().next().unwrap() });
+                build = Some(if list { Json::Arr(shapes.collect()) } else { shapes.into_iter().next().unwrap() });
             }
-            let arg = if merge { Json::Arr(tensors) } else { tensors.into_iter().next().unwrap() };
-            let kwargs = if takes_training(&ls.kind) { obj([("training", Json::Bool(false))]) } else { obj([]) };
+            let arg = if list { Json::Arr(tensors) } else { tensors.into_iter().next().unwrap() };
+            let kwargs = if nested.is_some() {
+                obj([("mask", Json::Null)])
+            } else if takes_training(&ls.kind) {
+                obj([("training", Json::Bool(false))])
+            } else {
+                obj([])
+            };
             calls.push(obj([("args", Json::Arr(vec![arg])), ("kwargs", kwargs)]));
         }
-        let build = build.filter(|_| has_build_config(&ls.kind));
-        let mut e = layer_entry(ls.kind.class_name(), layer_config(ls), build, style);
+        let mut e = entry(li, build);
         push(&mut e, "name", Json::s(&ls.name));
         push(&mut e, "inbound_nodes", Json::Arr(calls));
         layers.push(e);
     }
     // one tensor is written flat (`["x", 0, 0]`), several as a list
-    let refs = |rs: Vec<TRef>| {
-        let mut v: Vec<Json> = rs.into_iter().map(tensor_ref).collect();
+    let refs = |rs: Vec<TRef>, output: bool| {
+        let mut v: Vec<Json> = rs.into_iter().map(|r| tensor_ref(r, output)).collect();
         if v.len() == 1 {
             v.pop().unwrap()
         } else {
             Json::Arr(v)
         }
     };
-    let inputs = refs((0..g.inputs.len()).map(TRef::Input).collect());
-    (layers, inputs, refs(g.outputs.clone()))
+    push(&mut config, "layers", Json::Arr(layers));
+    push(&mut config, "input_layers", refs((0..g.inputs.len()).map(TRef::Input).collect(), false));
+    push(&mut config, "output_layers", refs(g.outputs.clone(), true));
+    config
 }
 
 /// Keras' automatic optimizer name (`to_snake_case` of the class name).
@@ -544,25 +628,7 @@ pub fn compile_config_json(spec: &CompileSpec, learning_rate: f64, outputs: &[St
 pub fn model_json<T: Real>(model: &Model<T>, style: Style) -> Json {
     let spec = &model.spec;
     let functional = spec.class_name == "Functional";
-    let mut config = obj([("name", Json::s(&spec.name)), ("trainable", Json::Bool(true))]);
-    if functional {
-        let (layers, inputs, outputs) = functional_layers(model, style);
-        push(&mut config, "layers", Json::Arr(layers));
-        push(&mut config, "input_layers", inputs);
-        push(&mut config, "output_layers", outputs);
-    } else {
-        push(&mut config, "dtype", dtype_policy());
-        let input = input_name(model);
-        let mut layers = vec![input_layer_entry(&input, &spec.input_shape, style)];
-        let mut shape = spec.input_shape.clone();
-        for (ls, built) in spec.layers.iter().zip(model.layers()) {
-            let build = has_build_config(&ls.kind).then(|| batch_shape(&shape));
-            layers.push(layer_entry(ls.kind.class_name(), layer_config(ls), build, style));
-            shape = built.output_shape().to_vec();
-        }
-        push(&mut config, "layers", Json::Arr(layers));
-        push(&mut config, "build_input_shape", batch_shape(&spec.input_shape));
-    }
+    let config = model_config(spec, model.layers(), style, true);
     match style {
         Style::LegacyH5 => {
             let class = if functional { "Functional" } else { "Sequential" };

@@ -201,6 +201,9 @@ fn require_null(config: &Value, keys: &[&str], layer: &str, class: &str) -> R<()
 /// One Keras layer entry `{"class_name", "config", ...}` as an rkeras layer spec.
 pub(super) fn layer_spec(entry: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<LayerSpec> {
     let class = bare_class(entry.get("class_name").and_then(Value::as_str).unwrap_or("?"));
+    if super::functional::is_model_class(class) {
+        return nested_layer_spec(entry, generation, warnings);
+    }
     let config = entry.get("config").cloned().unwrap_or(Value::Null);
     let name = config
         .get("name")
@@ -353,8 +356,7 @@ fn model_spec_of(v: &Value, generation: Generation, warnings: &mut Vec<String>) 
     match bare_class(class) {
         "Sequential" => sequential_spec(config, generation, warnings),
         "Functional" | "Model" => {
-            let nested = |e: &Value, w: &mut Vec<String>| nested_layer_spec(e, generation, w);
-            let spec = super::functional::functional_spec(config, generation, warnings, &nested)?;
+            let spec = super::functional::functional_spec(config, generation, warnings)?;
             Ok(as_chain(spec))
         }
         other => Err(format!("model class '{other}' is not supported by rkeras (Sequential and Functional are)")),
@@ -383,11 +385,19 @@ fn as_chain(spec: ModelSpec) -> ModelSpec {
 /// A model used as a layer of a functional model: its own spec, nested.
 fn nested_layer_spec(entry: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<LayerSpec> {
     let inner = model_spec_of(entry, generation, warnings)?;
-    Err(format!(
-        "layer '{}' ({}): models used as layers are not supported by rkeras yet",
-        inner.name,
-        bare_class(entry.get("class_name").and_then(Value::as_str).unwrap_or("?"))
-    ))
+    let config = entry.get("config");
+    let name = entry
+        .get("name")
+        .or_else(|| config.and_then(|c| c.get("name")))
+        .and_then(Value::as_str)
+        .map_or_else(|| inner.name.clone(), str::to_string);
+    let trainable = config.and_then(|c| c.get("trainable")).and_then(Value::as_bool).unwrap_or(true);
+    let model = Box::new(inner);
+    let kind = match bare_class(entry.get("class_name").and_then(Value::as_str).unwrap_or("?")) {
+        "Sequential" => LayerKind::Sequential { model },
+        _ => LayerKind::Functional { model },
+    };
+    Ok(LayerSpec { name, trainable, kind })
 }
 
 fn sequential_spec(config: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<ModelSpec> {

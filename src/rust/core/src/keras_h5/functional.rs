@@ -106,14 +106,8 @@ pub(super) fn is_model_class(class: &str) -> bool {
     matches!(class, "Functional" | "Model" | "Sequential")
 }
 
-/// A Keras functional config as an rkeras graph spec (`nested` builds the spec of a model
-/// used as a layer).
-pub(super) fn functional_spec(
-    config: &Value,
-    generation: Generation,
-    warnings: &mut Vec<String>,
-    nested: &dyn Fn(&Value, &mut Vec<String>) -> R<LayerSpec>,
-) -> R<ModelSpec> {
+/// A Keras functional config as an rkeras graph spec.
+pub(super) fn functional_spec(config: &Value, generation: Generation, warnings: &mut Vec<String>) -> R<ModelSpec> {
     let name = config.get("name").and_then(Value::as_str).unwrap_or("model").to_string();
     let entries = config.get("layers").and_then(Value::as_array).ok_or("the functional model config has no layers")?;
     let input_refs = io_refs(config.get("input_layers"), "input_layers", &name)?;
@@ -162,7 +156,7 @@ pub(super) fn functional_spec(
             }
             continue;
         }
-        let spec = if is_model_class(class) { nested(e, warnings)? } else { layer_spec(e, generation, warnings)? };
+        let spec = layer_spec(e, generation, warnings)?;
         let mut cs = Vec::new();
         for node in e.get("inbound_nodes").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
             let (refs, k3) = call_refs(node, n)?;

@@ -8,9 +8,9 @@
 use crate::activations::Activation;
 use crate::graph::TRef;
 use crate::init::Initializer;
-use crate::keras_json::{compile_entries, optimizer_json, GraphInfo, Json};
+use crate::keras_json::{compile_entries, optimizer_json, Built, GraphInfo, Json};
 use crate::layers::{LayerKind, LayerSpec};
-use crate::model::Model;
+use crate::model::{Model, ModelSpec};
 use crate::optimizers::OptimizerKind;
 use crate::Real;
 
@@ -105,12 +105,6 @@ fn layer_config(spec: &LayerSpec) -> R<Json> {
     Ok(o(c))
 }
 
-/// The input layer's name: the model's, else the one Keras 3 gives (which rkeras reads back
-/// as "no name" for a Sequential model).
-fn input_name<T: Real>(model: &Model<T>) -> String {
-    model.spec.input_name.clone().unwrap_or_else(|| "input_layer".to_string())
-}
-
 fn input_layer_config(name: &str, shape: &[usize]) -> Json {
     o(vec![
         ("batch_input_shape", batch_shape(shape)),
@@ -124,59 +118,73 @@ fn input_layer_config(name: &str, shape: &[usize]) -> Json {
 /// `model_config` as tf.keras 2.12 writes it.
 pub fn model_config<T: Real>(model: &Model<T>) -> R<String> {
     let spec = &model.spec;
-    let config = if spec.class_name == "Functional" {
-        let info = GraphInfo::new(model);
-        let g = info.graph;
-        let tref = |r: TRef| {
-            let (name, node) = info.source(spec, r);
-            Json::Arr(vec![s(name), Json::Int(node as i64), Json::Int(0)])
-        };
-        let mut layers = vec![];
-        for input in &g.inputs {
-            layers.push(o(vec![
-                ("class_name", s("InputLayer")),
-                ("config", input_layer_config(&input.name, &input.shape)),
-                ("name", s(&input.name)),
-                ("inbound_nodes", Json::Arr(vec![])),
-            ]));
-        }
-        for (li, ls) in spec.layers.iter().enumerate() {
-            let calls = info
-                .nodes_of(li)
-                .map(|j| {
-                    let args = g.nodes[j].inputs.iter().map(|&r| {
-                        let Json::Arr(mut v) = tref(r) else { unreachable!() };
-                        v.push(o(vec![]));
-                        Json::Arr(v)
-                    });
-                    Json::Arr(args.collect())
-                })
-                .collect();
-            layers.push(o(vec![
-                ("class_name", s(ls.kind.class_name())),
-                ("config", layer_config(ls)?),
-                ("name", s(&ls.name)),
-                ("inbound_nodes", Json::Arr(calls)),
-            ]));
-        }
-        o(vec![
-            ("name", s(&spec.name)),
-            ("trainable", Json::Bool(true)),
-            ("layers", Json::Arr(layers)),
-            ("input_layers", Json::Arr((0..g.inputs.len()).map(|i| tref(TRef::Input(i))).collect())),
-            ("output_layers", Json::Arr(g.outputs.iter().map(|&r| tref(r)).collect())),
-        ])
-    } else {
-        let mut layers = vec![o(vec![
-            ("class_name", s("InputLayer")),
-            ("config", input_layer_config(&input_name(model), &spec.input_shape)),
-        ])];
-        for ls in &spec.layers {
-            layers.push(o(vec![("class_name", s(ls.kind.class_name())), ("config", layer_config(ls)?)]));
-        }
-        o(vec![("name", s(&spec.name)), ("layers", Json::Arr(layers))])
+    Ok(o(vec![("class_name", s(&spec.class_name)), ("config", config(spec, model.layers(), true)?)]).to_string())
+}
+
+/// A model's config as tf.keras 2 writes it. A nested model is a layer entry holding its own
+/// config; tf.keras counts its construction as its node 0, so its calls are numbered from 1.
+fn config<T: Real>(spec: &ModelSpec, built: Built<'_, T>, trainable: bool) -> R<Json> {
+    let info = GraphInfo::new(spec, built);
+    let g = &info.graph;
+    let entry = |li: usize| -> R<Json> {
+        let ls = &spec.layers[li];
+        Ok(match ls.kind.nested() {
+            Some(inner) => o(vec![
+                ("class_name", s(&inner.class_name)),
+                ("config", config(inner, &built[info.built[li].clone()], ls.trainable)?),
+            ]),
+            None => o(vec![("class_name", s(ls.kind.class_name())), ("config", layer_config(ls)?)]),
+        })
     };
-    Ok(o(vec![("class_name", s(&spec.class_name)), ("config", config)]).to_string())
+    if spec.class_name != "Functional" {
+        let name = spec.input_name.clone().unwrap_or_else(|| "input_layer".to_string());
+        let mut layers =
+            vec![o(vec![("class_name", s("InputLayer")), ("config", input_layer_config(&name, &g.inputs[0].shape))])];
+        for li in 0..spec.layers.len() {
+            layers.push(entry(li)?);
+        }
+        return Ok(o(vec![("name", s(&spec.name)), ("layers", Json::Arr(layers))]));
+    }
+    let tref = |r: TRef| {
+        let (name, mut node) = info.source(spec, r);
+        if let TRef::Node(j) = r {
+            node += usize::from(spec.layers[g.nodes[j].layer].kind.nested().is_some());
+        }
+        Json::Arr(vec![s(name), Json::Int(node as i64), Json::Int(0)])
+    };
+    let mut layers = vec![];
+    for input in &g.inputs {
+        layers.push(o(vec![
+            ("class_name", s("InputLayer")),
+            ("config", input_layer_config(&input.name, &input.shape)),
+            ("name", s(&input.name)),
+            ("inbound_nodes", Json::Arr(vec![])),
+        ]));
+    }
+    for (li, ls) in spec.layers.iter().enumerate() {
+        let calls = info
+            .nodes_of(li)
+            .map(|j| {
+                let args = g.nodes[j].inputs.iter().map(|&r| {
+                    let Json::Arr(mut v) = tref(r) else { unreachable!() };
+                    v.push(o(vec![]));
+                    Json::Arr(v)
+                });
+                Json::Arr(args.collect())
+            })
+            .collect();
+        let Json::Obj(mut e) = entry(li)? else { unreachable!() };
+        e.push(("name".into(), s(&ls.name)));
+        e.push(("inbound_nodes".into(), Json::Arr(calls)));
+        layers.push(Json::Obj(e));
+    }
+    Ok(o(vec![
+        ("name", s(&spec.name)),
+        ("trainable", Json::Bool(trainable)),
+        ("layers", Json::Arr(layers)),
+        ("input_layers", Json::Arr((0..g.inputs.len()).map(|i| tref(TRef::Input(i))).collect())),
+        ("output_layers", Json::Arr(g.outputs.iter().map(|&r| tref(r)).collect())),
+    ]))
 }
 
 /// The optimizer's class name in tf.keras 2 (also its default `name` and the prefix of its

@@ -700,9 +700,6 @@ fn load_graph(name: &str, tag: &str) -> R<LoadedModel> {
 fn keras_graph_fixtures_load_and_predict_like_keras() {
     for tag in ["keras3", "keras2"] {
         for (name, inputs, outputs) in GRAPH_FIXTURES {
-            if name == "nested" {
-                continue; // keras_graph_fixture_nested_models
-            }
             let mut l = load_graph(name, tag).unwrap_or_else(|e| panic!("{name}_{tag}: {e}"));
             assert!(l.warnings.is_empty(), "{name}_{tag}: {:?}", l.warnings);
             assert_eq!(l.model.spec.name, name);
@@ -815,7 +812,7 @@ fn keras_graph_fixture_multi_output_compile_and_evaluate() {
 
 #[test]
 fn keras3_graph_configs_are_written_as_keras_writes_them() {
-    for name in ["two_in_two_out", "merges", "siamese", "reshape_chain"] {
+    for name in ["two_in_two_out", "merges", "siamese", "nested", "reshape_chain"] {
         let bytes = std::fs::read(graph_dir().join(format!("{name}_keras3.h5"))).unwrap();
         let h = H5::parse(bytes.clone()).unwrap();
         let root = h.attrs("").unwrap();
@@ -884,9 +881,6 @@ fn keras2_graph_layout_has_tf_keras_names() {
 #[test]
 fn graph_models_round_trip_bitwise_in_both_layouts() {
     for (name, inputs, outputs) in GRAPH_FIXTURES {
-        if name == "nested" {
-            continue;
-        }
         let mut l = load_graph(name, "keras3").unwrap();
         let xs = graph_inputs(&l.model, name, inputs);
         let want = l.model.predict_all(&xs, 32);
@@ -938,9 +932,6 @@ fn python_keras_loads_rkeras_graph_files() {
     };
     let mut checked = 0;
     for (name, inputs, outputs) in GRAPH_FIXTURES {
-        if name == "nested" {
-            continue;
-        }
         let mut l = load_graph(name, "keras3").unwrap();
         let xs = graph_inputs(&l.model, name, inputs);
         let preds = l.model.predict_all(&xs, 32);
@@ -964,6 +955,9 @@ fn python_keras_loads_rkeras_graph_files() {
             for (python, flag) in &pythons {
                 if !flag.is_empty() && layout == Layout::Keras3 {
                     continue; // tf.keras 2 reads the Keras 2 layout only
+                }
+                if flag.is_empty() && layout == Layout::Keras2 && name == "nested" {
+                    continue; // Keras 3.15.1 misreads tf.keras 2's node indices of nested models (its own files too)
                 }
                 let mut cmd = std::process::Command::new(python);
                 cmd.arg(&script);
