@@ -621,6 +621,14 @@ pub fn save_model<T: Real>(model: &Model<T>, include_optimizer: bool, layout: La
         Layout::Keras2 => (keras2::model_config(model)?, keras2::training_config(model)),
     };
     t.attr_str("", "model_config", &model_config);
+    if layout == Layout::Keras2 && refers_to_nested(&model.spec) {
+        warnings.push(
+            "in the Keras 2 layout a nested model's calls are numbered from 1 (tf.keras 2 counts the model's own \
+             construction), which tf.keras 2 reads but Keras 3.15 does not (not in files of tf.keras 2 either); \
+             save with keras_version = 3 for Keras 3"
+                .into(),
+        );
+    }
     if include_optimizer {
         if let Some(tc) = training_config {
             t.attr_str("", "training_config", &tc);
@@ -637,6 +645,15 @@ pub fn save_model<T: Real>(model: &Model<T>, include_optimizer: bool, layout: La
     }
     write_layers(&mut t, "model_weights", model, layout);
     Ok((t.finish()?, warnings))
+}
+
+/// Whether a functional model (or one nested in the model) applies a nested model: its
+/// tf.keras 2 config then numbers that model's calls from 1.
+fn refers_to_nested(spec: &ModelSpec) -> bool {
+    spec.layers.iter().any(|l| match l.kind.nested() {
+        Some(m) => spec.class_name == "Functional" || refers_to_nested(m),
+        None => false,
+    })
 }
 
 /// A Keras HDF5 weights file (`model.save_weights("w.h5")`): `layer_names` and the layer

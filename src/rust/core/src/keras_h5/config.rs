@@ -356,30 +356,11 @@ fn model_spec_of(v: &Value, generation: Generation, warnings: &mut Vec<String>) 
     match bare_class(class) {
         "Sequential" => sequential_spec(config, generation, warnings),
         "Functional" | "Model" => {
-            let spec = super::functional::functional_spec(config, generation, warnings)?;
-            Ok(as_chain(spec))
+            // the graph layout, as keras_model() makes it (GRAPH-CONTRACT.md), chains included
+            super::functional::functional_spec(config, generation, warnings)
         }
         other => Err(format!("model class '{other}' is not supported by rkeras (Sequential and Functional are)")),
     }
-}
-
-/// A functional graph that is a chain (one input, layer `i` applied once to layer `i - 1`,
-/// the last one the output) in the chain layout, as rkeras has always read such files.
-fn as_chain(spec: ModelSpec) -> ModelSpec {
-    let g = spec.graph();
-    let chain = g.inputs.len() == 1
-        && !spec.layers.is_empty()
-        && g.nodes.len() == spec.layers.len()
-        && g.nodes
-            .iter()
-            .enumerate()
-            .all(|(j, n)| n.layer == j && n.inputs == [if j == 0 { TRef::Input(0) } else { TRef::Node(j - 1) }])
-        && g.outputs == [TRef::Node(g.nodes.len() - 1)];
-    if !chain {
-        return spec;
-    }
-    let input = g.inputs.into_iter().next().unwrap();
-    ModelSpec::chain(&spec.name, "Functional", input.shape, Some(input.name), spec.layers)
 }
 
 /// A model used as a layer of a functional model: its own spec, nested.
@@ -618,8 +599,10 @@ pub fn compile_spec(training_config: &str, outputs: &[String], warnings: &mut Ve
     let loss_weights = match v.get("loss_weights") {
         None | Some(Value::Null) => None,
         Some(w) => {
-            let weight =
-                |x: &Value| x.as_f64().ok_or_else(|| format!("the training config's loss_weights {w} are not numbers"));
+            let weight = |x: &Value| match x {
+                Value::Null => Ok(1.0),
+                x => x.as_f64().ok_or_else(|| format!("the training config's loss_weights {w} are not numbers")),
+            };
             match per_output(w, outputs, "loss_weights")? {
                 PerOutput::All(x) if x.is_number() => Some(vec![weight(x)?; outputs.len()]),
                 PerOutput::All(_) => return Err(format!("the training config's loss_weights {w} are not understood")),
@@ -644,9 +627,14 @@ fn per_output<'a>(v: &'a Value, outputs: &[String], what: &str) -> R<PerOutput<&
                     outputs.join(", ")
                 ));
             }
+            // an output may have no metrics (or a loss weight of 1); every output needs a loss
             let each = outputs
                 .iter()
-                .map(|n| o.get(n).ok_or_else(|| format!("the training config's {what} has no entry for output '{n}'")))
+                .map(|n| match o.get(n) {
+                    Some(v) => Ok(v),
+                    None if what != "loss" => Ok(&Value::Null),
+                    None => Err(format!("the training config's {what} has no entry for output '{n}'")),
+                })
                 .collect::<R<Vec<_>>>()?;
             Ok(PerOutput::Each(each))
         }
@@ -792,14 +780,15 @@ mod tests {
             t("x", 0)
         );
         assert_eq!(model_spec(&cfg3, Generation::Keras3, &mut w).unwrap(), s);
-        // a chain still reads in the chain layout
+        // a chain reads in the graph layout too (as keras_model() makes it)
         let chain = r#"{"class_name": "Functional", "config": {"name": "c", "layers": [
             {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 4], "name": "x"}, "name": "x", "inbound_nodes": []},
             {"class_name": "Dense", "config": {"name": "a", "units": 4}, "name": "a", "inbound_nodes": [[["x", 0, 0, {}]]]}],
             "input_layers": [["x", 0, 0]], "output_layers": [["a", 0, 0]]}}"#;
         let c = model_spec(chain, Generation::Keras2, &mut w).unwrap();
-        assert!(!c.is_graph());
-        assert_eq!((c.input_shape.clone(), c.input_name.clone()), (vec![4], Some("x".to_string())));
+        assert!(c.is_graph());
+        assert_eq!((c.inputs[0].shape.clone(), c.inputs[0].name.as_str()), (vec![4], "x"));
+        assert_eq!(c.nodes, vec![NodeSpec { layer: 0, inputs: vec![Input(0)] }]);
         // errors name the layer
         let err = |cfg: &str| model_spec(cfg, Generation::Keras2, &mut vec![]).unwrap_err();
         let e = err(&cfg.replace(r#"[["a", 1, 0], ["add", 0, 0]]"#, r#"[["a", 2, 0]]"#));
@@ -821,6 +810,42 @@ mod tests {
         // a dangling layer (Keras never writes one) is refused by the graph check
         let e = err(&cfg.replace(r#"[["a", 1, 0], ["add", 0, 0]]"#, r#"[["a", 0, 0]]"#));
         assert!(e.contains("does not lead to any model output"), "{e}");
+    }
+
+    #[test]
+    fn multi_output_training_configs() {
+        let mut w = vec![];
+        let outs = ["cls".to_string(), "reg".to_string()];
+        let opt = r#""optimizer_config": {"class_name": "Adam", "config": {}}"#;
+        // Keras 3: dicts by output name; an output may have no metrics
+        let tc = format!(
+            r#"{{"loss": {{"reg": "mse", "cls": "categorical_crossentropy"}}, "loss_weights": {{"cls": 1.0, "reg": 0.25}},
+            "metrics": {{"cls": ["accuracy"]}}, {opt}}}"#
+        );
+        let c = compile_spec(&tc, &outs, &mut w).unwrap();
+        assert_eq!((c.loss_of(0), c.loss_of(1)), (Loss::CategoricalCrossentropy, Loss::MeanSquaredError));
+        assert_eq!(c.loss_weights, Some(vec![1.0, 0.25]));
+        assert_eq!(c.metrics, PerOutput::Each(vec![vec!["accuracy".to_string()], vec![]]));
+        // lists in output order; tf.keras 2's per-output metric objects named <output>_<metric>
+        let tc = format!(
+            r#"{{"loss": ["categorical_crossentropy", "mse"], "loss_weights": [2, 1], "metrics": [[{{"class_name":
+            "MeanMetricWrapper", "config": {{"name": "cls_accuracy", "fn": "categorical_accuracy"}}}}], [{{"class_name":
+            "MeanMetricWrapper", "config": {{"name": "reg_mae", "fn": "mean_absolute_error"}}}}]], {opt}}}"#
+        );
+        let c = compile_spec(&tc, &outs, &mut w).unwrap();
+        assert_eq!(c.loss_weights, Some(vec![2.0, 1.0]));
+        assert_eq!(c.metrics, PerOutput::Each(vec![vec!["accuracy".to_string()], vec!["mae".to_string()]]));
+        assert!(w.is_empty(), "{w:?}");
+        // one loss for every output
+        let c = compile_spec(&format!(r#"{{"loss": "mse", {opt}}}"#), &outs, &mut w).unwrap();
+        assert_eq!(c.loss, PerOutput::All(LossName(Loss::MeanSquaredError)));
+        // errors name the output
+        let e = compile_spec(&format!(r#"{{"loss": {{"cls": "mse"}}, {opt}}}"#), &outs, &mut w).unwrap_err();
+        assert!(e.contains("has no entry for output 'reg'"), "{e}");
+        let e = compile_spec(&format!(r#"{{"loss": {{"cls": "mse", "zz": "mse"}}, {opt}}}"#), &outs, &mut w).unwrap_err();
+        assert!(e.contains("names 'zz', which is not an output"), "{e}");
+        let e = compile_spec(&format!(r#"{{"loss": ["mse"], {opt}}}"#), &outs, &mut w).unwrap_err();
+        assert!(e.contains("has 1 entries for the model's 2 outputs"), "{e}");
     }
 
     #[test]

@@ -221,7 +221,12 @@ fn round_trip_is_bitwise_for_every_optimizer() {
             let mut l = load_model(bytes, true, 99).unwrap();
             assert!(l.warnings.is_empty(), "{opt}: {:?}", l.warnings);
             assert_eq!(l.keras_version.as_deref(), Some(layout.version()));
-            assert_eq!(l.model.spec, m.spec);
+            // a functional chain comes back in the graph layout, as keras_model() makes it
+            assert_eq!(
+                (&l.model.spec.name, &l.model.spec.class_name, &l.model.spec.layers, l.model.spec.graph()),
+                (&m.spec.name, &m.spec.class_name, &m.spec.layers, m.spec.graph())
+            );
+            assert_eq!(l.model.spec.is_graph(), m.spec.class_name == "Functional");
             let (c1, c2) = (m.compiled.as_ref().unwrap(), l.model.compiled.as_ref().unwrap());
             assert_eq!(c1.spec.loss, c2.spec.loss);
             assert_eq!(c1.spec.metrics, c2.spec.metrics);
@@ -766,10 +771,13 @@ fn keras_graph_fixture_structure() {
         );
         assert_eq!(s.layers[1].kind, LayerKind::Dot { axes: [1, 1], normalize: true });
 
-        // a chain of shape layers reads in the chain layout
+        // a chain of shape layers: the graph of a chain
         let s = load_graph("reshape_chain", tag).unwrap().model.spec;
-        assert!(!s.is_graph());
-        assert_eq!((s.input_shape.clone(), s.input_name.as_deref()), (vec![12], Some("flat_in")));
+        assert_eq!(s.inputs.iter().map(|i| (i.name.as_str(), i.shape.clone())).collect::<Vec<_>>(), [(
+            "flat_in",
+            vec![12]
+        )]);
+        assert_eq!(s.graph(), crate::graph::Graph::chain(s.inputs[0].clone(), 7));
         let kinds: Vec<_> = s.layers.iter().map(|l| l.kind.clone()).collect();
         assert_eq!(kinds[0], LayerKind::Reshape { target_shape: vec![3, -1] });
         assert_eq!(kinds[1], LayerKind::Permute { dims: vec![2, 1] });
@@ -886,7 +894,11 @@ fn graph_models_round_trip_bitwise_in_both_layouts() {
         let want = l.model.predict_all(&xs, 32);
         for layout in [Layout::Keras3, Layout::Keras2] {
             let (bytes, w) = save_model(&l.model, true, layout).unwrap();
-            assert!(w.is_empty(), "{w:?}");
+            if name == "nested" && layout == Layout::Keras2 {
+                assert!(w.len() == 1 && w[0].contains("Keras 3.15 does not"), "{w:?}");
+            } else {
+                assert!(w.is_empty(), "{w:?}");
+            }
             let mut back = load_model(bytes, true, 2).unwrap();
             assert!(back.warnings.is_empty(), "{name} {layout:?}: {:?}", back.warnings);
             assert_eq!(back.model.spec, l.model.spec, "{name} {layout:?}");
