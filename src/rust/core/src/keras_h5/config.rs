@@ -9,7 +9,6 @@
 //! from one input; anything else is an error that names the layer.
 
 use crate::activations::Activation;
-use crate::graph::TRef;
 use crate::init::Initializer;
 use crate::keras_json::{compile_config_json, Json};
 use crate::layers::{LayerKind, LayerSpec};
@@ -842,7 +841,8 @@ mod tests {
         // errors name the output
         let e = compile_spec(&format!(r#"{{"loss": {{"cls": "mse"}}, {opt}}}"#), &outs, &mut w).unwrap_err();
         assert!(e.contains("has no entry for output 'reg'"), "{e}");
-        let e = compile_spec(&format!(r#"{{"loss": {{"cls": "mse", "zz": "mse"}}, {opt}}}"#), &outs, &mut w).unwrap_err();
+        let e =
+            compile_spec(&format!(r#"{{"loss": {{"cls": "mse", "zz": "mse"}}, {opt}}}"#), &outs, &mut w).unwrap_err();
         assert!(e.contains("names 'zz', which is not an output"), "{e}");
         let e = compile_spec(&format!(r#"{{"loss": ["mse"], {opt}}}"#), &outs, &mut w).unwrap_err();
         assert!(e.contains("has 1 entries for the model's 2 outputs"), "{e}");

@@ -773,10 +773,10 @@ fn keras_graph_fixture_structure() {
 
         // a chain of shape layers: the graph of a chain
         let s = load_graph("reshape_chain", tag).unwrap().model.spec;
-        assert_eq!(s.inputs.iter().map(|i| (i.name.as_str(), i.shape.clone())).collect::<Vec<_>>(), [(
-            "flat_in",
-            vec![12]
-        )]);
+        assert_eq!(
+            s.inputs.iter().map(|i| (i.name.as_str(), i.shape.clone())).collect::<Vec<_>>(),
+            [("flat_in", vec![12])]
+        );
         assert_eq!(s.graph(), crate::graph::Graph::chain(s.inputs[0].clone(), 7));
         let kinds: Vec<_> = s.layers.iter().map(|l| l.kind.clone()).collect();
         assert_eq!(kinds[0], LayerKind::Reshape { target_shape: vec![3, -1] });
