@@ -27,7 +27,16 @@
 //! Written ([`Layout`]): Keras 3.15.1's layout exactly (the `model_config` of
 //! [`crate::keras_json::h5_model_config`], Keras 3 weight and optimizer variable names and
 //! order), which `keras.models.load_model()` of Keras 3 loads, compiled; or tf.keras 2.12's
-//! (R keras 2.x), which tf.keras 2 loads with its optimizer state and Keras 3 loads too.
+//! (R keras 2.x), which tf.keras 2 loads with its optimizer state and Keras 3 loads too (but
+//! for nested models: see [`save_model`]).
+//!
+//! # Graph models
+//!
+//! Weights are kept per layer of the model as Keras lists it: one group per input (empty),
+//! then one per layer in `model.layers` order; a shared layer once; a nested model one group
+//! holding its layers' weights (paths `enc_dense/kernel`, or `head/head_dense/kernel` for the
+//! layers of a Sequential model `head`), trainable weights first. The core inlines nested models, so a
+//! spec layer owns a run of built layers (`Unit`).
 
 mod config;
 mod functional;
@@ -38,7 +47,7 @@ pub use config::{compile_spec, model_spec, optimizer_config, training_config_jso
 pub use keras2::KERAS2_VERSION;
 
 use crate::keras_json::{h5_model_config, optimizer_json};
-use crate::layers::{LayerKind, LayerSpec};
+use crate::layers::LayerSpec;
 use crate::model::{Model, ModelSpec};
 use crate::optimizers::{OptimizerKind, OptimizerState};
 use crate::rng::Rng;
@@ -189,21 +198,21 @@ fn unit_weights<T: Real>(model: &Model<T>, u: &Unit) -> Vec<(usize, usize)> {
     trained
 }
 
-/// Per built layer: the prefix of its Keras 3 weight paths (the names of the Sequential
-/// models it sits in, the model itself included: `seq/dense/kernel`, `head/head_out/bias`).
+/// Per built layer: the prefix of its Keras 3 weight paths: the name of the Sequential model
+/// it is a layer of (`outer/out/kernel`, `head/head_out/bias`), none in a functional model
+/// (`enc_dense/kernel`), as Keras 3.15.1 names them.
 fn keras3_prefixes(spec: &ModelSpec) -> Vec<String> {
-    fn walk(layers: &[LayerSpec], prefix: &str, out: &mut Vec<String>) {
-        for ls in layers {
-            match &ls.kind {
-                LayerKind::Sequential { model } => walk(&model.layers, &format!("{prefix}{}/", ls.name), out),
-                LayerKind::Functional { model } => walk(&model.layers, prefix, out),
-                _ => out.push(prefix.to_string()),
+    fn walk(model: &ModelSpec, out: &mut Vec<String>) {
+        let prefix = if model.class_name == "Functional" { String::new() } else { format!("{}/", model.name) };
+        for ls in &model.layers {
+            match ls.kind.nested() {
+                Some(inner) => walk(inner, out),
+                None => out.push(prefix.clone()),
             }
         }
     }
     let mut out = Vec::new();
-    let top = if spec.class_name == "Functional" { String::new() } else { format!("{}/", spec.name) };
-    walk(&spec.layers, &top, &mut out);
+    walk(spec, &mut out);
     out
 }
 

@@ -7,10 +7,14 @@
 //!   (`{"class_name": ..., "config": model.get_config()}`, layers without `module`).
 //!
 //! Both follow Keras 3.15.1: layer configs with a `DTypePolicy` dtype, initializers as
-//! `keras.initializers` objects, `build_config` only on layers that own weights, functional
-//! `inbound_nodes` as `__keras_tensor__` call arguments, and `input_layers` /
-//! `output_layers` in the flat single-tensor form `[name, 0, 0]`. Checked against the
-//! reference files in `testdata/` (written by Keras 3.15.1).
+//! `keras.initializers` objects, `build_config` on the layers Keras builds lazily (input
+//! shapes; a list of them for merge layers), functional `inbound_nodes` as
+//! `__keras_tensor__` call arguments (a list of tensors for merge layers and models with
+//! several inputs; `keras_history` names the call of the source layer, so a shared layer's
+//! second output is `[name, 1, 0]`), models used as layers with their own config, and
+//! `input_layers` / `output_layers` in the flat form `[name, 0, 0]` for one tensor. Checked
+//! against the reference files in `testdata/` and `tests/fixtures/keras/h5-graph` (written by
+//! Keras 3.15.1).
 
 use crate::activations::Activation;
 use crate::graph::{Graph, TRef};

@@ -5,8 +5,10 @@
 //! Read: Keras 2 (tf.keras 2.x: `Sequential`, `Functional` and `Model` configs, layers with
 //! `batch_input_shape`, functional `inbound_nodes` as `[[["fc_1", 0, 0, {}]]]`) and Keras 3
 //! (`batch_shape`, `DTypePolicy` dtypes, `inbound_nodes` as `__keras_tensor__` call
-//! arguments). Supported: a chain of `Dense`, `Dropout`, `Activation` and `Flatten` layers
-//! from one input; anything else is an error that names the layer.
+//! arguments). Functional configs become graph specs (see `functional.rs`: several inputs and
+//! outputs, shared layers, merge and shape layers, models used as layers); Sequential ones
+//! chains. Per-output training configs (dicts by output name or lists) become per-output
+//! compile specs. A layer rkeras does not have is an error that names it.
 
 use crate::activations::Activation;
 use crate::init::Initializer;

@@ -997,3 +997,52 @@ fn python_keras_loads_rkeras_graph_files() {
     assert!(checked >= 4);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A Sequential model holding a functional and a Sequential model: weight paths as Keras
+/// 3.15.1 names them (`model.save()` of `Sequential([Input((4,)), encoder, head, Dense(2,
+/// name="out")], name="outer")` lists `enc_dense/kernel`, `head/hd/kernel`,
+/// `outer/out/kernel`), and a bitwise round trip in both layouts.
+#[test]
+fn sequential_model_with_nested_models() {
+    let mut m = build(
+        serde_json::json!({
+            "name": "outer", "class_name": "Sequential", "input_shape": [4],
+            "layers": [
+                {"class_name": "Functional", "name": "encoder", "model": {
+                    "name": "encoder", "class_name": "Functional", "inputs": [{"name": "enc_in", "shape": [4]}],
+                    "layers": [{"name": "enc_dense", "class_name": "Dense", "units": 3, "activation": "tanh"}],
+                    "nodes": [{"layer": 0, "inputs": [{"input": 0}]}], "outputs": [{"node": 0}]}},
+                {"class_name": "Sequential", "name": "head", "model": {
+                    "name": "head", "class_name": "Sequential", "input_shape": [3],
+                    "layers": [{"name": "hd", "class_name": "Dense", "units": 2, "activation": "relu"}]}},
+                {"name": "out", "class_name": "Dense", "units": 2}
+            ]
+        }),
+        3,
+    );
+    compile(&mut m, serde_json::json!({"optimizer": {"name": "adam", "learning_rate": 0.01}, "loss": "mse"}));
+    let (x, _) = data(6, 4, 2, 5);
+    let y = Tensor::from_vec(&[6, 2], (0..12).map(|i| i as f32 / 12.0).collect());
+    let mut run = m.new_running(&[2]).unwrap();
+    m.train_step(std::slice::from_ref(&x), std::slice::from_ref(&y), None, &mut run);
+    let want = m.predict(&x, 32);
+    let (bytes, w) = save_model(&m, true, Layout::Keras3).unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    let h = H5::parse(bytes.clone()).unwrap();
+    let names = |g: &str| attr_strings(&h.attrs(g).unwrap(), "weight_names").unwrap().unwrap_or_default();
+    assert_eq!(names("model_weights/encoder"), ["enc_dense/kernel", "enc_dense/bias"]);
+    assert_eq!(names("model_weights/head"), ["head/hd/kernel", "head/hd/bias"]);
+    assert_eq!(names("model_weights/out"), ["outer/out/kernel", "outer/out/bias"]);
+    let opt = attr_strings(&h.attrs("optimizer_weights").unwrap(), "weight_names").unwrap().unwrap();
+    assert_eq!(opt[2], "adam/enc_dense_kernel_momentum");
+    assert_eq!(opt[6], "adam/head_hd_kernel_momentum");
+    for layout in [Layout::Keras3, Layout::Keras2] {
+        let bytes = if layout == Layout::Keras3 { bytes.clone() } else { save_model(&m, true, layout).unwrap().0 };
+        let mut back = load_model(bytes, true, 4).unwrap();
+        assert!(back.warnings.is_empty(), "{layout:?}: {:?}", back.warnings);
+        assert_eq!(back.model.spec.layers, m.spec.layers, "{layout:?}");
+        assert_eq!(back.model.predict(&x, 32).data, want.data, "{layout:?}");
+        let (c1, c2) = (m.compiled.as_ref().unwrap(), back.model.compiled.as_ref().unwrap());
+        assert_eq!(c1.optimizer.state(), c2.optimizer.state(), "{layout:?}");
+    }
+}
