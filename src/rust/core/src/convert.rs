@@ -242,28 +242,34 @@ impl<'a, S: RValue> ColMajor<'a, S> {
 /// Converted arrays from this many bytes on are worth keeping for the next call.
 const SPARE_MIN_BYTES: usize = 16 << 20;
 
-/// The largest converted array given back by [`recycle`], kept for the next conversion.
-static SPARE: std::sync::Mutex<Vec<f32>> = std::sync::Mutex::new(Vec::new());
+/// How many converted arrays are kept between calls: one per input of a model with several
+/// inputs (up to four).
+const SPARE_SLOTS: usize = 4;
+
+/// The largest converted arrays given back by [`recycle`], kept for the next conversions.
+static SPARE: std::sync::Mutex<Vec<Vec<f32>>> = std::sync::Mutex::new(Vec::new());
 
 /// A vector of `len` values whose contents are unspecified, for a conversion to overwrite.
-/// From 16 MiB on it is the spare buffer a previous call gave back when that holds `len`
-/// values and not more than twice as many (a smaller array, such as the test data
-/// evaluated between two fits, must not take the training data's buffer, which would be
-/// shorter when given back): its memory is mapped already, where a fresh one costs a page fault per page at
-/// its first write (the tutorial's 188 MB: 25-55 ms a `fit()` call on 2 MiB pages, 0.8 s
-/// when the kernel has to find them first). Else a fresh vector, advised onto huge pages.
+/// From 16 MiB on it is a spare buffer a previous call gave back when one holds `len` values
+/// and not more than twice as many (a smaller array, such as the test data evaluated between
+/// two fits, must not take the training data's buffer, which would be shorter when given
+/// back): its memory is mapped already, where a fresh one costs a page fault per page at its
+/// first write (the tutorial's 188 MB: 25-55 ms a `fit()` call on 2 MiB pages, 0.8 s when the
+/// kernel has to find them first). Else a fresh vector, advised onto huge pages.
 pub fn buffer(len: usize) -> Vec<f32> {
     if len * std::mem::size_of::<f32>() >= SPARE_MIN_BYTES {
         let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
-        if spare.len() >= len && spare.len() / 2 <= len {
-            let mut v = std::mem::take(&mut *spare);
+        let fits = |v: &Vec<f32>| v.len() >= len && v.len() / 2 <= len;
+        if let Some(i) = (0..spare.len()).filter(|&i| fits(&spare[i])).min_by_key(|&i| spare[i].len()) {
+            let mut v = spare.swap_remove(i);
             v.truncate(len);
             return v;
         }
-        if spare.len() < len {
-            // too small to serve again: freed before the larger copy is made, so that two
-            // large copies are never held at once
-            *spare = Vec::new();
+        if spare.len() >= SPARE_SLOTS {
+            // the smallest spare cannot serve this size: freed before the larger copy is made
+            if let Some(i) = (0..spare.len()).filter(|&i| spare[i].len() < len).min_by_key(|&i| spare[i].len()) {
+                spare.swap_remove(i);
+            }
         }
     }
     let mut v = vec![0f32; len];
@@ -271,19 +277,21 @@ pub fn buffer(len: usize) -> Vec<f32> {
     v
 }
 
-/// Gives a converted array's vector back for [`buffer`] to hand out again; only the largest
-/// one (of at least 16 MiB) is kept, so at most one array's memory stays held between calls.
+/// Gives a converted array's vector back for [`buffer`] to hand out again; the largest
+/// [`SPARE_SLOTS`] of at least 16 MiB are kept (one per input of a model with several inputs).
 pub fn recycle(v: Vec<f32>) {
     if v.len() * std::mem::size_of::<f32>() < SPARE_MIN_BYTES {
         return;
     }
     let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
-    if v.len() > spare.len() {
-        *spare = v;
+    spare.push(v);
+    if spare.len() > SPARE_SLOTS {
+        let i = (0..spare.len()).min_by_key(|&i| spare[i].len()).unwrap();
+        spare.swap_remove(i);
     }
 }
 
-/// Frees the spare buffer [`recycle`] keeps (`k_clear_session()` in R).
+/// Frees the spare buffers [`recycle`] keeps (`k_clear_session()` in R).
 pub fn release_spare() {
     *SPARE.lock().unwrap_or_else(|e| e.into_inner()) = Vec::new();
 }
@@ -646,18 +654,27 @@ mod tests {
         assert_eq!(part.data.as_ptr(), dptr);
         assert_eq!(part.data, from_col_major(&[m, s], &src[..m * s]).unwrap().data);
         recycle(part.data);
-        // the spare holds only m rows now: it is freed rather than kept beside a larger copy
+        // the spare holds only m rows now: a larger array gets a fresh buffer, and the spare
+        // stays for an array of its size (a model's other input)
         let larger = buffer(n * s);
         assert_eq!(larger.len(), n * s);
-        assert!(SPARE.lock().unwrap().is_empty());
-        drop(larger);
+        assert!(SPARE.lock().unwrap().iter().any(|v| v.as_ptr() == dptr));
+        // two inputs of two sizes: each gets back its own buffer
+        let lptr = larger.as_ptr();
+        recycle(larger);
+        let (b1, b2) = (buffer(m * s), buffer(n * s));
+        assert_eq!((b1.as_ptr(), b2.as_ptr()), (dptr, lptr));
+        drop((b1, b2));
+        release_spare();
         recycle(ColMajor::new(&[m, s], &src[..m * s]).to_tensor().unwrap().data);
-        let dptr = SPARE.lock().unwrap().as_ptr();
+        let dptr = SPARE.lock().unwrap()[0].as_ptr();
         // a bad value gives the buffer back
         let mut bad = src.clone();
         bad[5 * m + 3] = f64::NAN;
         assert_eq!(ColMajor::new(&[m, s], &bad[..m * s]).to_tensor().unwrap_err().index, 5 * m + 3);
-        assert_eq!(buffer(m * s).as_ptr(), dptr);
+        let back = buffer(m * s);
+        assert_eq!(back.as_ptr(), dptr);
+        drop(back);
         // k_clear_session() frees the spare
         recycle(ColMajor::new(&[m, s], &src[..m * s]).to_tensor().unwrap().data);
         assert!(!SPARE.lock().unwrap().is_empty());
