@@ -41,9 +41,11 @@
 mod config;
 mod functional;
 mod h5;
-mod keras2;
+pub(crate) mod keras2;
 
-pub use config::{compile_spec, model_spec, optimizer_config, training_config_json, Generation, SUPPORTED_LAYERS};
+pub use config::{
+    compile_spec, model_spec, optimizer_config, training_config_json, Generation, KerasLayerConfig, SUPPORTED_LAYERS,
+};
 pub use keras2::KERAS2_VERSION;
 
 use crate::keras_json::{h5_model_config, optimizer_json};

@@ -40,7 +40,7 @@ pub enum Json {
 }
 
 impl Json {
-    fn s(v: &str) -> Json {
+    pub(crate) fn s(v: &str) -> Json {
         Json::Str(v.to_string())
     }
 
@@ -191,7 +191,7 @@ pub fn initializer_json(init: &Initializer) -> Json {
 }
 
 /// Keras serializes activation functions by name; `swish` is an alias of `silu`.
-fn activation_name(a: Activation) -> &'static str {
+pub(crate) fn activation_name(a: Activation) -> &'static str {
     match a {
         Activation::Swish => "silu",
         a => a.name(),
@@ -202,60 +202,15 @@ fn activation_name(a: Activation) -> &'static str {
 pub fn layer_config(spec: &LayerSpec) -> Json {
     let mut c =
         obj([("name", Json::s(&spec.name)), ("trainable", Json::Bool(spec.trainable)), ("dtype", dtype_policy())]);
-    match &spec.kind {
-        LayerKind::Dense { units, activation, use_bias, kernel_initializer, bias_initializer } => {
-            push(&mut c, "units", Json::Int(*units as i64));
-            push(&mut c, "activation", Json::s(activation_name(*activation)));
-            push(&mut c, "use_bias", Json::Bool(*use_bias));
-            push(&mut c, "kernel_initializer", initializer_json(kernel_initializer));
-            push(&mut c, "bias_initializer", initializer_json(bias_initializer));
-            for k in ["kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"] {
-                push(&mut c, k, Json::Null);
-            }
-            push(&mut c, "quantization_config", Json::Null);
-        }
-        LayerKind::Dropout { rate } => {
-            push(&mut c, "rate", Json::Float(*rate));
-            push(&mut c, "seed", Json::Null);
-            push(&mut c, "noise_shape", Json::Null);
-        }
-        LayerKind::Activation { activation } => push(&mut c, "activation", Json::s(activation_name(*activation))),
-        LayerKind::Flatten {} => push(&mut c, "data_format", Json::s("channels_last")),
-        kind => {
-            for (k, v) in shape_or_merge_config(kind) {
-                push(&mut c, k, v);
-            }
-        }
+    for (k, v) in spec.kind.keras_config() {
+        push(&mut c, k, v);
     }
     c
 }
 
-/// The config entries of the merge and shape layers (the same in Keras 3 and tf.keras 2).
-pub(crate) fn shape_or_merge_config(kind: &LayerKind) -> Vec<(&'static str, Json)> {
-    let ints = |v: &mut dyn Iterator<Item = i64>| Json::Arr(v.map(Json::Int).collect());
-    match kind {
-        LayerKind::Concatenate { axis } => vec![("axis", Json::Int(*axis))],
-        LayerKind::Dot { axes, normalize } => {
-            let axes = if axes[0] == axes[1] { Json::Int(axes[0]) } else { ints(&mut axes.iter().copied()) };
-            vec![("axes", axes), ("normalize", Json::Bool(*normalize))]
-        }
-        LayerKind::Reshape { target_shape } => vec![("target_shape", ints(&mut target_shape.iter().copied()))],
-        LayerKind::Permute { dims } => vec![("dims", ints(&mut dims.iter().map(|&d| d as i64)))],
-        LayerKind::RepeatVector { n } => vec![("n", Json::Int(*n as i64))],
-        _ => vec![],
-    }
-}
-
-/// Whether Keras 3.15.1 writes a `build_config` for the layer in `to_json()` (layers with a
-/// `build()` of their own; Dropout, Activation and Reshape are built at construction). For a
-/// merge layer it holds the list of input shapes.
-fn has_build_config(kind: &LayerKind) -> bool {
-    !matches!(kind, LayerKind::Dropout { .. } | LayerKind::Activation { .. } | LayerKind::Reshape { .. })
-}
-
-/// Whether the layer's `call()` takes `training` (recorded in its functional call kwargs).
-fn takes_training(kind: &LayerKind) -> bool {
-    matches!(kind, LayerKind::Dropout { .. })
+/// A list of integers.
+pub(crate) fn int_list(v: impl IntoIterator<Item = i64>) -> Json {
+    Json::Arr(v.into_iter().map(Json::Int).collect())
 }
 
 /// A layer as the model config lists it, before the functional `name`/`inbound_nodes`.
@@ -395,7 +350,7 @@ fn model_config<T: Real>(spec: &ModelSpec, built: Built<'_, T>, style: Style, tr
         match ls.kind.nested() {
             Some(inner) => nested_entry(ls, inner, &built[info.built[li].clone()], style),
             None => {
-                layer_entry(ls.kind.class_name(), layer_config(ls), build.filter(|_| has_build_config(&ls.kind)), style)
+                layer_entry(ls.kind.class_name(), layer_config(ls), build.filter(|_| ls.kind.has_build_config()), style)
             }
         }
     };
@@ -461,7 +416,7 @@ fn model_config<T: Real>(spec: &ModelSpec, built: Built<'_, T>, style: Style, tr
             let arg = if list { Json::Arr(tensors) } else { tensors.into_iter().next().unwrap() };
             let kwargs = if nested.is_some() {
                 obj([("mask", Json::Null)])
-            } else if takes_training(&ls.kind) {
+            } else if ls.kind.takes_training() {
                 obj([("training", Json::Bool(false))])
             } else {
                 obj([])

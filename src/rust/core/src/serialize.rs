@@ -57,7 +57,7 @@
 //! a header that does not fit its blobs or its architecture all give an `Err` that says
 //! which.
 
-use crate::layers::{fmt_shape, LayerKind};
+use crate::layers::{fmt_shape, WeightCount};
 use crate::model::{CompileSpec, Model, ModelSpec};
 use crate::optimizers::OptimizerState;
 use crate::rng::Rng;
@@ -371,16 +371,13 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, String> {
 /// the layers whose shapes this function knows must not exceed what the file holds (a
 /// crafted header asking for terabytes gets an error, not an allocation failure). Layers it
 /// does not know end the check.
-#[allow(unreachable_patterns)]
 fn check_architecture_size(spec: &ModelSpec, available: usize) -> Result<(), String> {
     let too_big = || format!("the file is damaged: its architecture needs more weights than the {available} it holds");
     if spec.is_graph() {
-        // a lower bound without shape inference: a dense layer has at least `units` weights
+        // a lower bound without shape inference (a dense layer has at least `units` weights)
         let mut total = 0usize;
         for l in &spec.layers {
-            if let LayerKind::Dense { units, .. } = l.kind {
-                total = total.checked_add(units).ok_or_else(too_big)?;
-            }
+            total = total.checked_add(l.kind.min_weight_count()).ok_or_else(too_big)?;
         }
         return if total > available { Err(too_big()) } else { Ok(()) };
     }
@@ -388,21 +385,10 @@ fn check_architecture_size(spec: &ModelSpec, available: usize) -> Result<(), Str
     elements(&shape).ok_or_else(too_big)?;
     let mut total = 0usize;
     for l in &spec.layers {
-        match &l.kind {
-            LayerKind::Dense { units, use_bias, .. } => {
-                let inputs = *shape.last().unwrap_or(&0);
-                let n = inputs
-                    .checked_mul(*units)
-                    .and_then(|k| k.checked_add(if *use_bias { *units } else { 0 }))
-                    .ok_or_else(too_big)?;
-                total = total.checked_add(n).ok_or_else(too_big)?;
-                if let Some(last) = shape.last_mut() {
-                    *last = *units;
-                }
-            }
-            LayerKind::Flatten {} => shape = vec![elements(&shape).ok_or_else(too_big)?],
-            LayerKind::Dropout { .. } | LayerKind::Activation { .. } => {}
-            _ => break,
+        match l.kind.weight_count(&mut shape) {
+            WeightCount::Values(n) => total = total.checked_add(n).ok_or_else(too_big)?,
+            WeightCount::TooBig => return Err(too_big()),
+            WeightCount::Unknown => break,
         }
         if total > available {
             return Err(too_big());

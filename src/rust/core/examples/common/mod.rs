@@ -4,7 +4,7 @@
 
 use rkeras_core::activations::Activation;
 use rkeras_core::init::Initializer;
-use rkeras_core::layers::{LayerKind, LayerSpec};
+use rkeras_core::layers::{DenseConfig, DropoutConfig, LayerKind, LayerSpec};
 use rkeras_core::losses::Loss;
 use rkeras_core::model::{CompileSpec, Model, ModelSpec};
 use rkeras_core::optimizers::OptimizerConfig;
@@ -14,18 +14,18 @@ fn dense(name: &str, units: usize, activation: Activation) -> LayerSpec {
     LayerSpec {
         name: name.into(),
         trainable: true,
-        kind: LayerKind::Dense {
+        kind: LayerKind::Dense(DenseConfig {
             units,
             activation,
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
-        },
+        }),
     }
 }
 
 fn dropout(name: &str, rate: f64) -> LayerSpec {
-    LayerSpec { name: name.into(), trainable: true, kind: LayerKind::Dropout { rate } }
+    LayerSpec { name: name.into(), trainable: true, kind: LayerKind::Dropout(DropoutConfig { rate }) }
 }
 
 pub fn tutorial_model() -> Model<f32> {

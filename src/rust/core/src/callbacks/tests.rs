@@ -4,7 +4,7 @@
 use super::*;
 use crate::activations::Activation;
 use crate::init::Initializer;
-use crate::layers::{LayerKind, LayerSpec};
+use crate::layers::{DenseConfig, LayerKind, LayerSpec};
 use crate::losses::Loss;
 use crate::model::{CompileSpec, Model, ModelSpec};
 use crate::optimizers::OptimizerConfig;
@@ -23,13 +23,13 @@ pub(crate) fn tiny_model(lr: f64) -> Model<f32> {
     let dense = LayerSpec {
         name: "d".into(),
         trainable: true,
-        kind: LayerKind::Dense {
+        kind: LayerKind::Dense(DenseConfig {
             units: 2,
             activation: Activation::Softmax,
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
-        },
+        }),
     };
     let spec = ModelSpec::chain("m", "Sequential", vec![3], None, vec![dense]);
     let mut m = Model::build(spec, &mut Rng::seed_from(1)).unwrap();

@@ -23,10 +23,7 @@ use serde_json::{json, Map, Value};
 
 type R<T> = Result<T, String>;
 
-/// The layer classes rkeras builds, for error messages.
-pub const SUPPORTED_LAYERS: &str = "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, \
-                                     Average, Maximum, Minimum, Dot, Reshape, Permute, RepeatVector, InputLayer, and \
-                                     Functional and Sequential models";
+pub use crate::layers::SUPPORTED_LAYERS;
 
 /// Which Keras wrote a file, as far as its semantics differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,112 +210,66 @@ pub(super) fn layer_spec(entry: &Value, generation: Generation, warnings: &mut V
         .ok_or_else(|| format!("a {class} layer in the model config has no name"))?
         .to_string();
     let trainable = config.get("trainable").and_then(Value::as_bool).unwrap_or(true);
-    let kind =
-        match class {
-            "Dense" => {
-                require_null(
-                    &config,
-                    &[
-                        "kernel_regularizer",
-                        "bias_regularizer",
-                        "activity_regularizer",
-                        "kernel_constraint",
-                        "bias_constraint",
-                        "lora_rank",
-                        "quantization_config",
-                    ],
-                    &name,
-                    class,
-                )?;
-                let units =
-                    config.get("units").and_then(as_usize).filter(|u| *u > 0).ok_or_else(|| {
-                        format!("layer '{name}' (Dense): `units` is missing or not a positive integer")
-                    })?;
-                LayerKind::Dense {
-                    units,
-                    activation: activation(config.get("activation"), &name, class, generation)?,
-                    use_bias: config.get("use_bias").and_then(Value::as_bool).unwrap_or(true),
-                    kernel_initializer: initializer(
-                        config.get("kernel_initializer"),
-                        "kernel_initializer",
-                        &name,
-                        Initializer::GlorotUniform,
-                        warnings,
-                    ),
-                    bias_initializer: initializer(
-                        config.get("bias_initializer"),
-                        "bias_initializer",
-                        &name,
-                        Initializer::Zeros,
-                        warnings,
-                    ),
-                }
-            }
-            "Dropout" => {
-                require_null(&config, &["noise_shape"], &name, class)?;
-                let rate = config
-                    .get("rate")
-                    .and_then(Value::as_f64)
-                    .filter(|r| (0.0..1.0).contains(r))
-                    .ok_or_else(|| format!("layer '{name}' (Dropout): `rate` is missing or not in [0, 1)"))?;
-                LayerKind::Dropout { rate }
-            }
-            "Activation" => {
-                LayerKind::Activation { activation: activation(config.get("activation"), &name, class, generation)? }
-            }
-            "Flatten" => {
-                if config.get("data_format").and_then(Value::as_str) == Some("channels_first") {
-                    return Err(format!(
-                        "layer '{name}' (Flatten): data_format = \"channels_first\" is not supported by rkeras"
-                    ));
-                }
-                LayerKind::Flatten {}
-            }
-            "Concatenate" => LayerKind::Concatenate { axis: int_arg(&config, "axis", &name, class)?.unwrap_or(-1) },
-            "Add" => LayerKind::Add {},
-            "Subtract" => LayerKind::Subtract {},
-            "Multiply" => LayerKind::Multiply {},
-            "Average" => LayerKind::Average {},
-            "Maximum" => LayerKind::Maximum {},
-            "Minimum" => LayerKind::Minimum {},
-            "Dot" => {
-                let axes = match config.get("axes") {
-                    Some(Value::Array(a)) if a.len() == 2 => {
-                        let ax = |v: &Value| {
-                            v.as_i64().ok_or_else(|| format!("layer '{name}' (Dot): axes {a:?} are not integers"))
-                        };
-                        [ax(&a[0])?, ax(&a[1])?]
-                    }
-                    Some(v) if v.is_i64() => [v.as_i64().unwrap(); 2],
-                    other => {
-                        return Err(format!(
-                            "layer '{name}' (Dot): axes {} are not supported",
-                            other.unwrap_or(&Value::Null)
-                        ))
-                    }
-                };
-                LayerKind::Dot { axes, normalize: config.get("normalize").and_then(Value::as_bool).unwrap_or(false) }
-            }
-            "Reshape" => LayerKind::Reshape { target_shape: int_list(&config, "target_shape", &name, class)? },
-            "Permute" => {
-                let dims = int_list(&config, "dims", &name, class)?;
-                if dims.iter().any(|&d| d < 1) {
-                    return Err(format!("layer '{name}' (Permute): dims {dims:?} must count the axes from 1"));
-                }
-                LayerKind::Permute { dims: dims.into_iter().map(|d| d as usize).collect() }
-            }
-            "RepeatVector" => LayerKind::RepeatVector {
-                n: config.get("n").and_then(as_usize).filter(|n| *n > 0).ok_or_else(|| {
-                    format!("layer '{name}' (RepeatVector): `n` is missing or not a positive integer")
-                })?,
-            },
-            _ => {
-                return Err(format!(
-                    "layer '{name}' ({class}) is not supported by rkeras (supported layers: {SUPPORTED_LAYERS})"
-                ))
-            }
-        };
+    let mut c = KerasLayerConfig { config: &config, name: &name, class, generation, warnings };
+    let kind = LayerKind::from_keras(class, &mut c).unwrap_or_else(|| {
+        Err(format!("layer '{name}' ({class}) is not supported by rkeras (supported layers: {SUPPORTED_LAYERS})"))
+    })?;
     Ok(LayerSpec { name, trainable, kind })
+}
+
+/// A Keras layer's config as a layer kind reads it (see [`crate::layers::LayerDef::from_keras`]).
+pub struct KerasLayerConfig<'a> {
+    /// The layer's `config` object.
+    pub config: &'a Value,
+    /// The layer's name, for errors.
+    pub name: &'a str,
+    /// The layer's class (without module), for errors.
+    pub class: &'a str,
+    pub generation: Generation,
+    /// Where ignored settings are reported.
+    pub warnings: &'a mut Vec<String>,
+}
+
+impl KerasLayerConfig<'_> {
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.config.get(key)
+    }
+
+    /// A boolean argument, `default` when absent or not a boolean.
+    pub fn bool_or(&self, key: &str, default: bool) -> bool {
+        self.get(key).and_then(Value::as_bool).unwrap_or(default)
+    }
+
+    /// A non-negative integer argument, if present and one.
+    pub fn usize_arg(&self, key: &str) -> Option<usize> {
+        self.get(key).and_then(as_usize)
+    }
+
+    /// An error unless each of `keys` is absent, null (or 0).
+    pub fn require_null(&self, keys: &[&str]) -> R<()> {
+        require_null(self.config, keys, self.name, self.class)
+    }
+
+    /// The activation under `key` (linear when absent).
+    pub fn activation(&self, key: &str) -> R<Activation> {
+        activation(self.get(key), self.name, self.class, self.generation)
+    }
+
+    /// The initializer under `key`; `fallback` (with a warning) for one rkeras lacks.
+    pub fn initializer(&mut self, key: &str, fallback: Initializer) -> Initializer {
+        initializer(self.config.get(key), key, self.name, fallback, self.warnings)
+    }
+
+    /// An optional integer argument.
+    pub fn int_arg(&self, key: &str) -> R<Option<i64>> {
+        int_arg(self.config, key, self.name, self.class)
+    }
+
+    /// A list of integers argument.
+    pub fn int_list(&self, key: &str) -> R<Vec<i64>> {
+        int_list(self.config, key, self.name, self.class)
+    }
 }
 
 /// An optional integer argument of a layer config.

@@ -9,7 +9,7 @@ use crate::activations::Activation;
 use crate::graph::TRef;
 use crate::init::Initializer;
 use crate::keras_json::{compile_entries, optimizer_json, Built, GraphInfo, Json};
-use crate::layers::{LayerKind, LayerSpec};
+use crate::layers::LayerSpec;
 use crate::model::{Model, ModelSpec};
 use crate::optimizers::OptimizerKind;
 use crate::Real;
@@ -31,7 +31,8 @@ fn batch_shape(per_sample: &[usize]) -> Json {
     Json::Arr(std::iter::once(Json::Null).chain(per_sample.iter().map(|&d| Json::Int(d as i64))).collect())
 }
 
-fn initializer(init: &Initializer) -> Json {
+/// An initializer as tf.keras 2 writes it.
+pub(crate) fn initializer(init: &Initializer) -> Json {
     let seed = || o(vec![("seed", Json::Null)]);
     let (class, config) = match init {
         Initializer::GlorotUniform => ("GlorotUniform", seed()),
@@ -59,7 +60,8 @@ fn initializer(init: &Initializer) -> Json {
     o(vec![("class_name", s(class)), ("config", config)])
 }
 
-fn activation(a: Activation, layer: &str) -> R<Json> {
+/// An activation as tf.keras 2 writes it (an error for one it lacks).
+pub(crate) fn activation(a: Activation, layer: &str) -> R<Json> {
     Ok(s(match a {
         // Keras 2's hard_sigmoid is clip(0.2 x + 0.5, 0, 1), not rkeras' (Keras 3's)
         Activation::HardSigmoid => {
@@ -76,32 +78,7 @@ fn activation(a: Activation, layer: &str) -> R<Json> {
 /// A layer's config as tf.keras 2 writes it.
 fn layer_config(spec: &LayerSpec) -> R<Json> {
     let mut c = vec![("name", s(&spec.name)), ("trainable", Json::Bool(spec.trainable)), ("dtype", s("float32"))];
-    match &spec.kind {
-        LayerKind::Dense { units, activation: a, use_bias, kernel_initializer, bias_initializer } => {
-            c.push(("units", Json::Int(*units as i64)));
-            c.push(("activation", activation(*a, &spec.name)?));
-            c.push(("use_bias", Json::Bool(*use_bias)));
-            c.push(("kernel_initializer", initializer(kernel_initializer)));
-            c.push(("bias_initializer", initializer(bias_initializer)));
-            for k in [
-                "kernel_regularizer",
-                "bias_regularizer",
-                "activity_regularizer",
-                "kernel_constraint",
-                "bias_constraint",
-            ] {
-                c.push((k, Json::Null));
-            }
-        }
-        LayerKind::Dropout { rate } => {
-            c.push(("rate", Json::Float(*rate)));
-            c.push(("noise_shape", Json::Null));
-            c.push(("seed", Json::Null));
-        }
-        LayerKind::Activation { activation: a } => c.push(("activation", activation(*a, &spec.name)?)),
-        LayerKind::Flatten {} => c.push(("data_format", s("channels_last"))),
-        kind => c.extend(crate::keras_json::shape_or_merge_config(kind)),
-    }
+    c.extend(spec.kind.keras2_config(&spec.name)?);
     Ok(o(c))
 }
 

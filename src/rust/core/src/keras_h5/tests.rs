@@ -1,5 +1,5 @@
 use super::*;
-use crate::layers::LayerKind;
+use crate::layers::{ConcatenateConfig, DotConfig, LayerKind, PermuteConfig, RepeatVectorConfig, ReshapeConfig};
 use crate::model::{CompileSpec, ModelSpec};
 use crate::tensor::Tensor;
 use std::path::{Path, PathBuf};
@@ -743,7 +743,7 @@ fn keras_graph_fixture_structure() {
             ]
         );
         assert_eq!(s.outputs, [Node(4), Node(5)]);
-        assert_eq!(s.layers[2].kind, LayerKind::Concatenate { axis: -1 });
+        assert_eq!(s.layers[2].kind, LayerKind::Concatenate(ConcatenateConfig { axis: -1 }));
 
         let s = load_graph("merges", tag).unwrap().model.spec;
         assert_eq!(names(&s), ["d1", "residual", "d2", "sub", "mul", "avg", "max", "min", "out"]);
@@ -769,7 +769,7 @@ fn keras_graph_fixture_structure() {
             s.nodes,
             [node(0, vec![Input(0)]), node(0, vec![Input(1)]), node(1, vec![Node(0), Node(1)]), node(2, vec![Node(2)])]
         );
-        assert_eq!(s.layers[1].kind, LayerKind::Dot { axes: [1, 1], normalize: true });
+        assert_eq!(s.layers[1].kind, LayerKind::Dot(DotConfig { axes: [1, 1], normalize: true }));
 
         // a chain of shape layers: the graph of a chain
         let s = load_graph("reshape_chain", tag).unwrap().model.spec;
@@ -779,9 +779,9 @@ fn keras_graph_fixture_structure() {
         );
         assert_eq!(s.graph(), crate::graph::Graph::chain(s.inputs[0].clone(), 7));
         let kinds: Vec<_> = s.layers.iter().map(|l| l.kind.clone()).collect();
-        assert_eq!(kinds[0], LayerKind::Reshape { target_shape: vec![3, -1] });
-        assert_eq!(kinds[1], LayerKind::Permute { dims: vec![2, 1] });
-        assert_eq!(kinds[4], LayerKind::RepeatVector { n: 3 });
+        assert_eq!(kinds[0], LayerKind::Reshape(ReshapeConfig { target_shape: vec![3, -1] }));
+        assert_eq!(kinds[1], LayerKind::Permute(PermuteConfig { dims: vec![2, 1] }));
+        assert_eq!(kinds[4], LayerKind::RepeatVector(RepeatVectorConfig { n: 3 }));
     }
 }
 

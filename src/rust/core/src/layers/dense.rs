@@ -1,15 +1,119 @@
 //! `layer_dense`: `output = activation(dot(input, kernel) + bias)` on the last axis.
 //! Input `(batch, ..., in)`, output `(batch, ..., units)`; kernel `(in, units)`, bias `(units)`.
 
-use super::{Layer, LayerKind, LayerSpec, WeightRef};
+use super::{ConfigEntries, Layer, LayerDef, LayerKind, LayerSpec, WeightCount, WeightRef};
 use crate::activations::Activation;
+use crate::init::Initializer;
+use crate::keras_h5::keras2;
+use crate::keras_h5::KerasLayerConfig;
+use crate::keras_json::{activation_name, initializer_json, Json};
 use crate::linalg::{gemm, op};
 use crate::rng::Rng;
 use crate::tensor::{try_zeros, Tensor};
 use crate::Real;
 use crate::{forkjoin, parts};
 use faer::{MatMut, MatRef};
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
+
+/// `layer_dense()`'s arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DenseConfig {
+    pub units: usize,
+    #[serde(default = "linear")]
+    pub activation: Activation,
+    #[serde(default = "super::yes")]
+    pub use_bias: bool,
+    #[serde(default = "glorot")]
+    pub kernel_initializer: Initializer,
+    #[serde(default = "zeros")]
+    pub bias_initializer: Initializer,
+}
+
+fn linear() -> Activation {
+    Activation::Linear
+}
+
+fn glorot() -> Initializer {
+    Initializer::GlorotUniform
+}
+
+fn zeros() -> Initializer {
+    Initializer::Zeros
+}
+
+impl LayerDef for DenseConfig {
+    fn build<T: Real>(
+        &self,
+        spec: &LayerSpec,
+        inputs: &[&[usize]],
+        rng: &mut Rng,
+    ) -> Result<Box<dyn Layer<T>>, String> {
+        Ok(Box::new(Dense::new(spec.clone(), inputs[0], rng)?))
+    }
+
+    fn keras_config(&self, c: &mut ConfigEntries) {
+        c.push(("units", Json::Int(self.units as i64)));
+        c.push(("activation", Json::s(activation_name(self.activation))));
+        c.push(("use_bias", Json::Bool(self.use_bias)));
+        c.push(("kernel_initializer", initializer_json(&self.kernel_initializer)));
+        c.push(("bias_initializer", initializer_json(&self.bias_initializer)));
+        for k in ["kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"] {
+            c.push((k, Json::Null));
+        }
+        c.push(("quantization_config", Json::Null));
+    }
+
+    fn keras2_config(&self, layer: &str, c: &mut ConfigEntries) -> Result<(), String> {
+        c.push(("units", Json::Int(self.units as i64)));
+        c.push(("activation", keras2::activation(self.activation, layer)?));
+        c.push(("use_bias", Json::Bool(self.use_bias)));
+        c.push(("kernel_initializer", keras2::initializer(&self.kernel_initializer)));
+        c.push(("bias_initializer", keras2::initializer(&self.bias_initializer)));
+        for k in
+            ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"]
+        {
+            c.push((k, Json::Null));
+        }
+        Ok(())
+    }
+
+    fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+        c.require_null(&[
+            "kernel_regularizer",
+            "bias_regularizer",
+            "activity_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
+            "lora_rank",
+            "quantization_config",
+        ])?;
+        let units = c
+            .usize_arg("units")
+            .filter(|u| *u > 0)
+            .ok_or_else(|| format!("layer '{}' (Dense): `units` is missing or not a positive integer", c.name))?;
+        Ok(DenseConfig {
+            units,
+            activation: c.activation("activation")?,
+            use_bias: c.bool_or("use_bias", true),
+            kernel_initializer: c.initializer("kernel_initializer", Initializer::GlorotUniform),
+            bias_initializer: c.initializer("bias_initializer", Initializer::Zeros),
+        })
+    }
+
+    fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
+        let inputs = *shape.last().unwrap_or(&0);
+        let n = inputs.checked_mul(self.units).and_then(|k| k.checked_add(if self.use_bias { self.units } else { 0 }));
+        if let Some(last) = shape.last_mut() {
+            *last = self.units;
+        }
+        n.map_or(WeightCount::TooBig, WeightCount::Values)
+    }
+
+    fn min_weight_count(&self) -> usize {
+        self.units
+    }
+}
 
 /// One forward pass's operands, for any stretch of rows.
 struct Forward<'a, T> {
@@ -125,7 +229,9 @@ pub struct Dense<T> {
 
 impl<T: Real> Dense<T> {
     pub fn new(spec: LayerSpec, input_shape: &[usize], rng: &mut Rng) -> Result<Self, String> {
-        let LayerKind::Dense { units, activation, use_bias, kernel_initializer, bias_initializer } = &spec.kind else {
+        let LayerKind::Dense(DenseConfig { units, activation, use_bias, kernel_initializer, bias_initializer }) =
+            &spec.kind
+        else {
             unreachable!("Dense::new on a non-dense spec")
         };
         if *units == 0 {

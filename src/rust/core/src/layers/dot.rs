@@ -4,10 +4,54 @@
 //! the dotted axis is first scaled to unit L2 norm (`x * min(1/|x|, 1e7)`, Keras' epsilon 1e-7),
 //! so that the result is the cosine similarity.
 
-use super::{fmt_shapes, Layer, LayerSpec};
+use super::{fmt_shapes, ConfigEntries, Layer, LayerDef, LayerSpec};
+use crate::keras_h5::KerasLayerConfig;
+use crate::keras_json::{int_list, Json};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::Real;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `layer_dot()`'s arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DotConfig {
+    /// Keras axes, counting the batch axis as 0 (negative from the end).
+    pub axes: [i64; 2],
+    #[serde(default)]
+    pub normalize: bool,
+}
+
+impl LayerDef for DotConfig {
+    const MERGE: bool = true;
+
+    fn build<T: Real>(&self, spec: &LayerSpec, inputs: &[&[usize]], _: &mut Rng) -> Result<Box<dyn Layer<T>>, String> {
+        Ok(Box::new(Dot::new(spec.clone(), self.axes, self.normalize, inputs)?))
+    }
+
+    fn keras_config(&self, c: &mut ConfigEntries) {
+        let [a, b] = self.axes;
+        // Keras writes one integer for equal axes
+        c.push(("axes", if a == b { Json::Int(a) } else { int_list([a, b]) }));
+        c.push(("normalize", Json::Bool(self.normalize)));
+    }
+
+    fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+        let name = c.name;
+        let axes = match c.get("axes") {
+            Some(Value::Array(a)) if a.len() == 2 => {
+                let ax =
+                    |v: &Value| v.as_i64().ok_or_else(|| format!("layer '{name}' (Dot): axes {a:?} are not integers"));
+                [ax(&a[0])?, ax(&a[1])?]
+            }
+            Some(v) if v.is_i64() => [v.as_i64().unwrap(); 2],
+            other => {
+                return Err(format!("layer '{name}' (Dot): axes {} are not supported", other.unwrap_or(&Value::Null)))
+            }
+        };
+        Ok(DotConfig { axes, normalize: c.bool_or("normalize", false) })
+    }
+}
 
 /// One input seen as a `(free, c)` matrix per sample, through strides.
 #[derive(Clone, Copy)]

@@ -1,11 +1,60 @@
 //! `layer_dropout`: inverted dropout. Training keeps each value with probability `1 - rate`
 //! and scales it by `1 / (1 - rate)`; inference is the identity. Any input shape.
 
-use super::{Layer, LayerKind, LayerSpec};
+use super::{ConfigEntries, Layer, LayerDef, LayerKind, LayerSpec, WeightCount};
+use crate::keras_h5::KerasLayerConfig;
+use crate::keras_json::Json;
 use crate::rng::{Rng, Words};
 use crate::tensor::Tensor;
 use crate::Real;
 use crate::{forkjoin, parts};
+use serde::{Deserialize, Serialize};
+
+/// `layer_dropout()`'s arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DropoutConfig {
+    pub rate: f64,
+}
+
+impl LayerDef for DropoutConfig {
+    const BUILD_CONFIG: bool = false;
+    const TAKES_TRAINING: bool = true;
+
+    fn build<T: Real>(&self, spec: &LayerSpec, inputs: &[&[usize]], _: &mut Rng) -> Result<Box<dyn Layer<T>>, String> {
+        let rate = self.rate;
+        if !(0.0..1.0).contains(&rate) {
+            return Err(format!("{}: dropout rate must be in [0, 1), got {rate}", spec.name));
+        }
+        Ok(Box::new(Dropout::new(spec.clone(), inputs[0])))
+    }
+
+    fn keras_config(&self, c: &mut ConfigEntries) {
+        c.push(("rate", Json::Float(self.rate)));
+        c.push(("seed", Json::Null));
+        c.push(("noise_shape", Json::Null));
+    }
+
+    fn keras2_config(&self, _layer: &str, c: &mut ConfigEntries) -> Result<(), String> {
+        c.push(("rate", Json::Float(self.rate)));
+        c.push(("noise_shape", Json::Null));
+        c.push(("seed", Json::Null));
+        Ok(())
+    }
+
+    fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+        c.require_null(&["noise_shape"])?;
+        let rate = c
+            .get("rate")
+            .and_then(|v| v.as_f64())
+            .filter(|r| (0.0..1.0).contains(r))
+            .ok_or_else(|| format!("layer '{}' (Dropout): `rate` is missing or not in [0, 1)", c.name))?;
+        Ok(DropoutConfig { rate })
+    }
+
+    fn weight_count(&self, _shape: &mut Vec<usize>) -> WeightCount {
+        WeightCount::Values(0)
+    }
+}
 
 /// Draws the mask (`scale` where the stream's next word is at or above `threshold`, else
 /// 0) and applies it: `out = x * mask`. Words are drawn in bulk, a chunk at a time.
@@ -33,7 +82,7 @@ pub struct Dropout<T> {
 
 impl<T: Real> Dropout<T> {
     pub fn new(spec: LayerSpec, input_shape: &[usize]) -> Self {
-        let LayerKind::Dropout { rate } = spec.kind else { unreachable!() };
+        let LayerKind::Dropout(DropoutConfig { rate }) = spec.kind else { unreachable!() };
         Dropout { spec, rate, shape: input_shape.to_vec(), mask: Vec::new() }
     }
 }
@@ -122,7 +171,8 @@ mod tests {
 
     #[test]
     fn keeps_one_minus_rate_scales_by_its_inverse_and_is_identity_at_inference() {
-        let spec = LayerSpec { name: "d".into(), trainable: true, kind: LayerKind::Dropout { rate: 0.4 } };
+        let spec =
+            LayerSpec { name: "d".into(), trainable: true, kind: LayerKind::Dropout(DropoutConfig { rate: 0.4 }) };
         let mut layer = Dropout::<f64>::new(spec, &[1000]);
         let x = Tensor::from_vec(&[100, 1000], vec![1.0; 100_000]);
         let mut out = Tensor::default();

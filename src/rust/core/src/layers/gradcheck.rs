@@ -3,7 +3,7 @@
 
 use crate::activations::Activation;
 use crate::init::Initializer;
-use crate::layers::{LayerKind, LayerSpec};
+use crate::layers::{ActivationConfig, DenseConfig, DropoutConfig, FlattenConfig, LayerKind, LayerSpec};
 use crate::losses::Loss;
 use crate::model::{CompileSpec, Model, ModelSpec};
 use crate::optimizers::OptimizerConfig;
@@ -17,13 +17,13 @@ fn layer(name: &str, kind: LayerKind) -> LayerSpec {
 fn dense(name: &str, units: usize, activation: Activation) -> LayerSpec {
     layer(
         name,
-        LayerKind::Dense {
+        LayerKind::Dense(DenseConfig {
             units,
             activation,
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::RandomUniform { minval: -0.1, maxval: 0.1 },
-        },
+        }),
     )
 }
 
@@ -105,9 +105,9 @@ fn dense_with_every_activation() {
 fn the_tutorial_stack_with_dropout_and_fused_softmax_crossentropy() {
     let layers = vec![
         dense("d1", 8, Activation::Relu),
-        layer("do1", LayerKind::Dropout { rate: 0.4 }),
+        layer("do1", LayerKind::Dropout(DropoutConfig { rate: 0.4 })),
         dense("d2", 6, Activation::Relu),
-        layer("do2", LayerKind::Dropout { rate: 0.3 }),
+        layer("do2", LayerKind::Dropout(DropoutConfig { rate: 0.3 })),
         dense("d3", 4, Activation::Softmax),
     ];
     let m = model(vec![7], layers, Loss::CategoricalCrossentropy);
@@ -127,9 +127,9 @@ fn sparse_crossentropy_and_sigmoid_binary_crossentropy_paths() {
 #[test]
 fn flatten_and_activation_layers_on_3d_input() {
     let layers = vec![
-        layer("f", LayerKind::Flatten {}),
+        layer("f", LayerKind::Flatten(FlattenConfig {})),
         dense("d", 3, Activation::Linear),
-        layer("a", LayerKind::Activation { activation: Activation::Softmax }),
+        layer("a", LayerKind::Activation(ActivationConfig { activation: Activation::Softmax })),
     ];
     let m = model(vec![2, 3], layers, Loss::KullbackLeiblerDivergence);
     let mut x = data(4, 6, 7);

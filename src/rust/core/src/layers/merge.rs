@@ -2,10 +2,77 @@
 //! `layer_maximum`, `layer_minimum` (element by element over inputs of one shape) and
 //! `layer_concatenate` (along one axis; the others must match).
 
-use super::{fmt_shapes, Layer, LayerSpec};
+use super::{fmt_shapes, ConfigEntries, Layer, LayerDef, LayerSpec};
+use crate::keras_h5::KerasLayerConfig;
+use crate::keras_json::Json;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::Real;
+use serde::{Deserialize, Serialize};
+
+/// The element-wise merge kinds: `layer_add()` and the like take no arguments.
+macro_rules! elementwise_kinds {
+    ($($config:ident => $op:ident),* $(,)?) => {$(
+        #[doc = concat!("`layer_", stringify!($op), "()` (no arguments; see [`MergeOp::", stringify!($op), "`]).")]
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        pub struct $config {}
+
+        impl LayerDef for $config {
+            const MERGE: bool = true;
+
+            fn build<T: Real>(
+                &self,
+                spec: &LayerSpec,
+                inputs: &[&[usize]],
+                _: &mut Rng,
+            ) -> Result<Box<dyn Layer<T>>, String> {
+                Ok(Box::new(Elementwise::new(spec.clone(), MergeOp::$op, inputs)?))
+            }
+
+            fn keras_config(&self, _: &mut ConfigEntries) {}
+
+            fn from_keras(_: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+                Ok($config {})
+            }
+        }
+    )*};
+}
+
+elementwise_kinds! {
+    AddConfig => Add,
+    SubtractConfig => Subtract,
+    MultiplyConfig => Multiply,
+    AverageConfig => Average,
+    MaximumConfig => Maximum,
+    MinimumConfig => Minimum,
+}
+
+/// `layer_concatenate()`'s arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConcatenateConfig {
+    #[serde(default = "last_axis")]
+    pub axis: i64,
+}
+
+fn last_axis() -> i64 {
+    -1
+}
+
+impl LayerDef for ConcatenateConfig {
+    const MERGE: bool = true;
+
+    fn build<T: Real>(&self, spec: &LayerSpec, inputs: &[&[usize]], _: &mut Rng) -> Result<Box<dyn Layer<T>>, String> {
+        Ok(Box::new(Concatenate::new(spec.clone(), self.axis, inputs)?))
+    }
+
+    fn keras_config(&self, c: &mut ConfigEntries) {
+        c.push(("axis", Json::Int(self.axis)));
+    }
+
+    fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+        Ok(ConcatenateConfig { axis: c.int_arg("axis")?.unwrap_or(-1) })
+    }
+}
 
 /// The element-wise operation of a merge layer.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -11,15 +11,20 @@ mod dropout;
 mod merge;
 mod reshape;
 
-pub use activation::ActivationLayer;
-pub use dense::Dense;
-pub use dot::Dot;
-pub use dropout::Dropout;
-pub use merge::{Concatenate, Elementwise, MergeOp};
-pub use reshape::{Permute, RepeatVector, Reshape};
+pub use activation::{ActivationConfig, ActivationLayer};
+pub use dense::{Dense, DenseConfig};
+pub use dot::{Dot, DotConfig};
+pub use dropout::{Dropout, DropoutConfig};
+pub use merge::{
+    AddConfig, AverageConfig, Concatenate, ConcatenateConfig, Elementwise, MaximumConfig, MergeOp, MinimumConfig,
+    MultiplyConfig, SubtractConfig,
+};
+pub use reshape::{FlattenConfig, Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, Reshape, ReshapeConfig};
 
 use crate::activations::Activation;
-use crate::init::Initializer;
+use crate::keras_h5::KerasLayerConfig;
+use crate::keras_json::Json;
+use crate::model::ModelSpec;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::Real;
@@ -35,119 +40,184 @@ pub struct LayerSpec {
     pub kind: LayerKind,
 }
 
-fn yes() -> bool {
+pub(crate) fn yes() -> bool {
     true
 }
 
-fn glorot() -> Initializer {
-    Initializer::GlorotUniform
+/// The config entries of a layer in a Keras model config, after `name`, `trainable` and
+/// `dtype`, in the order Keras writes them.
+pub type ConfigEntries = Vec<(&'static str, Json)>;
+
+/// What the size check of a file's architecture learns from one layer (see
+/// [`LayerDef::weight_count`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightCount {
+    /// The kind does not infer its shapes for the check: the check ends here.
+    Unknown,
+    /// The weights or the output shape do not fit in `usize`.
+    TooBig,
+    /// This many weight values (trainable and state); the shape now is the output's.
+    Values(usize),
 }
 
-fn zeros() -> Initializer {
-    Initializer::Zeros
+/// One layer kind, described by the arguments R gives (its serde fields, unchanged on the
+/// wire: `{"class_name": "Dense", "name": ..., "units": ...}`). Everything rkeras knows
+/// about a kind besides its built [`Layer`] lives in its implementation, in the kind's file;
+/// [`layer_kinds!`] lists the kinds once and dispatches to them. The Keras class name is the
+/// name of the kind's variant in that list (it is also the serde tag).
+pub trait LayerDef: Sized {
+    /// Whether the layer merges a list of input tensors (it takes a list in R).
+    const MERGE: bool = false;
+    /// Whether Keras 3.15.1 writes a `build_config` for the layer in `to_json()` (layers with
+    /// a `build()` of their own; a merge layer's holds the list of input shapes).
+    const BUILD_CONFIG: bool = true;
+    /// Whether the layer's `call()` takes `training` (recorded in its functional call kwargs).
+    const TAKES_TRAINING: bool = false;
+
+    /// Builds the layer for the per-sample shapes of its inputs (their number and emptiness
+    /// are already checked), checking they fit.
+    fn build<T: Real>(&self, spec: &LayerSpec, inputs: &[&[usize]], rng: &mut Rng)
+        -> Result<Box<dyn Layer<T>>, String>;
+
+    /// The layer's own `get_config()` entries in Keras 3.
+    fn keras_config(&self, c: &mut ConfigEntries);
+
+    /// The layer's own config entries as tf.keras 2 writes them (by default those of Keras 3);
+    /// an error when tf.keras 2 cannot represent the layer.
+    fn keras2_config(&self, _layer: &str, c: &mut ConfigEntries) -> Result<(), String> {
+        self.keras_config(c);
+        Ok(())
+    }
+
+    /// The kind read from a Keras layer config (either generation).
+    fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String>;
+
+    /// For the size check of a file's architecture before building it: the weight values of
+    /// the layer on per-sample input `shape` of a chain, updating `shape` to the output.
+    fn weight_count(&self, _shape: &mut Vec<usize>) -> WeightCount {
+        WeightCount::Unknown
+    }
+
+    /// A lower bound of the layer's weight values whatever its input (for graphs, whose size
+    /// check does not infer shapes).
+    fn min_weight_count(&self) -> usize {
+        0
+    }
 }
 
-/// The layer kinds, tagged by their Keras class name.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "class_name")]
-pub enum LayerKind {
-    Dense {
-        units: usize,
-        #[serde(default = "linear")]
-        activation: Activation,
-        #[serde(default = "yes")]
-        use_bias: bool,
-        #[serde(default = "glorot")]
-        kernel_initializer: Initializer,
-        #[serde(default = "zeros")]
-        bias_initializer: Initializer,
-    },
-    Dropout {
-        rate: f64,
-    },
-    Activation {
-        activation: Activation,
-    },
-    Flatten {},
-    Concatenate {
-        #[serde(default = "last_axis")]
-        axis: i64,
-    },
-    Add {},
-    Subtract {},
-    Multiply {},
-    Average {},
-    Maximum {},
-    Minimum {},
-    Dot {
-        /// Keras axes, counting the batch axis as 0 (negative from the end).
-        axes: [i64; 2],
-        #[serde(default)]
-        normalize: bool,
-    },
-    Reshape {
-        /// Per-sample target shape; one entry may be -1.
-        target_shape: Vec<i64>,
-    },
-    Permute {
-        /// A permutation of the per-sample axes, 1-based as in Keras.
-        dims: Vec<usize>,
-    },
-    RepeatVector {
-        n: usize,
-    },
-    /// A functional model used as a layer (applied to tensors, or added to a sequential
-    /// model): its nodes are inlined into the outer graph when the model is built.
-    Functional {
-        model: Box<crate::model::ModelSpec>,
-    },
-    /// A sequential model used as a layer.
-    Sequential {
-        model: Box<crate::model::ModelSpec>,
-    },
-    /// A test-only layer with state (a weight the optimizer does not train).
-    #[cfg(test)]
-    TestScaleShift {
-        momentum: f64,
-    },
+/// Lists the layer kinds: each `Variant(Config)` line names a Keras class and the type that
+/// implements [`LayerDef`] for it. Generates [`LayerKind`] (serde, tagged by `class_name`),
+/// its dispatch to the kinds, the reader's class lookup and [`SUPPORTED_LAYERS`]. Kinds after
+/// `test:` exist in unit tests only and are not read from Keras files.
+macro_rules! layer_kinds {
+    ($first:ident($first_def:ty) $(, $kind:ident($def:ty))* $(,)?; test: $($tkind:ident($tdef:ty)),* $(,)?) => {
+        /// The layer kinds, tagged by their Keras class name.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "class_name")]
+        pub enum LayerKind {
+            $first($first_def),
+            $($kind($def),)*
+            /// A functional model used as a layer (applied to tensors, or added to a sequential
+            /// model): its nodes are inlined into the outer graph when the model is built.
+            Functional { model: Box<ModelSpec> },
+            /// A sequential model used as a layer.
+            Sequential { model: Box<ModelSpec> },
+            $(
+                #[cfg(test)]
+                $tkind($tdef),
+            )*
+        }
+
+        /// The layer classes rkeras builds, for error messages.
+        pub const SUPPORTED_LAYERS: &str = concat!(
+            stringify!($first),
+            $(", ", stringify!($kind),)*
+            ", InputLayer, and Functional and Sequential models"
+        );
+
+        /// Applies `$f` (a generic macro body over the kind's config `$d` of type `$D`) to the
+        /// kind of a layer, `$nested` to a nested model.
+        macro_rules! dispatch {
+            ($self_:expr, $d:ident => $e:expr, nested => $n:expr) => {
+                match $self_ {
+                    LayerKind::$first($d) => $e,
+                    $(LayerKind::$kind($d) => $e,)*
+                    LayerKind::Functional { .. } | LayerKind::Sequential { .. } => $n,
+                    $(
+                        #[cfg(test)]
+                        LayerKind::$tkind($d) => $e,
+                    )*
+                }
+            };
+        }
+
+        /// Applies `$e` with `$D` bound to the kind's config type.
+        macro_rules! dispatch_type {
+            ($self_:expr, $D:ident => $e:expr, nested => $n:expr) => {
+                match $self_ {
+                    LayerKind::$first(_) => { type $D = $first_def; $e }
+                    $(LayerKind::$kind(_) => { type $D = $def; $e })*
+                    LayerKind::Functional { .. } | LayerKind::Sequential { .. } => $n,
+                    $(
+                        #[cfg(test)]
+                        LayerKind::$tkind(_) => { type $D = $tdef; $e }
+                    )*
+                }
+            };
+        }
+
+        impl LayerKind {
+            /// Keras class name, as `summary()` shows it.
+            pub fn class_name(&self) -> &'static str {
+                match self {
+                    LayerKind::$first(_) => stringify!($first),
+                    $(LayerKind::$kind(_) => stringify!($kind),)*
+                    LayerKind::Functional { .. } => "Functional",
+                    LayerKind::Sequential { .. } => "Sequential",
+                    $(
+                        #[cfg(test)]
+                        LayerKind::$tkind(_) => stringify!($tkind),
+                    )*
+                }
+            }
+
+            /// The kind of Keras layer class `class` (without module), read from its config;
+            /// `None` for a class rkeras does not build.
+            pub(crate) fn from_keras(class: &str, c: &mut KerasLayerConfig<'_>) -> Option<Result<LayerKind, String>> {
+                Some(match class {
+                    stringify!($first) => <$first_def as LayerDef>::from_keras(c).map(LayerKind::$first),
+                    $(stringify!($kind) => <$def as LayerDef>::from_keras(c).map(LayerKind::$kind),)*
+                    _ => return None,
+                })
+            }
+        }
+    };
 }
 
-fn last_axis() -> i64 {
-    -1
-}
-
-fn linear() -> Activation {
-    Activation::Linear
+layer_kinds! {
+    Dense(DenseConfig),
+    Dropout(DropoutConfig),
+    Activation(ActivationConfig),
+    Flatten(FlattenConfig),
+    Concatenate(ConcatenateConfig),
+    Add(AddConfig),
+    Subtract(SubtractConfig),
+    Multiply(MultiplyConfig),
+    Average(AverageConfig),
+    Maximum(MaximumConfig),
+    Minimum(MinimumConfig),
+    Dot(DotConfig),
+    Reshape(ReshapeConfig),
+    Permute(PermuteConfig),
+    RepeatVector(RepeatVectorConfig);
+    test:
+    // a layer with state (a weight the optimizer does not train)
+    TestScaleShift(test_state::ScaleShiftConfig),
 }
 
 impl LayerKind {
-    /// Keras class name, as `summary()` shows it.
-    pub fn class_name(&self) -> &'static str {
-        match self {
-            LayerKind::Dense { .. } => "Dense",
-            LayerKind::Dropout { .. } => "Dropout",
-            LayerKind::Activation { .. } => "Activation",
-            LayerKind::Flatten {} => "Flatten",
-            LayerKind::Concatenate { .. } => "Concatenate",
-            LayerKind::Add {} => "Add",
-            LayerKind::Subtract {} => "Subtract",
-            LayerKind::Multiply {} => "Multiply",
-            LayerKind::Average {} => "Average",
-            LayerKind::Maximum {} => "Maximum",
-            LayerKind::Minimum {} => "Minimum",
-            LayerKind::Dot { .. } => "Dot",
-            LayerKind::Reshape { .. } => "Reshape",
-            LayerKind::Permute { .. } => "Permute",
-            LayerKind::RepeatVector { .. } => "RepeatVector",
-            LayerKind::Functional { .. } => "Functional",
-            LayerKind::Sequential { .. } => "Sequential",
-            #[cfg(test)]
-            LayerKind::TestScaleShift { .. } => "TestScaleShift",
-        }
-    }
-
     /// The model of a nested-model layer.
-    pub fn nested(&self) -> Option<&crate::model::ModelSpec> {
+    pub fn nested(&self) -> Option<&ModelSpec> {
         match self {
             LayerKind::Functional { model } | LayerKind::Sequential { model } => Some(model),
             _ => None,
@@ -156,17 +226,42 @@ impl LayerKind {
 
     /// Whether the layer merges several input tensors (it takes a list in R).
     pub fn is_merge(&self) -> bool {
-        matches!(
-            self,
-            LayerKind::Concatenate { .. }
-                | LayerKind::Add {}
-                | LayerKind::Subtract {}
-                | LayerKind::Multiply {}
-                | LayerKind::Average {}
-                | LayerKind::Maximum {}
-                | LayerKind::Minimum {}
-                | LayerKind::Dot { .. }
-        )
+        dispatch_type!(self, D => D::MERGE, nested => false)
+    }
+
+    /// Whether Keras 3 writes a `build_config` for the layer (see [`LayerDef::BUILD_CONFIG`]).
+    pub fn has_build_config(&self) -> bool {
+        dispatch_type!(self, D => D::BUILD_CONFIG, nested => true)
+    }
+
+    /// Whether the layer's `call()` takes `training` (see [`LayerDef::TAKES_TRAINING`]).
+    pub fn takes_training(&self) -> bool {
+        dispatch_type!(self, D => D::TAKES_TRAINING, nested => false)
+    }
+
+    /// The layer's own config entries in Keras 3 (none for a nested model, whose entry is
+    /// its model config).
+    pub fn keras_config(&self) -> ConfigEntries {
+        let mut c = Vec::new();
+        dispatch!(self, d => d.keras_config(&mut c), nested => ());
+        c
+    }
+
+    /// The layer's own config entries as tf.keras 2 writes them.
+    pub fn keras2_config(&self, layer: &str) -> Result<ConfigEntries, String> {
+        let mut c = Vec::new();
+        dispatch!(self, d => d.keras2_config(layer, &mut c)?, nested => ());
+        Ok(c)
+    }
+
+    /// See [`LayerDef::weight_count`].
+    pub fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
+        dispatch!(self, d => d.weight_count(shape), nested => WeightCount::Unknown)
+    }
+
+    /// See [`LayerDef::min_weight_count`].
+    pub fn min_weight_count(&self) -> usize {
+        dispatch!(self, d => d.min_weight_count(), nested => 0)
     }
 }
 
@@ -260,34 +355,8 @@ pub fn build<T: Real>(spec: &LayerSpec, inputs: &[&[usize]], rng: &mut Rng) -> R
         }
         _ => {}
     }
-    let input_shape = inputs[0];
-    let s = spec.clone();
-    Ok(match &spec.kind {
-        LayerKind::Dense { .. } => Box::new(Dense::new(s, input_shape, rng)?),
-        LayerKind::Dropout { rate } => {
-            if !(0.0..1.0).contains(rate) {
-                return Err(format!("{}: dropout rate must be in [0, 1), got {rate}", spec.name));
-            }
-            Box::new(Dropout::new(s, input_shape))
-        }
-        LayerKind::Activation { .. } => Box::new(ActivationLayer::new(s, input_shape)),
-        LayerKind::Flatten {} => Box::new(Reshape::flatten(s, input_shape)),
-        LayerKind::Concatenate { axis } => Box::new(Concatenate::new(s, *axis, inputs)?),
-        LayerKind::Add {} => Box::new(Elementwise::new(s, MergeOp::Add, inputs)?),
-        LayerKind::Subtract {} => Box::new(Elementwise::new(s, MergeOp::Subtract, inputs)?),
-        LayerKind::Multiply {} => Box::new(Elementwise::new(s, MergeOp::Multiply, inputs)?),
-        LayerKind::Average {} => Box::new(Elementwise::new(s, MergeOp::Average, inputs)?),
-        LayerKind::Maximum {} => Box::new(Elementwise::new(s, MergeOp::Maximum, inputs)?),
-        LayerKind::Minimum {} => Box::new(Elementwise::new(s, MergeOp::Minimum, inputs)?),
-        LayerKind::Dot { axes, normalize } => Box::new(Dot::new(s, *axes, *normalize, inputs)?),
-        LayerKind::Reshape { target_shape } => Box::new(Reshape::new(s, target_shape, input_shape)?),
-        LayerKind::Permute { dims } => Box::new(Permute::new(s, dims, input_shape)?),
-        LayerKind::RepeatVector { n } => Box::new(RepeatVector::new(s, *n, input_shape)?),
-        LayerKind::Functional { .. } | LayerKind::Sequential { .. } => {
-            return Err(format!("{}: a nested model is inlined into its outer model, not built alone", spec.name))
-        }
-        #[cfg(test)]
-        LayerKind::TestScaleShift { momentum } => Box::new(test_state::ScaleShift::new(s, *momentum, input_shape)),
+    dispatch!(&spec.kind, d => d.build(spec, inputs, rng), nested => {
+        Err(format!("{}: a nested model is inlined into its outer model, not built alone", spec.name))
     })
 }
 

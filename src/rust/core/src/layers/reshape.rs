@@ -3,10 +3,119 @@
 //! `(n, 4, 5)` input lands at position `r*5 + c`), `layer_permute` (per-sample axes reordered)
 //! and `layer_repeat_vector` (`(batch, d)` to `(batch, n, d)`).
 
-use super::{fmt_shape, Layer, LayerSpec};
+use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, WeightCount};
+use crate::keras_h5::KerasLayerConfig;
+use crate::keras_json::{int_list, Json};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::Real;
+use serde::{Deserialize, Serialize};
+
+/// `layer_flatten()` (no arguments).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlattenConfig {}
+
+impl LayerDef for FlattenConfig {
+    fn build<T: Real>(&self, spec: &LayerSpec, inputs: &[&[usize]], _: &mut Rng) -> Result<Box<dyn Layer<T>>, String> {
+        Ok(Box::new(Reshape::flatten(spec.clone(), inputs[0])))
+    }
+
+    fn keras_config(&self, c: &mut ConfigEntries) {
+        c.push(("data_format", Json::s("channels_last")));
+    }
+
+    fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+        if c.get("data_format").and_then(|v| v.as_str()) == Some("channels_first") {
+            return Err(format!(
+                "layer '{}' (Flatten): data_format = \"channels_first\" is not supported by rkeras",
+                c.name
+            ));
+        }
+        Ok(FlattenConfig {})
+    }
+
+    fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
+        match shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) {
+            Some(n) => {
+                *shape = vec![n];
+                WeightCount::Values(0)
+            }
+            None => WeightCount::TooBig,
+        }
+    }
+}
+
+/// `layer_reshape()`'s arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReshapeConfig {
+    /// Per-sample target shape; one entry may be -1.
+    pub target_shape: Vec<i64>,
+}
+
+impl LayerDef for ReshapeConfig {
+    const BUILD_CONFIG: bool = false;
+
+    fn build<T: Real>(&self, spec: &LayerSpec, inputs: &[&[usize]], _: &mut Rng) -> Result<Box<dyn Layer<T>>, String> {
+        Ok(Box::new(Reshape::new(spec.clone(), &self.target_shape, inputs[0])?))
+    }
+
+    fn keras_config(&self, c: &mut ConfigEntries) {
+        c.push(("target_shape", int_list(self.target_shape.iter().copied())));
+    }
+
+    fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+        Ok(ReshapeConfig { target_shape: c.int_list("target_shape")? })
+    }
+}
+
+/// `layer_permute()`'s arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PermuteConfig {
+    /// A permutation of the per-sample axes, 1-based as in Keras.
+    pub dims: Vec<usize>,
+}
+
+impl LayerDef for PermuteConfig {
+    fn build<T: Real>(&self, spec: &LayerSpec, inputs: &[&[usize]], _: &mut Rng) -> Result<Box<dyn Layer<T>>, String> {
+        Ok(Box::new(Permute::new(spec.clone(), &self.dims, inputs[0])?))
+    }
+
+    fn keras_config(&self, c: &mut ConfigEntries) {
+        c.push(("dims", int_list(self.dims.iter().map(|&d| d as i64))));
+    }
+
+    fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+        let dims = c.int_list("dims")?;
+        if dims.iter().any(|&d| d < 1) {
+            return Err(format!("layer '{}' (Permute): dims {dims:?} must count the axes from 1", c.name));
+        }
+        Ok(PermuteConfig { dims: dims.into_iter().map(|d| d as usize).collect() })
+    }
+}
+
+/// `layer_repeat_vector()`'s arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RepeatVectorConfig {
+    pub n: usize,
+}
+
+impl LayerDef for RepeatVectorConfig {
+    fn build<T: Real>(&self, spec: &LayerSpec, inputs: &[&[usize]], _: &mut Rng) -> Result<Box<dyn Layer<T>>, String> {
+        Ok(Box::new(RepeatVector::new(spec.clone(), self.n, inputs[0])?))
+    }
+
+    fn keras_config(&self, c: &mut ConfigEntries) {
+        c.push(("n", Json::Int(self.n as i64)));
+    }
+
+    fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+        let n = c
+            .usize_arg("n")
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("layer '{}' (RepeatVector): `n` is missing or not a positive integer", c.name))?;
+        Ok(RepeatVectorConfig { n })
+    }
+}
 
 pub struct Reshape {
     spec: LayerSpec,

@@ -3,10 +3,31 @@
 //! never sees, updated in training forward passes as Keras updates moving statistics:
 //! `moving = moving * momentum + mean(x) * (1 - momentum)`.
 
-use super::{Layer, LayerSpec, WeightRef};
+use super::{ConfigEntries, Layer, LayerDef, LayerSpec, WeightRef};
+use crate::keras_h5::KerasLayerConfig;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::Real;
+use serde::{Deserialize, Serialize};
+
+/// The test layer's arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScaleShiftConfig {
+    pub momentum: f64,
+}
+
+impl LayerDef for ScaleShiftConfig {
+    fn build<T: Real>(&self, spec: &LayerSpec, inputs: &[&[usize]], _: &mut Rng) -> Result<Box<dyn Layer<T>>, String> {
+        Ok(Box::new(ScaleShift::new(spec.clone(), self.momentum, inputs[0])))
+    }
+
+    /// Keras has no such layer: its config holds only the common entries.
+    fn keras_config(&self, _: &mut ConfigEntries) {}
+
+    fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+        Err(format!("layer '{}' (TestScaleShift) is a test layer, not read from Keras files", c.name))
+    }
+}
 
 pub struct ScaleShift<T> {
     spec: LayerSpec,
