@@ -376,3 +376,62 @@ pub(crate) mod gradcheck;
 mod gradcheck_graph;
 #[cfg(test)]
 mod test_state;
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
+    /// serializes to these bytes (those of the struct variants before `LayerDef`).
+    const SPECS: [&str; 17] = [
+        r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
+        r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
+        r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
+        r#"{"name":"f","trainable":true,"class_name":"Flatten"}"#,
+        r#"{"name":"c","trainable":true,"class_name":"Concatenate","axis":-1}"#,
+        r#"{"name":"add","trainable":true,"class_name":"Add"}"#,
+        r#"{"name":"sub","trainable":true,"class_name":"Subtract"}"#,
+        r#"{"name":"mul","trainable":true,"class_name":"Multiply"}"#,
+        r#"{"name":"avg","trainable":true,"class_name":"Average"}"#,
+        r#"{"name":"max","trainable":true,"class_name":"Maximum"}"#,
+        r#"{"name":"min","trainable":true,"class_name":"Minimum"}"#,
+        r#"{"name":"dot","trainable":true,"class_name":"Dot","axes":[1,-1],"normalize":true}"#,
+        r#"{"name":"r","trainable":true,"class_name":"Reshape","target_shape":[2,-1]}"#,
+        r#"{"name":"p","trainable":true,"class_name":"Permute","dims":[2,1]}"#,
+        r#"{"name":"rv","trainable":true,"class_name":"RepeatVector","n":4}"#,
+        r#"{"name":"inner","trainable":true,"class_name":"Sequential","model":{"name":"s","class_name":"Sequential","input_shape":[2],"layers":[{"name":"f2","trainable":true,"class_name":"Flatten"}]}}"#,
+        r#"{"name":"ss","trainable":true,"class_name":"TestScaleShift","momentum":0.5}"#,
+    ];
+
+    #[test]
+    fn every_kind_keeps_its_wire_format() {
+        for s in SPECS {
+            let spec: LayerSpec = serde_json::from_str(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(serde_json::to_string(&spec).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn defaults_and_errors_are_those_of_the_spec_format() {
+        let d: LayerSpec = serde_json::from_str(r#"{"class_name":"Dense","name":"d","units":2}"#).unwrap();
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"name":"d","trainable":true,"class_name":"Dense","units":2,"activation":"linear","use_bias":true,"kernel_initializer":{"name":"glorot_uniform"},"bias_initializer":{"name":"zeros"}}"#
+        );
+        let c: LayerSpec = serde_json::from_str(r#"{"class_name":"Concatenate","name":"c"}"#).unwrap();
+        assert_eq!(c.kind, LayerKind::Concatenate(ConcatenateConfig { axis: -1 }));
+        let e = serde_json::from_str::<LayerSpec>(r#"{"class_name":"Dense","name":"d"}"#).unwrap_err();
+        assert!(e.to_string().contains("missing field `units`"), "{e}");
+        let e = serde_json::from_str::<LayerSpec>(r#"{"class_name":"Conv9D","name":"x"}"#).unwrap_err();
+        assert!(e.to_string().starts_with("unknown variant `Conv9D`, expected one of `Dense`, `Dropout`"), "{e}");
+    }
+
+    #[test]
+    fn the_supported_list_names_every_readable_kind() {
+        assert_eq!(
+            SUPPORTED_LAYERS,
+            "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, \
+             Dot, Reshape, Permute, RepeatVector, InputLayer, and Functional and Sequential models"
+        );
+    }
+}
