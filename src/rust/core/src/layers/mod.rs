@@ -9,6 +9,7 @@ mod dense;
 mod dot;
 mod dropout;
 mod merge;
+mod pooling;
 mod reshape;
 
 pub use activation::{ActivationConfig, ActivationLayer};
@@ -18,6 +19,10 @@ pub use dropout::{Dropout, DropoutConfig};
 pub use merge::{
     AddConfig, AverageConfig, Concatenate, ConcatenateConfig, Elementwise, MaximumConfig, MergeOp, MinimumConfig,
     MultiplyConfig, SubtractConfig,
+};
+pub use pooling::{
+    AveragePooling1DConfig, AveragePooling2DConfig, GlobalAveragePooling1DConfig, GlobalAveragePooling2DConfig,
+    GlobalMaxPooling1DConfig, GlobalMaxPooling2DConfig, MaxPooling1DConfig, MaxPooling2DConfig, Padding, Pool,
 };
 pub use reshape::{FlattenConfig, Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, Reshape, ReshapeConfig};
 
@@ -209,7 +214,15 @@ layer_kinds! {
     Dot(DotConfig),
     Reshape(ReshapeConfig),
     Permute(PermuteConfig),
-    RepeatVector(RepeatVectorConfig);
+    RepeatVector(RepeatVectorConfig),
+    MaxPooling1D(MaxPooling1DConfig),
+    MaxPooling2D(MaxPooling2DConfig),
+    AveragePooling1D(AveragePooling1DConfig),
+    AveragePooling2D(AveragePooling2DConfig),
+    GlobalMaxPooling1D(GlobalMaxPooling1DConfig),
+    GlobalMaxPooling2D(GlobalMaxPooling2DConfig),
+    GlobalAveragePooling1D(GlobalAveragePooling1DConfig),
+    GlobalAveragePooling2D(GlobalAveragePooling2DConfig);
     test:
     // a layer with state (a weight the optimizer does not train)
     TestScaleShift(test_state::ScaleShiftConfig),
@@ -431,7 +444,9 @@ mod wire_tests {
         assert_eq!(
             SUPPORTED_LAYERS,
             "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, \
-             Dot, Reshape, Permute, RepeatVector, InputLayer, and Functional and Sequential models"
+             Dot, Reshape, Permute, RepeatVector, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D, \
+             GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, InputLayer, and \
+             Functional and Sequential models"
         );
     }
 }

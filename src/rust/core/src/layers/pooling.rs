@@ -1,0 +1,443 @@
+//! Pooling layers, channels last: `layer_max_pooling_1d/2d`, `layer_average_pooling_1d/2d`
+//! (`pool_size`, `strides`, `padding = "valid" | "same"`) and the global poolings
+//! (`keepdims`). A 1-d pooling runs as a 2-d one with a single row. Keras "same": the output
+//! has `ceil(in / stride)` positions and the window starts `pad_total / 2` before the input,
+//! `pad_total = max((out - 1) * stride + pool - in, 0)`; padded positions are skipped (an
+//! average divides by the number of input values in its window).
+
+use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, WeightCount};
+use crate::keras_h5::KerasLayerConfig;
+use crate::keras_json::{int_list, Json};
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+use crate::Real;
+use serde::{Deserialize, Serialize};
+
+/// Max or average.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolOp {
+    Max,
+    Average,
+}
+
+/// `padding` of a pooling layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Padding {
+    #[default]
+    Valid,
+    Same,
+}
+
+impl Padding {
+    fn name(self) -> &'static str {
+        match self {
+            Padding::Valid => "valid",
+            Padding::Same => "same",
+        }
+    }
+}
+
+fn shape_str(v: &[usize]) -> String {
+    v.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn channels_last(c: &KerasLayerConfig<'_>) -> Result<(), String> {
+    if c.get("data_format").and_then(|v| v.as_str()) == Some("channels_first") {
+        return Err(format!(
+            "layer '{}' ({}): data_format = \"channels_first\" is not supported by rkeras",
+            c.name, c.class
+        ));
+    }
+    Ok(())
+}
+
+/// A size argument of a Keras config: one integer or a list of `rank` positive integers.
+fn size_arg(c: &KerasLayerConfig<'_>, key: &str, rank: usize) -> Result<Option<Vec<usize>>, String> {
+    let v = match c.get(key) {
+        None => return Ok(None),
+        Some(v) if v.is_null() => return Ok(None),
+        Some(v) => v,
+    };
+    let list: Vec<i64> = if v.is_number() { c.int_arg(key)?.into_iter().collect() } else { c.int_list(key)? };
+    let list = if list.len() == 1 { vec![list[0]; rank] } else { list };
+    if list.len() != rank || list.iter().any(|&d| d < 1) {
+        return Err(format!(
+            "layer '{}' ({}): `{key}` must be {rank} positive integer(s), got {list:?}",
+            c.name, c.class
+        ));
+    }
+    Ok(Some(list.into_iter().map(|d| d as usize).collect()))
+}
+
+/// The geometry of a pooling over a `(h, w, c)` sample.
+#[derive(Clone, Debug, PartialEq)]
+struct Geometry {
+    h: usize,
+    w: usize,
+    c: usize,
+    pool: [usize; 2],
+    stride: [usize; 2],
+    pad: [usize; 2],
+    out: [usize; 2],
+}
+
+/// Output positions and padding before the input along one axis.
+fn axis(input: usize, pool: usize, stride: usize, padding: Padding) -> Option<(usize, usize)> {
+    match padding {
+        Padding::Valid => (input >= pool).then(|| ((input - pool) / stride + 1, 0)),
+        Padding::Same => {
+            let out = input.div_ceil(stride);
+            let total = ((out - 1) * stride + pool).saturating_sub(input);
+            Some((out, total / 2))
+        }
+    }
+}
+
+/// Checks a windowed pooling of `rank` spatial axes on per-sample `input`.
+fn geometry(
+    layer: &str,
+    class: &str,
+    rank: usize,
+    pool: &[usize],
+    strides: Option<&[usize]>,
+    padding: Padding,
+    input: &[usize],
+) -> Result<Geometry, String> {
+    if input.len() != rank + 1 {
+        let what = if rank == 1 { "(batch, steps, features)" } else { "(batch, rows, cols, channels)" };
+        return Err(format!(
+            "{layer}: {class} takes {}-d input {what}, got shape (None, {})",
+            rank + 2,
+            fmt_shape(input)
+        ));
+    }
+    let strides = strides.unwrap_or(pool);
+    for (what, v) in [("pool_size", pool), ("strides", strides)] {
+        if v.len() != rank || v.contains(&0) {
+            return Err(format!(
+                "{layer}: {class} `{what}` must be {rank} positive integer(s), got ({})",
+                shape_str(v)
+            ));
+        }
+    }
+    let (h, w, c) = if rank == 1 { (1, input[0], input[1]) } else { (input[0], input[1], input[2]) };
+    let (p, s) =
+        if rank == 1 { ([1, pool[0]], [1, strides[0]]) } else { ([pool[0], pool[1]], [strides[0], strides[1]]) };
+    let (Some((oh, ph)), Some((ow, pw))) = (axis(h, p[0], s[0], padding), axis(w, p[1], s[1], padding)) else {
+        return Err(format!(
+            "{layer}: {class} pool_size ({}) is larger than the input (None, {}) with padding = \"valid\"",
+            shape_str(pool),
+            fmt_shape(input)
+        ));
+    };
+    if h.checked_mul(w).and_then(|n| n.checked_mul(c)).is_none_or(|n| n > u32::MAX as usize) {
+        return Err(format!("{layer}: {class} input (None, {}) is too large", fmt_shape(input)));
+    }
+    Ok(Geometry { h, w, c, pool: p, stride: s, pad: [ph, pw], out: [oh, ow] })
+}
+
+/// A built pooling layer (windowed or global).
+pub struct Pool {
+    spec: LayerSpec,
+    op: PoolOp,
+    g: Geometry,
+    shape: Vec<usize>,
+    /// Max pooling: for each output value of the batch, the offset of its maximum in the sample.
+    argmax: Vec<u32>,
+}
+
+impl Pool {
+    fn new(spec: LayerSpec, op: PoolOp, g: Geometry, shape: Vec<usize>) -> Self {
+        Pool { spec, op, g, shape, argmax: Vec::new() }
+    }
+
+    /// The input rows and columns of output position `(oy, ox)`.
+    fn window(&self, oy: usize, ox: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let g = &self.g;
+        let rng = |o: usize, a: usize, n: usize| {
+            let start = (o * g.stride[a]) as isize - g.pad[a] as isize;
+            let end = start + g.pool[a] as isize;
+            (start.max(0) as usize)..(end.min(n as isize) as usize)
+        };
+        (rng(oy, 0, g.h), rng(ox, 1, g.w))
+    }
+}
+
+impl<T: Real> Layer<T> for Pool {
+    fn spec(&self) -> &LayerSpec {
+        &self.spec
+    }
+
+    fn output_shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
+        let x = xs[0];
+        let n = x.rows();
+        out.resize_batch(n, &self.shape);
+        let (c, w) = (self.g.c, self.g.w);
+        let in_len = self.g.h * w * c;
+        let out_len = self.g.out[0] * self.g.out[1] * c;
+        if self.op == PoolOp::Max {
+            self.argmax.resize(n * out_len, 0);
+        }
+        for b in 0..n {
+            let xr = &x.data[b * in_len..(b + 1) * in_len];
+            for oy in 0..self.g.out[0] {
+                for ox in 0..self.g.out[1] {
+                    let (rows, cols) = self.window(oy, ox);
+                    let o0 = b * out_len + (oy * self.g.out[1] + ox) * c;
+                    let o = &mut out.data[o0..o0 + c];
+                    match self.op {
+                        PoolOp::Max => {
+                            let am = &mut self.argmax[o0..o0 + c];
+                            let mut first = true;
+                            for y in rows.clone() {
+                                for xx in cols.clone() {
+                                    let i0 = (y * w + xx) * c;
+                                    let v = &xr[i0..i0 + c];
+                                    if first {
+                                        o.copy_from_slice(v);
+                                        for (k, a) in am.iter_mut().enumerate() {
+                                            *a = (i0 + k) as u32;
+                                        }
+                                        first = false;
+                                    } else {
+                                        for k in 0..c {
+                                            if v[k] > o[k] {
+                                                o[k] = v[k];
+                                                am[k] = (i0 + k) as u32;
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        PoolOp::Average => {
+                            o.iter_mut().for_each(|v| *v = T::zero());
+                            for y in rows.clone() {
+                                for xx in cols.clone() {
+                                    let i0 = (y * w + xx) * c;
+                                    o.iter_mut().zip(&xr[i0..i0 + c]).for_each(|(a, b)| *a += *b);
+                                }
+                            }
+                            let inv = T::one() / T::c((rows.len() * cols.len()) as f64);
+                            o.iter_mut().for_each(|v| *v *= inv);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn backward(
+        &mut self,
+        xs: &[&Tensor<T>],
+        _out: &Tensor<T>,
+        g: &mut Tensor<T>,
+        dxs: &mut [Option<&mut Tensor<T>>],
+        _pre: bool,
+    ) {
+        let Some(dx) = dxs[0].as_deref_mut() else { return };
+        dx.resize(&xs[0].shape);
+        dx.data.iter_mut().for_each(|v| *v = T::zero());
+        let (c, w) = (self.g.c, self.g.w);
+        let in_len = self.g.h * w * c;
+        let out_len = self.g.out[0] * self.g.out[1] * c;
+        let n = xs[0].rows();
+        for b in 0..n {
+            let d = &mut dx.data[b * in_len..(b + 1) * in_len];
+            let gr = &g.data[b * out_len..(b + 1) * out_len];
+            match self.op {
+                PoolOp::Max => {
+                    let am = &self.argmax[b * out_len..(b + 1) * out_len];
+                    for (gv, &a) in gr.iter().zip(am) {
+                        d[a as usize] += *gv;
+                    }
+                }
+                PoolOp::Average => {
+                    for oy in 0..self.g.out[0] {
+                        for ox in 0..self.g.out[1] {
+                            let (rows, cols) = self.window(oy, ox);
+                            let inv = T::one() / T::c((rows.len() * cols.len()) as f64);
+                            let o0 = (oy * self.g.out[1] + ox) * c;
+                            let gv = &gr[o0..o0 + c];
+                            for y in rows.clone() {
+                                for xx in cols.clone() {
+                                    let i0 = (y * w + xx) * c;
+                                    d[i0..i0 + c].iter_mut().zip(gv).for_each(|(a, b)| *a += *b * inv);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+macro_rules! windowed {
+    ($(#[$doc:meta])* $name:ident, $class:literal, $op:expr, $rank:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        pub struct $name {
+            pub pool_size: Vec<usize>,
+            /// `None`: the pool size.
+            #[serde(default)]
+            pub strides: Option<Vec<usize>>,
+            #[serde(default)]
+            pub padding: Padding,
+        }
+
+        impl $name {
+            fn geometry(&self, layer: &str, input: &[usize]) -> Result<Geometry, String> {
+                geometry(layer, $class, $rank, &self.pool_size, self.strides.as_deref(), self.padding, input)
+            }
+        }
+
+        impl LayerDef for $name {
+            fn build<T: Real>(
+                &self,
+                spec: &LayerSpec,
+                inputs: &[&[usize]],
+                _: &mut Rng,
+            ) -> Result<Box<dyn Layer<T>>, String> {
+                let g = self.geometry(&spec.name, inputs[0])?;
+                let shape = if $rank == 1 { vec![g.out[1], g.c] } else { vec![g.out[0], g.out[1], g.c] };
+                Ok(Box::new(Pool::new(spec.clone(), $op, g, shape)))
+            }
+
+            fn keras_config(&self, c: &mut ConfigEntries) {
+                let strides = self.strides.as_ref().unwrap_or(&self.pool_size);
+                c.push(("pool_size", int_list(self.pool_size.iter().map(|&d| d as i64))));
+                c.push(("padding", Json::s(self.padding.name())));
+                c.push(("strides", int_list(strides.iter().map(|&d| d as i64))));
+                c.push(("data_format", Json::s("channels_last")));
+            }
+
+            fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+                channels_last(c)?;
+                let pool_size = size_arg(c, "pool_size", $rank)?
+                    .ok_or_else(|| format!("layer '{}' ({}): `pool_size` is missing", c.name, c.class))?;
+                let strides = size_arg(c, "strides", $rank)?;
+                let padding = match c.get("padding").and_then(|v| v.as_str()).map(str::to_lowercase).as_deref() {
+                    None | Some("valid") => Padding::Valid,
+                    Some("same") => Padding::Same,
+                    Some(p) => return Err(format!("layer '{}' ({}): unknown padding \"{p}\"", c.name, c.class)),
+                };
+                Ok($name { pool_size, strides, padding })
+            }
+
+            fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
+                match self.geometry("", shape) {
+                    Ok(g) => {
+                        *shape = if $rank == 1 { vec![g.out[1], g.c] } else { vec![g.out[0], g.out[1], g.c] };
+                        WeightCount::Values(0)
+                    }
+                    Err(_) => WeightCount::Unknown,
+                }
+            }
+        }
+    };
+}
+
+macro_rules! global {
+    ($(#[$doc:meta])* $name:ident, $class:literal, $op:expr, $rank:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        pub struct $name {
+            #[serde(default)]
+            pub keepdims: bool,
+        }
+
+        impl $name {
+            fn shapes(&self, layer: &str, input: &[usize]) -> Result<(Geometry, Vec<usize>), String> {
+                if input.len() != $rank + 1 {
+                    let what = if $rank == 1 { "(batch, steps, features)" } else { "(batch, rows, cols, channels)" };
+                    return Err(format!(
+                        "{layer}: {} takes {}-d input {what}, got shape (None, {})",
+                        $class,
+                        $rank + 2,
+                        fmt_shape(input)
+                    ));
+                }
+                let pool = &input[..$rank];
+                let g = geometry(layer, $class, $rank, pool, None, Padding::Valid, input)?;
+                let c = input[$rank];
+                let shape = if self.keepdims { [vec![1; $rank], vec![c]].concat() } else { vec![c] };
+                Ok((g, shape))
+            }
+        }
+
+        impl LayerDef for $name {
+            fn build<T: Real>(
+                &self,
+                spec: &LayerSpec,
+                inputs: &[&[usize]],
+                _: &mut Rng,
+            ) -> Result<Box<dyn Layer<T>>, String> {
+                let (g, shape) = self.shapes(&spec.name, inputs[0])?;
+                Ok(Box::new(Pool::new(spec.clone(), $op, g, shape)))
+            }
+
+            fn keras_config(&self, c: &mut ConfigEntries) {
+                c.push(("data_format", Json::s("channels_last")));
+                c.push(("keepdims", Json::Bool(self.keepdims)));
+            }
+
+            fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
+                channels_last(c)?;
+                Ok($name { keepdims: c.bool_or("keepdims", false) })
+            }
+
+            fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
+                match self.shapes("", shape) {
+                    Ok((_, s)) => {
+                        *shape = s;
+                        WeightCount::Values(0)
+                    }
+                    Err(_) => WeightCount::Unknown,
+                }
+            }
+        }
+    };
+}
+
+windowed!(
+    /// `layer_max_pooling_1d()`'s arguments.
+    MaxPooling1DConfig, "MaxPooling1D", PoolOp::Max, 1
+);
+windowed!(
+    /// `layer_max_pooling_2d()`'s arguments.
+    MaxPooling2DConfig, "MaxPooling2D", PoolOp::Max, 2
+);
+windowed!(
+    /// `layer_average_pooling_1d()`'s arguments.
+    AveragePooling1DConfig, "AveragePooling1D", PoolOp::Average, 1
+);
+windowed!(
+    /// `layer_average_pooling_2d()`'s arguments.
+    AveragePooling2DConfig, "AveragePooling2D", PoolOp::Average, 2
+);
+global!(
+    /// `layer_global_max_pooling_1d()`'s arguments.
+    GlobalMaxPooling1DConfig, "GlobalMaxPooling1D", PoolOp::Max, 1
+);
+global!(
+    /// `layer_global_max_pooling_2d()`'s arguments.
+    GlobalMaxPooling2DConfig, "GlobalMaxPooling2D", PoolOp::Max, 2
+);
+global!(
+    /// `layer_global_average_pooling_1d()`'s arguments.
+    GlobalAveragePooling1DConfig, "GlobalAveragePooling1D", PoolOp::Average, 1
+);
+global!(
+    /// `layer_global_average_pooling_2d()`'s arguments.
+    GlobalAveragePooling2DConfig, "GlobalAveragePooling2D", PoolOp::Average, 2
+);
+
+#[cfg(test)]
+#[path = "pooling_tests.rs"]
+mod tests;
