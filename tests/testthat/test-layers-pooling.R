@@ -63,3 +63,18 @@ test_that("pooling errors name the layer and the shapes", {
   expect_error(layer_global_max_pooling_2d(keepdims = NA), "`keepdims` must be TRUE or FALSE")
   expect_error(layer_global_max_pooling_2d(kepdims = TRUE), "unknown argument `kepdims`")
 })
+
+test_that("pooling layers survive saving and loading (HDF5 and .keras)", {
+  m <- keras_model_sequential(input_shape = c(6, 6, 2)) %>%
+    layer_max_pooling_2d(strides = 1, padding = "same") %>% layer_average_pooling_2d(c(2, 3)) %>%
+    layer_global_max_pooling_2d(keepdims = TRUE)
+  x <- array(runif(2 * 72), c(2, 6, 6, 2))
+  f <- tempfile(fileext = ".h5")
+  on.exit(unlink(f))
+  save_model_hdf5(m, f)
+  expect_equal(predict(suppressWarnings(load_model_hdf5(f)), x), predict(m, x))
+  f2 <- tempfile(fileext = ".keras")
+  on.exit(unlink(f2), add = TRUE)
+  save_model(m, f2)
+  expect_equal(predict(load_model(f2), x), predict(m, x))
+})
