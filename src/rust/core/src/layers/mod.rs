@@ -396,7 +396,7 @@ mod wire_tests {
 
     /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
     /// serializes to these bytes (those of the struct variants before `LayerDef`).
-    const SPECS: [&str; 17] = [
+    const SPECS: [&str; 19] = [
         r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
         r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
         r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
@@ -412,6 +412,8 @@ mod wire_tests {
         r#"{"name":"r","trainable":true,"class_name":"Reshape","target_shape":[2,-1]}"#,
         r#"{"name":"p","trainable":true,"class_name":"Permute","dims":[2,1]}"#,
         r#"{"name":"rv","trainable":true,"class_name":"RepeatVector","n":4}"#,
+        r#"{"name":"mp","trainable":true,"class_name":"MaxPooling2D","pool_size":[2,3],"strides":null,"padding":"same"}"#,
+        r#"{"name":"gap","trainable":true,"class_name":"GlobalAveragePooling1D","keepdims":true}"#,
         r#"{"name":"inner","trainable":true,"class_name":"Sequential","model":{"name":"s","class_name":"Sequential","input_shape":[2],"layers":[{"name":"f2","trainable":true,"class_name":"Flatten"}]}}"#,
         r#"{"name":"ss","trainable":true,"class_name":"TestScaleShift","momentum":0.5}"#,
     ];
