@@ -5,6 +5,7 @@
 //! needs; `backward` fills the parameter gradients and, when asked, `dL/dx`.
 
 mod activation;
+mod conv;
 mod dense;
 mod dot;
 mod dropout;
@@ -12,6 +13,7 @@ mod merge;
 mod reshape;
 
 pub use activation::{ActivationConfig, ActivationLayer};
+pub use conv::{Conv, Conv1DConfig, Conv2DConfig, Padding};
 pub use dense::{Dense, DenseConfig};
 pub use dot::{Dot, DotConfig};
 pub use dropout::{Dropout, DropoutConfig};
@@ -209,7 +211,9 @@ layer_kinds! {
     Dot(DotConfig),
     Reshape(ReshapeConfig),
     Permute(PermuteConfig),
-    RepeatVector(RepeatVectorConfig);
+    RepeatVector(RepeatVectorConfig),
+    Conv2D(Conv2DConfig),
+    Conv1D(Conv1DConfig);
     test:
     // a layer with state (a weight the optimizer does not train)
     TestScaleShift(test_state::ScaleShiftConfig),
@@ -431,7 +435,7 @@ mod wire_tests {
         assert_eq!(
             SUPPORTED_LAYERS,
             "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, \
-             Dot, Reshape, Permute, RepeatVector, InputLayer, and Functional and Sequential models"
+             Dot, Reshape, Permute, RepeatVector, Conv2D, Conv1D, InputLayer, and Functional and Sequential models"
         );
     }
 }
