@@ -42,7 +42,13 @@ pub fn check_x_shape(x_shape: &[usize], input_shape: &[usize]) -> Result<(), Str
     let xs = x_shape.get(1..).unwrap_or(&[]);
     let flat_ok = xs.iter().product::<usize>() == input_shape.iter().product::<usize>() && input_shape.len() == 1;
     if xs != input_shape && !(flat_ok && xs.len() == 1) {
-        return Err(format!("x has {}, the model expects {}", describe(xs), describe(input_shape)));
+        let same_size = xs.iter().product::<usize>() == input_shape.iter().product::<usize>();
+        let hint = if xs.len() == 1 && input_shape.len() > 1 && same_size {
+            format!("; reshape it first: array_reshape(x, c(nrow(x), {}))", fmt_shape(input_shape))
+        } else {
+            String::new()
+        };
+        return Err(format!("x has {}, the model expects {}{hint}", describe(xs), describe(input_shape)));
     }
     Ok(())
 }

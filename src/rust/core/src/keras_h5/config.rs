@@ -672,9 +672,9 @@ mod tests {
         let mut w = vec![];
         let cfg = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
             {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 8, 8, 1], "name": "in"}},
-            {"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 2}}]}}"#;
+            {"class_name": "LSTM", "config": {"name": "lstm", "units": 2}}]}}"#;
         let e = model_spec(cfg, Generation::Keras2, &mut w).unwrap_err();
-        assert!(e.starts_with("layer 'conv2d' (Conv2D) is not supported by rkeras"), "{e}");
+        assert!(e.starts_with("layer 'lstm' (LSTM) is not supported by rkeras"), "{e}");
         let cfg = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
             {"class_name": "Dense", "config": {"name": "d", "units": 2, "batch_input_shape": [null, 2],
              "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}}}]}}"#;

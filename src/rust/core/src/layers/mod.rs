@@ -5,6 +5,7 @@
 //! needs; `backward` fills the parameter gradients and, when asked, `dL/dx`.
 
 mod activation;
+mod conv;
 mod dense;
 mod dot;
 mod dropout;
@@ -13,6 +14,7 @@ mod pooling;
 mod reshape;
 
 pub use activation::{ActivationConfig, ActivationLayer};
+pub use conv::{Conv, Conv1DConfig, Conv2DConfig, Padding};
 pub use dense::{Dense, DenseConfig};
 pub use dot::{Dot, DotConfig};
 pub use dropout::{Dropout, DropoutConfig};
@@ -22,7 +24,7 @@ pub use merge::{
 };
 pub use pooling::{
     AveragePooling1DConfig, AveragePooling2DConfig, GlobalAveragePooling1DConfig, GlobalAveragePooling2DConfig,
-    GlobalMaxPooling1DConfig, GlobalMaxPooling2DConfig, MaxPooling1DConfig, MaxPooling2DConfig, Padding, Pool,
+    GlobalMaxPooling1DConfig, GlobalMaxPooling2DConfig, MaxPooling1DConfig, MaxPooling2DConfig, Pool,
 };
 pub use reshape::{FlattenConfig, Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, Reshape, ReshapeConfig};
 
@@ -215,6 +217,8 @@ layer_kinds! {
     Reshape(ReshapeConfig),
     Permute(PermuteConfig),
     RepeatVector(RepeatVectorConfig),
+    Conv2D(Conv2DConfig),
+    Conv1D(Conv1DConfig),
     MaxPooling1D(MaxPooling1DConfig),
     MaxPooling2D(MaxPooling2DConfig),
     AveragePooling1D(AveragePooling1DConfig),
@@ -446,9 +450,9 @@ mod wire_tests {
         assert_eq!(
             SUPPORTED_LAYERS,
             "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, \
-             Dot, Reshape, Permute, RepeatVector, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D, \
-             GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, InputLayer, and \
-             Functional and Sequential models"
+             Dot, Reshape, Permute, RepeatVector, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
+             AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
+             InputLayer, and Functional and Sequential models"
         );
     }
 }

@@ -1,0 +1,248 @@
+use crate::layers::gradcheck::{check_graph, data};
+use crate::layers::{build, LayerSpec};
+use crate::model::{CompileSpec, Model, ModelSpec};
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+use serde_json::{json, Value};
+
+fn spec(v: Value) -> LayerSpec {
+    serde_json::from_value(v).unwrap()
+}
+
+/// Direct convolution in f64: input (n, h, w, c), kernel (kh, kw, c, f), Keras padding offsets.
+#[allow(clippy::too_many_arguments)]
+fn naive(
+    x: &[f64],
+    (n, h, w, c): (usize, usize, usize, usize),
+    k: &[f64],
+    (kh, kw, f): (usize, usize, usize),
+    b: &[f64],
+    (sh, sw): (usize, usize),
+    (dh, dw): (usize, usize),
+    same: bool,
+) -> (Vec<usize>, Vec<f64>) {
+    let (eh, ew) = ((kh - 1) * dh + 1, (kw - 1) * dw + 1);
+    let (oh, ow, pt, pl) = if same {
+        let (oh, ow) = (h.div_ceil(sh), w.div_ceil(sw));
+        let pt = ((oh - 1) * sh + eh).saturating_sub(h) / 2;
+        let pl = ((ow - 1) * sw + ew).saturating_sub(w) / 2;
+        (oh, ow, pt, pl)
+    } else {
+        ((h - eh) / sh + 1, (w - ew) / sw + 1, 0, 0)
+    };
+    let mut out = vec![0.0; n * oh * ow * f];
+    for i in 0..n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for o in 0..f {
+                    let mut s = b[o];
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let iy = (oy * sh + ky * dh) as i64 - pt as i64;
+                            let ix = (ox * sw + kx * dw) as i64 - pl as i64;
+                            if iy < 0 || ix < 0 || iy >= h as i64 || ix >= w as i64 {
+                                continue;
+                            }
+                            for ci in 0..c {
+                                s += x[((i * h + iy as usize) * w + ix as usize) * c + ci]
+                                    * k[((ky * kw + kx) * c + ci) * f + o];
+                            }
+                        }
+                    }
+                    out[((i * oh + oy) * ow + ox) * f + o] = s;
+                }
+            }
+        }
+    }
+    (vec![n, oh, ow, f], out)
+}
+
+fn random(len: usize, seed: u64) -> Vec<f64> {
+    data(1, len, seed).data
+}
+
+#[test]
+fn conv2d_forward_equals_a_direct_convolution() {
+    let (n, h, w, c, f) = (2, 7, 6, 3, 4);
+    for (kh, kw, s, d, pad) in [
+        (3, 3, 1, 1, "valid"),
+        (3, 2, 1, 1, "same"),
+        (3, 3, 2, 1, "valid"),
+        (2, 3, 2, 1, "same"),
+        (3, 3, 1, 2, "valid"),
+        (2, 2, 1, 2, "same"),
+        (4, 4, 3, 1, "same"),
+    ] {
+        let sp = spec(json!({"class_name": "Conv2D", "name": "c", "filters": f, "kernel_size": [kh, kw],
+                             "strides": [s, s], "dilation_rate": [d, d], "padding": pad}));
+        let mut layer = build::<f64>(&sp, &[&[h, w, c]], &mut Rng::seed_from(1)).unwrap();
+        let (k, b) = (random(kh * kw * c * f, 2), random(f, 3));
+        {
+            let mut ws = Vec::new();
+            layer.push_weights_mut(&mut ws);
+            ws[0].copy_from_slice(&k);
+            ws[1].copy_from_slice(&b);
+        }
+        let x = Tensor::from_vec(&[n, h, w, c], random(n * h * w * c, 4));
+        let mut out = Tensor::default();
+        layer.forward(&[&x], &mut out, false, &mut Rng::seed_from(0));
+        let (shape, want) = naive(&x.data, (n, h, w, c), &k, (kh, kw, f), &b, (s, s), (d, d), pad == "same");
+        assert_eq!(out.shape, shape, "{kh}x{kw} s{s} d{d} {pad}");
+        assert_eq!(layer.output_shape(), &shape[1..]);
+        for (a, e) in out.data.iter().zip(&want) {
+            assert!((a - e).abs() < 1e-12, "{kh}x{kw} s{s} d{d} {pad}: {a} vs {e}");
+        }
+    }
+}
+
+#[test]
+fn conv1d_forward_equals_a_direct_convolution_including_causal() {
+    let (n, len, c, f, k) = (2, 9, 2, 3, 3);
+    for (s, d, pad) in [(1, 1, "valid"), (2, 1, "same"), (1, 2, "same"), (1, 2, "causal"), (2, 1, "causal")] {
+        let sp = spec(json!({"class_name": "Conv1D", "name": "c", "filters": f, "kernel_size": [k],
+                             "strides": [s], "dilation_rate": [d], "padding": pad}));
+        let mut layer = build::<f64>(&sp, &[&[len, c]], &mut Rng::seed_from(1)).unwrap();
+        let (kv, b) = (random(k * c * f, 2), random(f, 3));
+        {
+            let mut ws = Vec::new();
+            layer.push_weights_mut(&mut ws);
+            ws[0].copy_from_slice(&kv);
+            ws[1].copy_from_slice(&b);
+        }
+        let xv = random(n * len * c, 4);
+        let x = Tensor::from_vec(&[n, len, c], xv.clone());
+        let mut out = Tensor::default();
+        layer.forward(&[&x], &mut out, false, &mut Rng::seed_from(0));
+        // causal = left-pad by (k-1)*d then valid
+        let (input, l2) = if pad == "causal" {
+            let p = (k - 1) * d;
+            let mut v = vec![0.0; n * (len + p) * c];
+            for i in 0..n {
+                v[(i * (len + p) + p) * c..(i + 1) * (len + p) * c]
+                    .copy_from_slice(&xv[i * len * c..(i + 1) * len * c]);
+            }
+            (v, len + p)
+        } else {
+            (xv, len)
+        };
+        let (shape, want) = naive(&input, (n, 1, l2, c), &kv, (1, k, f), &b, (1, s), (1, d), pad == "same");
+        assert_eq!(out.shape, vec![n, shape[2], f], "s{s} d{d} {pad}");
+        for (a, e) in out.data.iter().zip(&want) {
+            assert!((a - e).abs() < 1e-12, "s{s} d{d} {pad}: {a} vs {e}");
+        }
+    }
+}
+
+fn model(input: Vec<usize>, layers: Vec<Value>) -> Model<f64> {
+    let n = layers.len();
+    let spec: ModelSpec = serde_json::from_value(json!({
+        "name": "m", "class_name": "Functional", "inputs": [{"name": "x", "shape": input}],
+        "layers": layers,
+        "nodes": (0..n).map(|i| json!({"layer": i, "inputs": [if i == 0 { json!({"input": 0}) } else { json!({"node": i - 1}) }]})).collect::<Vec<_>>(),
+        "outputs": [{"node": n - 1}]}))
+    .unwrap();
+    let mut m = Model::<f64>::build(spec, &mut Rng::seed_from(5)).unwrap();
+    let c: CompileSpec =
+        serde_json::from_value(json!({"optimizer": {"name": "sgd", "learning_rate": 0.01}, "loss": "mse"})).unwrap();
+    m.compile(c).unwrap();
+    m
+}
+
+fn rand_bias() -> Value {
+    json!({"name": "random_uniform", "minval": -0.1, "maxval": 0.1})
+}
+
+#[test]
+fn conv_gradients_match_finite_differences() {
+    // two convs so that the first one's weight gradient goes through the second's input gradient
+    for (s, d, pad) in
+        [(1, 1, "valid"), (1, 1, "same"), (2, 1, "same"), (2, 1, "valid"), (1, 2, "same"), (1, 2, "valid")]
+    {
+        let conv = |name: &str, act: &str| {
+            json!({"class_name": "Conv2D", "name": name, "filters": 2, "kernel_size": [2, 3], "strides": [s, s],
+                   "dilation_rate": [d, d], "padding": pad, "activation": act, "bias_initializer": rand_bias()})
+        };
+        let m = model(
+            vec![9, 9, 2],
+            vec![
+                conv("c1", "tanh"),
+                conv("c2", "linear"),
+                json!({"class_name": "Flatten", "name": "f"}),
+                json!({"class_name": "Dense", "name": "d", "units": 2, "bias_initializer": rand_bias()}),
+            ],
+        );
+        let mut x = data(3, 9 * 9 * 2, 1);
+        x.shape = vec![3, 9, 9, 2];
+        check_graph(m, vec![x], vec![data(3, 2, 2)], None);
+    }
+    for pad in ["valid", "same", "causal"] {
+        let conv = |name: &str| {
+            json!({"class_name": "Conv1D", "name": name, "filters": 3, "kernel_size": [3], "dilation_rate": [2],
+                   "padding": pad, "activation": "sigmoid", "bias_initializer": rand_bias()})
+        };
+        let m = model(
+            vec![9, 2],
+            vec![
+                conv("c1"),
+                conv("c2"),
+                json!({"class_name": "Flatten", "name": "f"}),
+                json!({"class_name": "Dense", "name": "d", "units": 2}),
+            ],
+        );
+        let mut x = data(2, 18, 1);
+        x.shape = vec![2, 9, 2];
+        check_graph(m, vec![x], vec![data(2, 2, 2)], None);
+    }
+}
+
+#[test]
+fn keras_parameter_count_and_weight_shapes() {
+    let sp = spec(json!({"class_name": "Conv2D", "name": "conv2d", "filters": 32, "kernel_size": [3, 3]}));
+    let l = build::<f32>(&sp, &[&[28, 28, 1]], &mut Rng::seed_from(1)).unwrap();
+    assert_eq!(l.param_count(), 320);
+    assert_eq!(l.output_shape(), &[26, 26, 32]);
+    assert_eq!(l.weights()[0].shape, vec![3, 3, 1, 32]);
+    let mut shape = vec![28, 28, 1];
+    assert_eq!(sp.kind.weight_count(&mut shape), super::WeightCount::Values(320));
+    assert_eq!(shape, vec![26, 26, 32]);
+    let sp = spec(json!({"class_name": "Conv1D", "name": "c1", "filters": 4, "kernel_size": [5], "use_bias": false}));
+    let l = build::<f32>(&sp, &[&[10, 3]], &mut Rng::seed_from(1)).unwrap();
+    assert_eq!(l.param_count(), 60);
+    assert_eq!(l.weights()[0].shape, vec![5, 3, 4]);
+    assert_eq!(l.output_shape(), &[6, 4]);
+}
+
+#[test]
+fn shape_errors_name_the_layer_and_the_shapes() {
+    let sp = spec(json!({"class_name": "Conv2D", "name": "conv_a", "filters": 2, "kernel_size": [5, 5]}));
+    let e = build::<f32>(&sp, &[&[4, 6, 1]], &mut Rng::seed_from(1)).err().unwrap();
+    assert_eq!(
+        e,
+        "conv_a (Conv2D): kernel_size (5, 5) with dilation_rate (1, 1) is larger than the input (4, 6) with padding 'valid'"
+    );
+    let e = build::<f32>(&sp, &[&[28, 28]], &mut Rng::seed_from(1)).err().unwrap();
+    assert_eq!(
+        e,
+        "conv_a (Conv2D): expects input of shape (height, width, channels) per sample, got (28, 28) (rank 3 instead of 4)"
+    );
+    let sp =
+        spec(json!({"class_name": "Conv1D", "name": "c1", "filters": 2, "kernel_size": [3], "dilation_rate": [4]}));
+    let e = build::<f32>(&sp, &[&[8, 1]], &mut Rng::seed_from(1)).err().unwrap();
+    assert!(e.contains("c1 (Conv1D): kernel_size (3) with dilation_rate (4) is larger than the input (8)"), "{e}");
+    let sp = spec(json!({"class_name": "Conv2D", "name": "c2", "filters": 2, "kernel_size": [3], "padding": "same"}));
+    let e = build::<f32>(&sp, &[&[8, 8, 1]], &mut Rng::seed_from(1)).err().unwrap();
+    assert_eq!(e, "c2 (Conv2D): kernel_size must be 2 positive integer(s), got (3)");
+    let sp =
+        spec(json!({"class_name": "Conv2D", "name": "c3", "filters": 2, "kernel_size": [3, 3], "padding": "causal"}));
+    let e = build::<f32>(&sp, &[&[8, 8, 1]], &mut Rng::seed_from(1)).err().unwrap();
+    assert!(e.contains("causal"), "{e}");
+}
+
+#[test]
+fn wire_format_defaults() {
+    let s = spec(json!({"class_name": "Conv2D", "name": "c", "filters": 2, "kernel_size": [3, 3]}));
+    assert_eq!(
+        serde_json::to_string(&s).unwrap(),
+        r#"{"name":"c","trainable":true,"class_name":"Conv2D","filters":2,"kernel_size":[3,3],"strides":[1,1],"padding":"valid","dilation_rate":[1,1],"activation":"linear","use_bias":true,"kernel_initializer":{"name":"glorot_uniform"},"bias_initializer":{"name":"zeros"}}"#
+    );
+}
