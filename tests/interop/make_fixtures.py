@@ -5,7 +5,7 @@
 - keras3_sequential_nadam.h5: a Keras 3 Sequential model (weights under
   <layer>/<model>/<layer>/kernel, Nadam state with its u_product "variable"), trained a few
   steps; keras3_x.csv holds 4 input rows and keras3_sequential_nadam_pred.csv its predictions.
-- keras3_conv2d.h5: a model with a Conv2D layer, which rkeras does not support.
+- keras3_conv2d.h5: a model with a Conv2D layer (rkeras reads it since issue 14 began; the R test checks its convolution by hand).
 """
 import os
 import sys

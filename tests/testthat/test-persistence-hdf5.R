@@ -268,9 +268,20 @@ test_that("foreign, truncated and corrupt files give clear errors", {
   expect_error(load_model_hdf5(w), "no model_config attribute: it holds weights only")
 })
 
-test_that("an unsupported layer in a Keras file is an error naming it", {
-  expect_error(load_model_hdf5(testdata("keras3_conv2d.h5")),
-               "layer 'conv2d' (Conv2D) is not supported by rkeras", fixed = TRUE)
+test_that("a Conv2D model written by Keras 3 loads and computes the convolution of its weights", {
+  # tests/interop/make_fixtures.py: Input (4, 4, 1) -> Conv2D(2, 3) -> Flatten -> Dense(2)
+  expect_warning(m <- load_model_hdf5(testdata("keras3_conv2d.h5")), "not* compiled", fixed = TRUE)
+  w <- get_weights(m)
+  expect_identical(dim(w[[1]]), c(3L, 3L, 1L, 2L))
+  set.seed(5)
+  x <- array(runif(3 * 16), c(3, 4, 4, 1))
+  # by hand: valid 3x3 convolution (Keras' kernel layout (kh, kw, cin, cout)), row-major flatten
+  conv <- array(0, c(3, 2, 2, 2))
+  for (n in 1:3) for (i in 1:2) for (j in 1:2) for (f in 1:2)
+    conv[n, i, j, f] <- sum(x[n, i:(i + 2), j:(j + 2), 1] * w[[1]][, , 1, f]) + w[[2]][f]
+  flat <- t(apply(conv, 1, function(s) as.vector(aperm(s, c(3, 2, 1)))))
+  by_hand <- flat %*% w[[3]] + matrix(w[[4]], 3, 2, byrow = TRUE)
+  expect_equal(predict(m, x, verbose = 0), by_hand, tolerance = 1e-5)
 })
 
 # --- Real Keras (optional): RKERAS_KERAS_PYTHON names a python with keras (3) and h5py,
