@@ -1,0 +1,48 @@
+//! Image augmentation for `flow_images_from_data()`: one call per batch into
+//! `rkeras_core::image_augment`.
+
+use crate::r_convert::{from_spec, from_tensor, to_tensor};
+use extendr_api::prelude::*;
+use rkeras_core::image_augment::{mix_seed, permutation, process_batch, AugmentConfig, StandardizeConfig};
+use rkeras_core::tensor::Tensor;
+
+fn seed_of(parts: &[f64]) -> std::result::Result<u64, String> {
+    if parts.iter().any(|p| !p.is_finite() || *p < 0.0) {
+        return Err(format!("seed parts must be finite and >= 0, got {parts:?}"));
+    }
+    Ok(mix_seed(&parts.iter().map(|p| *p as u64).collect::<Vec<_>>()))
+}
+
+/// A batch of channels-last images `x` (an R array `(n, h, w, c)`) through the random
+/// transforms `augment` (a spec list or NULL) and the standardization `standardize` (a spec
+/// list or NULL), the draws from the stream `seed` (numbers mixed into one 64-bit seed).
+#[extendr]
+fn rk_image_batch(x: Robj, augment: Robj, standardize: Robj, seed: Vec<f64>) -> std::result::Result<Robj, String> {
+    let t = to_tensor(&x, "x")?;
+    let shape: [usize; 4] = t
+        .shape
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("x must be a 4-d array (samples, height, width, channels), got shape {:?}", t.shape))?;
+    let augment: Option<AugmentConfig> =
+        if augment.is_null() { None } else { Some(from_spec(&augment, "image augmentation")?) };
+    let standardize: Option<StandardizeConfig> =
+        if standardize.is_null() { None } else { Some(from_spec(&standardize, "image standardization")?) };
+    let data = process_batch(&t.data, shape, augment.as_ref(), standardize.as_ref(), seed_of(&seed)?)?;
+    Ok(from_tensor(&Tensor { shape: t.shape, data }))
+}
+
+/// A random permutation of `1..n` from the stream `seed`.
+#[extendr]
+fn rk_image_permutation(n: i32, seed: Vec<f64>) -> std::result::Result<Vec<i32>, String> {
+    if n < 0 {
+        return Err(format!("n must be >= 0, got {n}"));
+    }
+    Ok(permutation(n as usize, seed_of(&seed)?).into_iter().map(|i| i as i32 + 1).collect())
+}
+
+extendr_module! {
+    mod r_image;
+    fn rk_image_batch;
+    fn rk_image_permutation;
+}
