@@ -83,6 +83,8 @@ rk_image_batch <- function(x, augment, standardize, seed) rk_call(.Call(wrap__rk
 
 rk_image_permutation <- function(n, seed) rk_call(.Call(wrap__rk_image_permutation, n, seed))
 
+rk_image_apply_transforms <- function(x, transforms, fill_mode, cval) rk_call(.Call(wrap__rk_image_apply_transforms, x, transforms, fill_mode, cval))
+
 rk_live_models <- function() rk_call(.Call(wrap__rk_live_models))
 
 # nolint end

@@ -3,7 +3,9 @@
 
 use crate::r_convert::{from_spec, from_tensor, to_tensor};
 use extendr_api::prelude::*;
-use rkeras_core::image_augment::{mix_seed, permutation, process_batch, AugmentConfig, StandardizeConfig};
+use rkeras_core::image_augment::{
+    apply_transforms, mix_seed, permutation, process_batch, AugmentConfig, FillMode, StandardizeConfig, Transform,
+};
 use rkeras_core::tensor::Tensor;
 
 fn seed_of(parts: &[f64]) -> std::result::Result<u64, String> {
@@ -19,16 +21,33 @@ fn seed_of(parts: &[f64]) -> std::result::Result<u64, String> {
 #[extendr]
 fn rk_image_batch(x: Robj, augment: Robj, standardize: Robj, seed: Vec<f64>) -> std::result::Result<Robj, String> {
     let t = to_tensor(&x, "x")?;
-    let shape: [usize; 4] = t
-        .shape
-        .as_slice()
-        .try_into()
-        .map_err(|_| format!("x must be a 4-d array (samples, height, width, channels), got shape {:?}", t.shape))?;
+    let shape: [usize; 4] =
+        t.shape.as_slice().try_into().map_err(|_| {
+            format!("x must be a 4-d array (samples, height, width, channels), got shape {:?}", t.shape)
+        })?;
     let augment: Option<AugmentConfig> =
         if augment.is_null() { None } else { Some(from_spec(&augment, "image augmentation")?) };
     let standardize: Option<StandardizeConfig> =
         if standardize.is_null() { None } else { Some(from_spec(&standardize, "image standardization")?) };
     let data = process_batch(&t.data, shape, augment.as_ref(), standardize.as_ref(), seed_of(&seed)?)?;
+    Ok(from_tensor(&Tensor { shape: t.shape, data }))
+}
+
+/// Images `x` (`(n, h, w, c)`) each through its fixed transform (`transforms`: a list of n
+/// named lists of Keras' `transform_parameters`), for tests against Keras' `apply_transform()`.
+#[extendr]
+fn rk_image_apply_transforms(
+    x: Robj,
+    transforms: Robj,
+    fill_mode: Robj,
+    cval: f64,
+) -> std::result::Result<Robj, String> {
+    let t = to_tensor(&x, "x")?;
+    let shape: [usize; 4] =
+        t.shape.as_slice().try_into().map_err(|_| format!("x must be a 4-d array, got shape {:?}", t.shape))?;
+    let transforms: Vec<Transform> = from_spec(&transforms, "image transforms")?;
+    let fill_mode: FillMode = from_spec(&fill_mode, "fill_mode")?;
+    let data = apply_transforms(&t.data, shape, &transforms, fill_mode, cval)?;
     Ok(from_tensor(&Tensor { shape: t.shape, data }))
 }
 
@@ -45,4 +64,5 @@ extendr_module! {
     mod r_image;
     fn rk_image_batch;
     fn rk_image_permutation;
+    fn rk_image_apply_transforms;
 }

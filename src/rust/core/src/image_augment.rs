@@ -63,8 +63,9 @@ pub struct AugmentConfig {
     pub cval: f64,
 }
 
-/// One image's transform (Keras' `transform_parameters`).
-#[derive(Clone, Debug, PartialEq)]
+/// One image's transform (Keras' `transform_parameters`; missing fields are the identity).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Transform {
     pub theta: f64,
     pub tx: f64,
@@ -471,6 +472,29 @@ pub fn process_batch(
         if let Some(s) = standardize {
             s.apply(o, c)?;
         }
+    }
+    Ok(out)
+}
+
+/// Images `(n, h, w, c)` each through its given transform (Keras' `apply_transform()`).
+pub fn apply_transforms(
+    x: &[f32],
+    shape: [usize; 4],
+    transforms: &[Transform],
+    fill_mode: FillMode,
+    cval: f64,
+) -> Result<Vec<f32>, String> {
+    let [n, h, w, c] = shape;
+    let size = h * w * c;
+    if x.len() != n * size || size == 0 {
+        return Err(format!("image batch has {} values, its shape {:?} needs {}", x.len(), shape, n * size));
+    }
+    if transforms.len() != n {
+        return Err(format!("{} transforms for {} images", transforms.len(), n));
+    }
+    let mut out = vec![0f32; x.len()];
+    for ((img, o), t) in x.chunks(size).zip(out.chunks_mut(size)).zip(transforms) {
+        apply_transform(img, h, w, c, t, fill_mode, cval, o)?;
     }
     Ok(out)
 }
