@@ -271,9 +271,7 @@ fn axis_sample(cc: f64, n: usize, mode: FillMode) -> Option<(usize, usize, f64)>
 /// One image `(h, w, c)` through Keras' `apply_transform()` into `out`.
 pub fn apply_transform(
     img: &[f32],
-    h: usize,
-    w: usize,
-    c: usize,
+    [h, w, c]: [usize; 3],
     t: &Transform,
     fill_mode: FillMode,
     cval: f64,
@@ -465,7 +463,7 @@ pub fn process_batch(
         match augment {
             Some(a) => {
                 let t = a.random_transform(&mut rng, h, w);
-                apply_transform(img, h, w, c, &t, a.fill_mode, a.cval, o)?;
+                apply_transform(img, [h, w, c], &t, a.fill_mode, a.cval, o)?;
             }
             None => o.copy_from_slice(img),
         }
@@ -494,7 +492,7 @@ pub fn apply_transforms(
     }
     let mut out = vec![0f32; x.len()];
     for ((img, o), t) in x.chunks(size).zip(out.chunks_mut(size)).zip(transforms) {
-        apply_transform(img, h, w, c, t, fill_mode, cval, o)?;
+        apply_transform(img, [h, w, c], t, fill_mode, cval, o)?;
     }
     Ok(out)
 }

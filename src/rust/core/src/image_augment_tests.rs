@@ -4,7 +4,7 @@ fn shift_cols(v: &[f32], s: f64, mode: FillMode) -> Vec<f32> {
     // a 1 x n one-channel image; Keras' tx moves along the columns: out[i] = in[i + s]
     let t = Transform { tx: s, ..Transform::default() };
     let mut out = vec![0f32; v.len()];
-    apply_transform(v, 1, v.len(), 1, &t, mode, -9.0, &mut out).unwrap();
+    apply_transform(v, [1, v.len(), 1], &t, mode, -9.0, &mut out).unwrap();
     out
 }
 
@@ -45,14 +45,14 @@ fn integer_shift_moves_whole_pixels_and_keeps_channels() {
     let img: Vec<f32> = (0..h * w).flat_map(|i| [i as f32, 100.0 + i as f32]).collect();
     let mut out = vec![0f32; img.len()];
     let t = Transform { tx: 1.0, ..Transform::default() };
-    apply_transform(&img, h, w, c, &t, FillMode::Nearest, 0.0, &mut out).unwrap();
+    apply_transform(&img, [h, w, c], &t, FillMode::Nearest, 0.0, &mut out).unwrap();
     let first: Vec<f32> = out.iter().step_by(2).cloned().collect();
     close(&first, &[1.0, 2.0, 3.0, 3.0, 5.0, 6.0, 7.0, 7.0, 9.0, 10.0, 11.0, 11.0]);
     let second: Vec<f32> = out.iter().skip(1).step_by(2).cloned().collect();
     close(&second, &first.iter().map(|v| v + 100.0).collect::<Vec<_>>());
     // ty = 1 moves along the rows: out[r, c] = in[r + 1, c]
     let t = Transform { ty: 1.0, ..Transform::default() };
-    apply_transform(&img, h, w, c, &t, FillMode::Constant, -1.0, &mut out).unwrap();
+    apply_transform(&img, [h, w, c], &t, FillMode::Constant, -1.0, &mut out).unwrap();
     let first: Vec<f32> = out.iter().step_by(2).cloned().collect();
     close(&first, &[4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, -1.0, -1.0, -1.0, -1.0]);
 }
@@ -63,7 +63,7 @@ fn rotation_by_90_degrees_turns_the_image_counterclockwise() {
     let img: Vec<f32> = (0..9).map(|v| v as f32).collect();
     let mut out = vec![0f32; 9];
     let t = Transform { theta: 90.0, ..Transform::default() };
-    apply_transform(&img, 3, 3, 1, &t, FillMode::Nearest, 0.0, &mut out).unwrap();
+    apply_transform(&img, [3, 3, 1], &t, FillMode::Nearest, 0.0, &mut out).unwrap();
     close(&out, &[2.0, 5.0, 8.0, 1.0, 4.0, 7.0, 0.0, 3.0, 6.0]);
 }
 
@@ -72,27 +72,34 @@ fn flips_and_zoom() {
     let img: Vec<f32> = (0..6).map(|v| v as f32).collect(); // 2 x 3
     let mut out = vec![0f32; 6];
     let t = Transform { flip_horizontal: true, ..Transform::default() };
-    apply_transform(&img, 2, 3, 1, &t, FillMode::Nearest, 0.0, &mut out).unwrap();
+    apply_transform(&img, [2, 3, 1], &t, FillMode::Nearest, 0.0, &mut out).unwrap();
     close(&out, &[2.0, 1.0, 0.0, 5.0, 4.0, 3.0]);
     let t = Transform { flip_vertical: true, ..Transform::default() };
-    apply_transform(&img, 2, 3, 1, &t, FillMode::Nearest, 0.0, &mut out).unwrap();
+    apply_transform(&img, [2, 3, 1], &t, FillMode::Nearest, 0.0, &mut out).unwrap();
     close(&out, &[3.0, 4.0, 5.0, 0.0, 1.0, 2.0]);
     // zoom zx = 2 on a 5 x 5 image whose rows are 0..4: input col = 2 (col - 2) + 2
     let img: Vec<f32> = (0..25).map(|v| (v % 5) as f32).collect();
     let mut out = vec![0f32; 25];
     let t = Transform { zx: 2.0, ..Transform::default() };
-    apply_transform(&img, 5, 5, 1, &t, FillMode::Constant, -9.0, &mut out).unwrap();
+    apply_transform(&img, [5, 5, 1], &t, FillMode::Constant, -9.0, &mut out).unwrap();
     close(&out[5..10], &[-9.0, 0.0, 2.0, 4.0, -9.0]);
     // zoom 0.5 interpolates halfway: input col = (col - 2) / 2 + 2
     let t = Transform { zx: 0.5, ..Transform::default() };
-    apply_transform(&img, 5, 5, 1, &t, FillMode::Constant, -9.0, &mut out).unwrap();
+    apply_transform(&img, [5, 5, 1], &t, FillMode::Constant, -9.0, &mut out).unwrap();
     close(&out[20..25], &[1.0, 1.5, 2.0, 2.5, 3.0]);
     // Keras centres the column axis with the height (h / 2 - 0.5): on a 1 x 5 row the
     // centre is column 0, and Keras gives [0, 2, 4, -9, -9] (checked in Python)
     let row = [0f32, 1.0, 2.0, 3.0, 4.0];
     let mut out = vec![0f32; 5];
-    apply_transform(&row, 1, 5, 1, &Transform { zx: 2.0, ..Transform::default() }, FillMode::Constant, -9.0, &mut out)
-        .unwrap();
+    apply_transform(
+        &row,
+        [1, 5, 1],
+        &Transform { zx: 2.0, ..Transform::default() },
+        FillMode::Constant,
+        -9.0,
+        &mut out,
+    )
+    .unwrap();
     close(&out, &[0.0, 2.0, 4.0, -9.0, -9.0]);
 }
 
@@ -101,19 +108,19 @@ fn channel_shift_clips_to_the_image_range_and_brightness_goes_through_8_bits() {
     let img = [0f32, 10.0, 20.0, 30.0];
     let mut out = vec![0f32; 4];
     let t = Transform { channel_shift_intensity: Some(15.0), ..Transform::default() };
-    apply_transform(&img, 2, 2, 1, &t, FillMode::Nearest, 0.0, &mut out).unwrap();
+    apply_transform(&img, [2, 2, 1], &t, FillMode::Nearest, 0.0, &mut out).unwrap();
     close(&out, &[15.0, 25.0, 30.0, 30.0]);
     let img = [0f32, 10.5, 100.0, 200.0];
     let t = Transform { brightness: Some(1.5), ..Transform::default() };
-    apply_transform(&img, 2, 2, 1, &t, FillMode::Nearest, 0.0, &mut out).unwrap();
+    apply_transform(&img, [2, 2, 1], &t, FillMode::Nearest, 0.0, &mut out).unwrap();
     close(&out, &[0.0, 15.0, 150.0, 255.0]);
     // values beyond 0..255 are scaled to 0..255 and back: -1 .. 1 -> 0, 127.5 (127), 255
     let img = [-1f32, 0.0, 1.0, 1.0];
     let t = Transform { brightness: Some(0.5), ..Transform::default() };
-    apply_transform(&img, 2, 2, 1, &t, FillMode::Nearest, 0.0, &mut out).unwrap();
+    apply_transform(&img, [2, 2, 1], &t, FillMode::Nearest, 0.0, &mut out).unwrap();
     let back = |q: f32| q / 255.0 * 2.0 - 1.0;
     close(&out, &[back(0.0), back(63.0), back(127.0), back(127.0)]);
-    assert!(apply_transform(&img, 1, 2, 2, &t, FillMode::Nearest, 0.0, &mut out).is_err());
+    assert!(apply_transform(&img, [1, 2, 2], &t, FillMode::Nearest, 0.0, &mut out).is_err());
 }
 
 #[test]
