@@ -79,7 +79,7 @@ rk_temp_path <- function(target) rk_call(.Call(wrap__rk_temp_path, target))
 
 rk_remove_stale_temps <- function(target) rk_call(.Call(wrap__rk_remove_stale_temps, target))
 
-rk_image_batch <- function(x, augment, standardize, seed) rk_call(.Call(wrap__rk_image_batch, x, augment, standardize, seed))
+rk_image_batch <- function(x, index, augment, standardize, seed) rk_call(.Call(wrap__rk_image_batch, x, index, augment, standardize, seed))
 
 rk_image_permutation <- function(n, seed) rk_call(.Call(wrap__rk_image_permutation, n, seed))
 

@@ -253,7 +253,7 @@ fit_image_data_generator <- function(object, x, augment = FALSE, rounds = 1, see
   if (!is.null(gen$rescale) && gen$rescale != 0) x <- x * gen$rescale
   if (augment) {
     parts <- lapply(seq_len(rounds), function(r)
-      rk_image_batch(x, gen$augment, NULL, image_seed(seed, 3, r)))
+      rk_image_batch(x, NULL, gen$augment, NULL, image_seed(seed, 3, r)))
     x <- do.call(rbind_images, parts)
   }
   n_ch <- dim(x)[[4]]
@@ -384,13 +384,13 @@ flow_images_from_data <- function(x, y = NULL, generator = image_data_generator(
   }
   flow <- function() {
     idx <- next_index()
-    xb <- x[idx, , , , drop = FALSE]
     bseed <- image_seed(seed, 2, state$total_batches)
     std <- standardize_spec(gen)
+    # the core gathers the rows idx of x itself (R's 4-d subsetting costs more than the transforms)
     if (is.null(gen$preprocessing_function)) {
-      xb <- rk_image_batch(xb, gen$augment, std, bseed)
+      xb <- rk_image_batch(x, idx, gen$augment, std, bseed)
     } else {
-      xb <- rk_image_batch(xb, gen$augment, NULL, bseed)
+      xb <- rk_image_batch(x, idx, gen$augment, NULL, bseed)
       for (i in seq_along(idx)) {
         img <- gen$preprocessing_function(array(xb[i, , , ], dim(xb)[-1]))
         if (!identical(as.integer(dim(img)), as.integer(dim(xb)[-1])))
@@ -398,7 +398,7 @@ flow_images_from_data <- function(x, y = NULL, generator = image_data_generator(
                    "), got ", if (is.null(dim(img))) describe_value(img) else paste0("shape (", toString(dim(img)), ")"))
         xb[i, , , ] <- img
       }
-      xb <- rk_image_batch(xb, NULL, std, 0)
+      xb <- rk_image_batch(xb, NULL, NULL, std, 0)
     }
     if (gen$zca_whitening && !is.null(gen$zca_whitening_matrix)) {
       d <- dim(xb)
@@ -415,6 +415,7 @@ flow_images_from_data <- function(x, y = NULL, generator = image_data_generator(
 # Rows `i` of a matrix or array (first axis), keeping the other axes.
 subset_rows <- function(y, i) {
   d <- dim(y)
+  if (length(d) == 2) return(y[i, , drop = FALSE])
   out <- matrix(y, nrow = d[[1]])[i, , drop = FALSE]
   array(out, c(length(i), d[-1]))
 }

@@ -1,7 +1,7 @@
 //! Image augmentation for `flow_images_from_data()`: one call per batch into
 //! `rkeras_core::image_augment`.
 
-use crate::r_convert::{from_spec, from_tensor, to_tensor};
+use crate::r_convert::{dims_of, from_spec, from_tensor, to_tensor};
 use extendr_api::prelude::*;
 use rkeras_core::image_augment::{
     apply_transforms, mix_seed, permutation, process_batch, AugmentConfig, FillMode, StandardizeConfig, Transform,
@@ -15,12 +15,56 @@ fn seed_of(parts: &[f64]) -> std::result::Result<u64, String> {
     Ok(mix_seed(&parts.iter().map(|p| *p as u64).collect::<Vec<_>>()))
 }
 
-/// A batch of channels-last images `x` (an R array `(n, h, w, c)`) through the random
-/// transforms `augment` (a spec list or NULL) and the standardization `standardize` (a spec
-/// list or NULL), the draws from the stream `seed` (numbers mixed into one 64-bit seed).
+/// Rows `index` (1-based) of the R double array `x` `(n, h, w, c)` as a row-major f32 batch,
+/// gathered straight from R's column-major memory (no copy of `x`).
+fn gather_rows(x: &Robj, index: &[i32]) -> std::result::Result<Tensor<f32>, String> {
+    let dims = dims_of(x);
+    let [n, h, w, c]: [usize; 4] = dims
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("x must be a 4-d array (samples, height, width, channels), got shape {dims:?}"))?;
+    let v = x.as_real_slice().ok_or("x must be a double array")?;
+    let mut data = vec![0f32; index.len() * h * w * c];
+    let size = h * w * c;
+    for (b, &i) in index.iter().enumerate() {
+        if i < 1 || i as usize > n {
+            return Err(format!("row {i} is outside 1..{n}"));
+        }
+        let i = i as usize - 1;
+        let out = &mut data[b * size..(b + 1) * size];
+        // R element [i, r, col, k] sits at i + n * (r + h * (col + w * k))
+        for k in 0..c {
+            for col in 0..w {
+                for r in 0..h {
+                    out[(r * w + col) * c + k] = v[i + n * (r + h * (col + w * k))] as f32;
+                }
+            }
+        }
+    }
+    Ok(Tensor { shape: vec![index.len(), h, w, c], data })
+}
+
+/// A batch of channels-last images through the random transforms `augment` (a spec list or
+/// NULL) and the standardization `standardize` (a spec list or NULL), the draws from the stream
+/// `seed` (numbers mixed into one 64-bit seed). The batch is `x` (an R array `(n, h, w, c)`), or
+/// its rows `index` (1-based) when `index` is not NULL (then `x` must be a double array).
 #[extendr]
-fn rk_image_batch(x: Robj, augment: Robj, standardize: Robj, seed: Vec<f64>) -> std::result::Result<Robj, String> {
-    let t = to_tensor(&x, "x")?;
+fn rk_image_batch(
+    x: Robj,
+    index: Robj,
+    augment: Robj,
+    standardize: Robj,
+    seed: Vec<f64>,
+) -> std::result::Result<Robj, String> {
+    let t = if index.is_null() {
+        to_tensor(&x, "x")?
+    } else {
+        let idx: Vec<i32> = match index.as_integer_slice() {
+            Some(s) => s.to_vec(),
+            None => index.as_real_slice().ok_or("index must be numeric")?.iter().map(|v| *v as i32).collect(),
+        };
+        gather_rows(&x, &idx)?
+    };
     let shape: [usize; 4] =
         t.shape.as_slice().try_into().map_err(|_| {
             format!("x must be a 4-d array (samples, height, width, channels), got shape {:?}", t.shape)
