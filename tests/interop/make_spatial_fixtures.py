@@ -4,9 +4,8 @@ cropping, upsampling and spatial dropout, 1d and 2d.
     KERAS_BACKEND=jax python tests/interop/make_spatial_fixtures.py tests/fixtures/keras/spatial
     python tests/interop/make_spatial_fixtures.py --tf-keras tests/fixtures/keras/spatial
 
-The first run (Keras 3) writes `layers_keras3.json` and the models `spatial2d_keras3.h5`,
-`spatial2d_keras3.keras`, `spatial1d_keras3.h5`, `spatial1d_keras3.keras` with their
-`*_to_json.json`; the second (tf.keras 2: the tf_keras package on TensorFlow) writes
+The first run (Keras 3) writes `layers_keras3.json` and the models `spatial2d_keras3.h5` and
+`spatial1d_keras3.h5` with their `model.to_json()` (`*_to_json.json`); the second (tf.keras 2: the tf_keras package on TensorFlow) writes
 `layers_keras2.json` and `spatial2d_keras2.h5`, `spatial1d_keras2.h5`.
 
 `layers_keras<v>.json`: one entry per case of CASES (a layer on a fixed input): `name`, `class`,
@@ -106,7 +105,6 @@ def save(model, name, shape, seed):
     model.fit(train, y, epochs=1, batch_size=8, verbose=0)
     model.save(os.path.join(OUT, f"{name}_{TAG}.h5"))
     if not TF_KERAS:
-        model.save(os.path.join(OUT, f"{name}_{TAG}.keras"))
         with open(os.path.join(OUT, f"{name}_{TAG}_to_json.json"), "w") as f:
             f.write(model.to_json())
     p = model.predict(x, verbose=0)
