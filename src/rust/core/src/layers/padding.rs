@@ -1,7 +1,7 @@
 //! `layer_zero_padding_1d/2d` and `layer_cropping_1d/2d`: zeros added around, or values cut
 //! from, the steps (1d) or the rows and columns (2d) of each sample. Both run as one layer
-//! that places the input at a signed offset in the output: output position = input position
-//! + `before` (negative `before` crops). Channels last by default; channels first is
+//! that places the input at a signed offset in the output: the output position is the input
+//! position plus `before` (a negative `before` crops). Channels last by default; channels first is
 //! supported where Keras has it (not for `Cropping1D`).
 //!
 //! The sample is seen as `(outer, h, w, inner)`: channels last `(1, rows, cols, channels)`,
@@ -176,6 +176,10 @@ enum Op {
     Crop,
 }
 
+/// A padding or cropping: the input grid, the output rows and columns, the signed offset of
+/// the input in the output and the output's per-sample shape.
+type Geometry = (Grid, [usize; 2], [isize; 2], Vec<usize>);
+
 /// The geometry of a padding or cropping of per-sample `input`.
 fn geometry(
     layer: &str,
@@ -185,7 +189,7 @@ fn geometry(
     format: DataFormat,
     sides: &[[usize; 2]],
     input: &[usize],
-) -> Result<(Grid, [usize; 2], [isize; 2], Vec<usize>), String> {
+) -> Result<Geometry, String> {
     let g = Grid::of(layer, class, rank, format, input)?;
     let sizes = g.spatial();
     let axis_names: &[&str] = if rank == 1 { &["steps"] } else { &["rows", "cols"] };
@@ -337,7 +341,7 @@ macro_rules! pad_kind {
                 ($to)(self.$field)
             }
 
-            fn geometry(&self, layer: &str, input: &[usize]) -> Result<(Grid, [usize; 2], [isize; 2], Vec<usize>), String> {
+            fn geometry(&self, layer: &str, input: &[usize]) -> Result<Geometry, String> {
                 geometry(layer, $class, $op, $rank, self.data_format, &self.sides(), input)
             }
 

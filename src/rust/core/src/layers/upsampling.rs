@@ -78,6 +78,9 @@ fn geometry(
     }
 }
 
+/// The bilinear taps of the rows and of the columns.
+type Taps<T> = (Vec<Tap<T>>, Vec<Tap<T>>);
+
 /// A built upsampling layer.
 pub struct Upsample<T> {
     spec: LayerSpec,
@@ -86,7 +89,7 @@ pub struct Upsample<T> {
     out_hw: [usize; 2],
     shape: Vec<usize>,
     /// Bilinear: the taps of the rows and of the columns; `None`: nearest.
-    taps: Option<(Vec<Tap<T>>, Vec<Tap<T>>)>,
+    taps: Option<Taps<T>>,
 }
 
 impl<T: Real> Upsample<T> {
