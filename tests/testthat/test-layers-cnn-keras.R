@@ -80,3 +80,62 @@ test_that("conv output shapes and parameter counts in summary() equal Keras' for
     expect_true(any(grepl(shape, out, fixed = TRUE)), info = paste(case$name, shape))
   }
 })
+
+# tests/fixtures/keras/summaries.json (tests/interop/make_summary_fixtures.py): Keras 3's summary
+# text of keras' mnist_cnn example and of a Conv1D text model. A built sequential model's
+# summary() prints the classic keras table (see ?format.rkeras_model); its Keras 3 table
+# (format_keras3(), what functional and unbuilt models print) must equal Keras 3's text, and
+# the classic table must show the same shapes and parameter counts.
+classic_rows <- function(lines) {
+  pattern <- "^(\\S+ \\(\\w+\\)) *(\\(None[^)]*\\)) +([0-9,]+) *$"
+  rows <- regmatches(lines, regexec(pattern, lines))
+  lapply(Filter(length, rows), function(r) c(r[2], r[3], gsub(",", "", r[4])))
+}
+keras3_rows <- function(lines) {
+  rows <- grep("^\u2502 [^ ]", lines, value = TRUE)
+  cells <- lapply(strsplit(rows, "\u2502"), function(r) trimws(r[2:4]))
+  # a long "name (Class)" wraps onto the next line: join it back
+  out <- list()
+  for (i in seq_along(cells)) {
+    if (cells[[i]][2] == "" && length(out)) {
+      out[[length(out)]][1] <- paste(out[[length(out)]][1], cells[[i]][1])
+    } else {
+      out[[length(out) + 1]] <- c(cells[[i]][1], cells[[i]][2], gsub(",", "", cells[[i]][3]))
+    }
+  }
+  out
+}
+
+test_that("summary() of mnist_cnn and of a Conv1D text model: Keras 3's text, shapes and parameter counts", {
+  fx <- jsonlite::fromJSON(file.path(fixture_dir("keras"), "summaries.json"), simplifyVector = FALSE)$models
+  k_clear_session()
+  mnist <- keras_model_sequential(input_shape = c(28, 28, 1)) %>%
+    layer_conv_2d(filters = 32, kernel_size = c(3, 3), activation = "relu") %>%
+    layer_conv_2d(filters = 64, kernel_size = c(3, 3), activation = "relu") %>%
+    layer_max_pooling_2d(pool_size = c(2, 2)) %>%
+    layer_dropout(rate = 0.25) %>%
+    layer_flatten() %>%
+    layer_dense(units = 128, activation = "relu") %>%
+    layer_dropout(rate = 0.5) %>%
+    layer_dense(units = 10, activation = "softmax")
+  want <- strsplit(fx$mnist_cnn$text, "\n")[[1]]
+  expect_true(any(grepl("Total params: 1,199,882 (4.58 MB)", want, fixed = TRUE)))
+  expect_identical(rkeras:::format_keras3(mnist, 80), want)
+  classic <- capture.output(summary(mnist))
+  expect_identical(classic_rows(classic), keras3_rows(want))
+  expect_true("Total params: 1,199,882" %in% classic)
+  expect_equal(count_params(mnist), 1199882)
+  k_clear_session()
+  text <- keras_model_sequential(input_shape = c(100, 16)) %>%
+    layer_conv_1d(32, 5, padding = "same", activation = "relu") %>%
+    layer_max_pooling_1d(2) %>%
+    layer_conv_1d(16, 3, padding = "causal", dilation_rate = 2) %>%
+    layer_average_pooling_1d(3, strides = 2, padding = "same") %>%
+    layer_conv_1d(8, 4, strides = 2, use_bias = FALSE) %>%
+    layer_global_max_pooling_1d() %>%
+    layer_dense(1, activation = "sigmoid")
+  want <- strsplit(fx$text_cnn$text, "\n")[[1]]
+  expect_identical(rkeras:::format_keras3(text, 80), want)
+  expect_identical(classic_rows(capture.output(summary(text))), keras3_rows(want))
+  expect_length(keras3_rows(want), 7)
+})
