@@ -79,6 +79,19 @@ rk_cnn_model <- function(name, mini = FALSE) {
     model %>% compile(loss = "categorical_crossentropy", optimizer = optimizer_adadelta(), metrics = "accuracy")
     x <- array(runif(32 * side * side), c(32, side, side, 1))
     y <- to_categorical(sample(0:9, 32, TRUE), 10)
+  } else if (name == "pools_2d") {
+    # the 2-d kinds mnist_cnn does not have
+    model <- keras_model_sequential(input_shape = c(9, 8, 3), name = "pools_2d") %>%
+      layer_conv_2d(4, c(3, 2), strides = c(2, 1), padding = "same", use_bias = FALSE, activation = "tanh") %>%
+      layer_average_pooling_2d(c(2, 3), strides = 1, padding = "same") %>%
+      layer_conv_2d(3, 2, dilation_rate = 2) %>%
+      layer_max_pooling_2d(2, strides = c(1, 2), padding = "same") %>%
+      layer_global_average_pooling_2d(keepdims = TRUE) %>%
+      layer_global_max_pooling_2d() %>%
+      layer_dense(2, activation = "softmax")
+    model %>% compile(loss = "categorical_crossentropy", optimizer = "adam")
+    x <- array(runif(32 * 9 * 8 * 3), c(32, 9, 8, 3))
+    y <- to_categorical(sample(0:1, 32, TRUE), 2)
   } else {
     model <- keras_model_sequential(input_shape = c(20, 8), name = "text_cnn") %>%
       layer_conv_1d(6, 3, padding = "same", activation = "relu") %>%
@@ -145,7 +158,7 @@ cnn_run <- function(py, script, ...) {
 
 cnn_keras_loads <- function(py, extra, versions) {
   dir <- withr::local_tempdir()
-  for (name in c("mnist_cnn", "text_cnn")) {
+  for (name in c("mnist_cnn", "text_cnn", "pools_2d")) {
     m <- rk_cnn_model(name)
     d <- dim(m$x)
     x <- array(m$x[rep(1:4, prod(d[-1])) + rep(seq(0, length(m$x) - 1, by = d[1]), each = 4)], c(4, d[-1]))
@@ -163,7 +176,7 @@ cnn_keras_loads <- function(py, extra, versions) {
                      file.path(dir, "pred.csv"), w)
       expect_true(res$status == 0 && grepl('"ok": true', res$line), info = paste(name, v, res$line))
       expect_match(res$line, '"iterations": 4', fixed = TRUE)
-      if (length(order)) expect_match(res$line, sprintf('"key_order_layers": %d', if (name == "text_cnn") 10 else 8))
+      if (length(order)) expect_match(res$line, sprintf('"key_order_layers": %d', c(mnist_cnn = 8, text_cnn = 10, pools_2d = 7)[[name]]))
     }
   }
 }
