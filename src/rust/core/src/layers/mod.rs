@@ -9,6 +9,7 @@ mod conv;
 mod dense;
 mod dot;
 mod dropout;
+mod kernel_bias;
 mod merge;
 mod pooling;
 mod reshape;
