@@ -6,8 +6,13 @@ conv_tuple <- function(x, name, rank, fn) {
   if (!is.numeric(x) || !(length(x) %in% c(1L, rank)) || anyNA(x) || any(!is.finite(x)) ||
       any(x != round(x)) || any(x < 1))
     stop_arg(fn, "(): `", name, "` must be ", if (rank == 1) "a positive whole number" else
-               paste0("a positive whole number or ", rank, " of them"), ", got ", describe_value(x))
+               paste0("a positive whole number or ", rank, " of them"), ", got ", describe_sizes(x))
   as.list(rep_len(as.integer(x), rank))
+}
+
+# A size argument as the user gave it: short numeric vectors show their values.
+describe_sizes <- function(x) {
+  if (is.numeric(x) && length(x) %in% 2:4) paste0("c(", paste(x, collapse = ", "), ")") else describe_value(x)
 }
 
 conv_layer <- function(object, fn, class_name, prefix, rank, filters, kernel_size, strides, padding,
@@ -21,10 +26,17 @@ conv_layer <- function(object, fn, class_name, prefix, rank, filters, kernel_siz
   if (!identical(check_count(groups, "groups"), 1L))
     stop_arg(fn, "(): `groups` other than 1 is not supported yet, got ", groups)
   paddings <- if (rank == 1) c("valid", "same", "causal") else c("valid", "same")
-  args <- list(filters = check_count(filters, "filters"),
+  if (!is.numeric(filters) || length(filters) != 1 || !is.finite(filters) || filters != round(filters) ||
+      filters < 1 || filters > .Machine$integer.max)
+    stop_arg(fn, "(): `filters` must be a positive whole number, got ", describe_value(filters))
+  pad <- if (is.character(padding) && length(padding) == 1 && !is.na(padding)) tolower(padding) else ""
+  if (!pad %in% paddings)
+    stop_arg(fn, "(): `padding` must be ", paste0("\"", paddings, "\"", collapse = " or "), ", got ",
+             describe_value(padding))
+  args <- list(filters = as.integer(filters),
                kernel_size = conv_tuple(kernel_size, "kernel_size", rank, fn),
                strides = conv_tuple(strides, "strides", rank, fn),
-               padding = check_choice(tolower(check_string(padding, "padding")), "padding", paddings),
+               padding = pad,
                dilation_rate = conv_tuple(dilation_rate, "dilation_rate", rank, fn),
                activation = activation_name(activation),
                use_bias = check_flag(use_bias, "use_bias"),

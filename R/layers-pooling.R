@@ -8,7 +8,7 @@ pool_sizes <- function(x, name, rank, fn, null_ok = FALSE) {
   if (!is.numeric(d) || !(length(d) %in% c(1, rank)) || anyNA(d) || any(!is.finite(d)) || any(d != round(d)) ||
       any(d < 1) || any(d > .Machine$integer.max))
     stop_arg(fn, "(): `", name, "` must be ", if (rank == 1) "a positive whole number" else
-               paste0("a positive whole number or ", rank, " of them"), ", got ", describe_value(x))
+               paste0("a positive whole number or ", rank, " of them"), ", got ", describe_sizes(x))
   as.list(rep_len(as.integer(d), rank))
 }
 

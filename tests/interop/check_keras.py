@@ -14,7 +14,11 @@ A model with several inputs or outputs takes X (and PRED) as several CSV files j
 in input (output) order: `load m.h5 x1.csv,x2.csv pred1.csv,pred2.csv`. Each CSV holds one row
 per sample (an input or output of higher rank is compared flattened per sample).
 
-Options: --tf-keras uses tf.keras 2 (the tf_keras package) instead of Keras 3.
+Options: --tf-keras uses tf.keras 2 (the tf_keras package) instead of Keras 3. --key-order (load):
+the loaded model is saved again by Keras and every layer's entry in the file's model_config (but
+the InputLayer's: tf_keras 2.21 adds `optional`, which tf.keras 2.12 does not know) must list its
+keys (and its config's keys) in the order Keras writes them. Use it for files written in the
+layout of the Keras that loads them.
 Prints one JSON line; exits 1 when a check fails.
 """
 import json
@@ -77,6 +81,39 @@ def optimizer_checks(model, path, result):
     result["iterations"] = int(np.asarray(variables[0]))
 
 
+def layer_keys(path):
+    """Per layer of a HDF5 model file: (entry keys, config keys), in file order."""
+    with h5py.File(path, "r") as f:
+        raw = f.attrs["model_config"]
+    config = json.loads(raw.decode() if isinstance(raw, bytes) else raw, object_pairs_hook=lambda kv: kv)
+
+    def as_dict(pairs):
+        return dict(pairs) if isinstance(pairs, list) else pairs
+    model = as_dict(as_dict(config)["config"])
+    out = {}
+    for entry in as_dict(model)["layers"]:
+        e = as_dict(entry)
+        c = as_dict(e["config"])
+        if e["class_name"] == "InputLayer":
+            continue
+        out[c["name"]] = ([k for k, _ in entry], [k for k, _ in e["config"]])
+    return out
+
+
+def key_order_check(model, path, result):
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        again = os.path.join(d, "again.h5")
+        model.save(again)
+        want = layer_keys(again)
+    got = layer_keys(path)
+    bad = [f"{name}: {got[name]} vs Keras {want.get(name)}" for name in got
+           if name in want and got[name] != want[name]]
+    result["key_order_layers"] = len([n for n in got if n in want])
+    if bad:
+        fail(result, "config key order differs: " + "; ".join(bad))
+
+
 def load(path, x_path, pred_path, weights_path=None):
     result = {"ok": True, "keras": keras.__version__, "file": os.path.basename(path)}
     with h5py.File(path, "r") as f:
@@ -109,6 +146,8 @@ def load(path, x_path, pred_path, weights_path=None):
         loss = getattr(model, "loss", None)
         config = loss.get_config() if hasattr(loss, "get_config") else {}
         result["from_logits"] = bool(isinstance(config, dict) and config.get("from_logits", False))
+    if "--key-order" in sys.argv:
+        key_order_check(model, path, result)
     if weights_path:
         model.set_weights([np.zeros_like(w) for w in model.get_weights()])
         model.load_weights(weights_path)

@@ -1,7 +1,8 @@
 """Keras 3 model summaries for tests/testthat/test-model-functional.R.
 
 Run: KERAS_BACKEND=jax python tests/interop/make_summary_fixtures.py
-Writes tests/fixtures/keras/summaries.json: for each model, the text keras3 for R shows
+Writes tests/fixtures/keras/summaries.json (also read by test-layers-cnn-keras.R for the
+mnist_cnn and text_cnn models): for each model, the text keras3 for R shows
 (model.summary(line_length=80) captured, stripped of surrounding white space and empty lines,
 as keras3's format() does), the layer order (model.layers), and per layer (without the input
 layers) the output shape of its first node and its parameter count.
@@ -55,8 +56,37 @@ def unbuilt():
     return keras.Sequential([L.Dense(4, name="dense"), L.Dense(1, name="dense_1")], name="sequential")
 
 
+def mnist_cnn():
+    # keras' mnist_cnn example as keras_model_sequential(input_shape = c(28, 28, 1)) builds it
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        L.Conv2D(32, (3, 3), activation="relu", name="conv2d"),
+        L.Conv2D(64, (3, 3), activation="relu", name="conv2d_1"),
+        L.MaxPooling2D((2, 2), name="max_pooling2d"),
+        L.Dropout(0.25, name="dropout"),
+        L.Flatten(name="flatten"),
+        L.Dense(128, activation="relu", name="dense"),
+        L.Dropout(0.5, name="dropout_1"),
+        L.Dense(10, activation="softmax", name="dense_1"),
+    ], name="sequential")
+
+
+def text_cnn():
+    # a Conv1D text-style model with every 1d padding and the 1d poolings
+    return keras.Sequential([
+        keras.Input((100, 16)),
+        L.Conv1D(32, 5, padding="same", activation="relu", name="conv1d"),
+        L.MaxPooling1D(2, name="max_pooling1d"),
+        L.Conv1D(16, 3, padding="causal", dilation_rate=2, name="conv1d_1"),
+        L.AveragePooling1D(3, strides=2, padding="same", name="average_pooling1d"),
+        L.Conv1D(8, 4, strides=2, use_bias=False, name="conv1d_2"),
+        L.GlobalMaxPooling1D(name="global_max_pooling1d"),
+        L.Dense(1, activation="sigmoid", name="dense"),
+    ], name="sequential")
+
+
 out = {}
-for make in (siamese, chain, late_input, frozen, unbuilt):
+for make in (siamese, chain, late_input, frozen, unbuilt, mnist_cnn, text_cnn):
     model = make()
     show_trainable = bool(model.built and len(model.non_trainable_weights))
     buf = io.StringIO()

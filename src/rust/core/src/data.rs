@@ -45,6 +45,9 @@ pub fn check_x_shape(x_shape: &[usize], input_shape: &[usize]) -> Result<(), Str
         let same_size = xs.iter().product::<usize>() == input_shape.iter().product::<usize>();
         let hint = if xs.len() == 1 && input_shape.len() > 1 && same_size {
             format!("; reshape it first: array_reshape(x, c(nrow(x), {}))", fmt_shape(input_shape))
+        } else if same_size && xs.len() != input_shape.len() {
+            // e.g. images (n, 28, 28) for an input (28, 28, 1): the channel axis is missing
+            format!("; reshape it first: array_reshape(x, c(dim(x)[1], {}))", fmt_shape(input_shape))
         } else {
             String::new()
         };

@@ -348,6 +348,17 @@ macro_rules! windowed {
                 c.push(("data_format", Json::s("channels_last")));
             }
 
+            fn keras2_config(&self, _layer: &str, c: &mut ConfigEntries) -> Result<(), String> {
+                let start = c.len();
+                self.keras_config(c);
+                if $rank == 1 {
+                    // tf.keras 2's Pooling1D.get_config() lists strides first: strides, pool_size,
+                    // padding, data_format (its Pooling2D's order is Keras 3's)
+                    c[start..start + 3].rotate_right(1);
+                }
+                Ok(())
+            }
+
             fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
                 channels_last(c)?;
                 let pool_size = size_arg(c, "pool_size", $rank)?

@@ -199,3 +199,21 @@ fn a_batch_split_between_threads_pools_like_one_image_at_a_time() {
         }
     }
 }
+
+#[test]
+fn config_key_order_is_keras3_and_tf_keras2s() {
+    let keys = |c: &[(&'static str, crate::keras_json::Json)]| c.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+    for (class, pool) in
+        [("MaxPooling1D", json!([2])), ("AveragePooling1D", json!([3])), ("MaxPooling2D", json!([2, 2]))]
+    {
+        let spec: LayerSpec =
+            serde_json::from_value(json!({"name": "p", "class_name": class, "pool_size": pool})).unwrap();
+        // Keras 3 (BasePooling.get_config) and tf.keras 2's Pooling2D
+        let k3 = ["pool_size", "padding", "strides", "data_format"];
+        assert_eq!(keys(&spec.kind.keras_config()), k3, "{class}");
+        // tf.keras 2's Pooling1D.get_config() starts with strides
+        let k2 =
+            if class.ends_with("1D") { vec!["strides", "pool_size", "padding", "data_format"] } else { k3.to_vec() };
+        assert_eq!(keys(&spec.kind.keras2_config("p").unwrap()), k2, "{class}");
+    }
+}
