@@ -157,7 +157,7 @@ test_that("a Keras file with impossible conv or pooling arguments is a clear err
     g
   }
   expect_error(load_model_hdf5(patched('"strides": [1, 1]', '"strides": [0, 1]')),
-               "layer 'cv' (Conv2D): strides must be 2 positive integer(s)", fixed = TRUE)
+               "layer 'cv' (Conv2D): strides must be 2 positive integer(s), got [0, 1]", fixed = TRUE)
   expect_error(load_model_hdf5(patched('"kernel_size": [3, 3]', '"kernel_size": [9, 3]')),
                "cv (Conv2D): kernel_size (9, 3) with dilation_rate (1, 1) is larger than the input (6, 6)", fixed = TRUE)
   expect_error(load_model_hdf5(patched('"pool_size": [2, 2]', '"pool_size": [0, 2]')),

@@ -182,7 +182,8 @@ fn read_keras(c: &mut KerasLayerConfig<'_>, rank: usize) -> Result<KerasArgs, St
             _ => c.int_list(key)?,
         };
         if v.len() != rank || v.iter().any(|x| *x <= 0) {
-            return Err(err(format!("{key} must be {rank} positive integer(s)")));
+            let got = v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+            return Err(err(format!("{key} must be {rank} positive integer(s), got [{got}]")));
         }
         Ok(v.into_iter().map(|x| x as usize).collect())
     };
@@ -514,8 +515,8 @@ pub struct Conv<T> {
 impl<T: Real> Conv<T> {
     fn new(spec: &LayerSpec, a: &Common<'_>, input: &[usize], rng: &mut Rng) -> Result<Self, String> {
         let g = Geom::new(&spec.name, a, input)?;
-        let what = format!("{} (a {} x {} kernel)", spec.name, fmt_shape(&[g.kh, g.kw, g.cin]), g.cout);
         let shape = if a.rank == 2 { vec![g.kh, g.kw, g.cin, g.cout] } else { vec![g.kw, g.cin, g.cout] };
+        let what = format!("{} (a ({}) kernel)", spec.name, fmt_shape(&shape));
         let field = g.kh * g.kw;
         let init = Init {
             kernel: a.kernel_initializer,
