@@ -26,7 +26,7 @@ pub enum Padding {
 }
 
 impl Padding {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Padding::Valid => "valid",
             Padding::Same => "same",
@@ -196,22 +196,22 @@ fn read_keras(c: &mut KerasLayerConfig<'_>, rank: usize) -> Result<KerasArgs, St
     Ok((filters, kernel_size, strides, padding, dilation))
 }
 
-/// The arguments of either kind.
-struct Common<'a> {
-    class: &'static str,
-    rank: usize,
-    filters: usize,
-    kernel_size: &'a [usize],
-    strides: &'a [usize],
-    padding: Padding,
-    dilation_rate: &'a [usize],
-    activation: Activation,
-    use_bias: bool,
-    kernel_initializer: &'a Initializer,
-    bias_initializer: &'a Initializer,
+/// The arguments of either kind (and of the depthwise layers, whose `filters` is `cin * depth_multiplier`).
+pub(super) struct Common<'a> {
+    pub(super) class: &'static str,
+    pub(super) rank: usize,
+    pub(super) filters: usize,
+    pub(super) kernel_size: &'a [usize],
+    pub(super) strides: &'a [usize],
+    pub(super) padding: Padding,
+    pub(super) dilation_rate: &'a [usize],
+    pub(super) activation: Activation,
+    pub(super) use_bias: bool,
+    pub(super) kernel_initializer: &'a Initializer,
+    pub(super) bias_initializer: &'a Initializer,
 }
 
-fn ints(v: &[usize]) -> Json {
+pub(super) fn ints(v: &[usize]) -> Json {
     Json::Arr(v.iter().map(|x| Json::Int(*x as i64)).collect())
 }
 
@@ -264,21 +264,21 @@ impl Common<'_> {
 
 /// The geometry of one convolution, 1d as 2d with `h = kh = 1`.
 #[derive(Clone, Debug)]
-struct Geom {
-    h: usize,
-    w: usize,
-    cin: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    pt: usize,
-    pl: usize,
-    oh: usize,
-    ow: usize,
-    cout: usize,
+pub(super) struct Geom {
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) cin: usize,
+    pub(super) kh: usize,
+    pub(super) kw: usize,
+    pub(super) sh: usize,
+    pub(super) sw: usize,
+    pub(super) dh: usize,
+    pub(super) dw: usize,
+    pub(super) pt: usize,
+    pub(super) pl: usize,
+    pub(super) oh: usize,
+    pub(super) ow: usize,
+    pub(super) cout: usize,
 }
 
 /// Output length and padding before, for one spatial axis.
@@ -296,7 +296,7 @@ fn axis(len: usize, k: usize, s: usize, d: usize, p: Padding) -> Option<(usize, 
 }
 
 impl Geom {
-    fn new(layer: &str, a: &Common<'_>, input: &[usize]) -> Result<Geom, String> {
+    pub(super) fn new(layer: &str, a: &Common<'_>, input: &[usize]) -> Result<Geom, String> {
         let r = a.rank;
         let what = if r == 2 { "(height, width, channels)" } else { "(steps, channels)" };
         if input.len() != r + 1 {
@@ -359,7 +359,7 @@ impl Geom {
         }
     }
 
-    fn out_shape(&self, rank: usize) -> Vec<usize> {
+    pub(super) fn out_shape(&self, rank: usize) -> Vec<usize> {
         if rank == 2 {
             vec![self.oh, self.ow, self.cout]
         } else {
@@ -368,7 +368,7 @@ impl Geom {
     }
 
     /// Columns of the im2col matrix.
-    fn k(&self) -> usize {
+    pub(super) fn k(&self) -> usize {
         self.kh * self.kw * self.cin
     }
 
@@ -390,7 +390,7 @@ impl Geom {
         }
     }
 
-    fn im2col<T: Real>(&self, x: &[T], batch: usize, cols: &mut [T]) {
+    pub(super) fn im2col<T: Real>(&self, x: &[T], batch: usize, cols: &mut [T]) {
         let (k, cin) = (self.k(), self.cin);
         cols.iter_mut().for_each(|v| *v = T::zero());
         let mut row = 0;
@@ -405,7 +405,7 @@ impl Geom {
         }
     }
 
-    fn col2im<T: Real>(&self, cols: &[T], batch: usize, dx: &mut [T]) {
+    pub(super) fn col2im<T: Real>(&self, cols: &[T], batch: usize, dx: &mut [T]) {
         let (k, cin) = (self.k(), self.cin);
         dx.iter_mut().for_each(|v| *v = T::zero());
         let mut row = 0;
