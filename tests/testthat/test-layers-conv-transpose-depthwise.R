@@ -130,3 +130,37 @@ test_that("arguments and shapes give clear errors naming the layer", {
   expect_error(predict(m, array(0, c(2, 6, 6, 2)), verbose = 0),
                "x has per-sample shape (6, 6, 2), the model expects per-sample shape (6, 6, 3)", fixed = TRUE)
 })
+
+test_that("Keras 3 and tf.keras 2 load rkeras' HDF5 files with the three layers and predict the same", {
+  # optional, as in test-persistence-hdf5.R: RKERAS_KERAS_PYTHON / RKERAS_TFKERAS_PYTHON
+  pythons <- list(list(py = Sys.getenv("RKERAS_KERAS_PYTHON"), extra = character(), version = 3),
+                  list(py = Sys.getenv("RKERAS_TFKERAS_PYTHON"), extra = "--tf-keras", version = 2))
+  pythons <- Filter(function(p) nzchar(p$py) && file.exists(p$py), pythons)
+  if (!length(pythons)) skip("set RKERAS_KERAS_PYTHON or RKERAS_TFKERAS_PYTHON to run the Keras interop checks")
+  script <- normalizePath(test_path("..", "interop", "check_keras.py"))
+  k_clear_session()
+  set.seed(7)
+  m <- keras_model_sequential(input_shape = c(5, 4, 2)) %>%
+    layer_conv_2d_transpose(3, 3, strides = 2, padding = "same", output_padding = 1, activation = "relu") %>%
+    layer_depthwise_conv_2d(c(3, 2), depth_multiplier = 2, dilation_rate = c(1, 2)) %>%
+    layer_separable_conv_2d(2, 2, strides = 2, activation = "tanh") %>%
+    layer_flatten() %>% layer_dense(2)
+  m %>% compile(optimizer = "adam", loss = "mean_squared_error")
+  x <- array(runif(5 * 5 * 4 * 2), c(5, 5, 4, 2))
+  fit(m, x, matrix(runif(10), 5), epochs = 1, verbose = 0)
+  dir <- withr::local_tempdir()
+  rows <- function(a) t(apply(a, 1, function(s) as.vector(aperm(s, rev(seq_along(dim(s)))))))
+  xf <- file.path(dir, "x.csv")
+  pf <- file.path(dir, "pred.csv")
+  utils::write.table(format(rows(x), digits = 17), xf, sep = ",", row.names = FALSE, col.names = FALSE, quote = FALSE)
+  utils::write.table(format(predict(m, x, verbose = 0), digits = 17), pf, sep = ",", row.names = FALSE,
+                     col.names = FALSE, quote = FALSE)
+  for (p in pythons) {
+    f <- file.path(dir, sprintf("m%d.h5", p$version))
+    save_model_hdf5(m, f, keras_version = p$version)
+    out <- suppressWarnings(system2(p$py, c(script, p$extra, "load", f, xf, pf), stdout = TRUE, stderr = FALSE,
+                                    env = "TF_CPP_MIN_LOG_LEVEL=3"))
+    line <- utils::tail(grep("^\\{", out, value = TRUE), 1)
+    expect_true(length(line) == 1 && grepl('"ok": true', line), info = paste(out, collapse = "\n"))
+  }
+})
