@@ -196,7 +196,9 @@ layer_conv_2d_transpose <- function(object, filters, kernel_size, strides = c(1L
 #'
 #' @inheritParams layer_conv_2d
 #' @param depth_multiplier Number of output channels per input channel.
-#' @param depthwise_initializer Initializer of the kernel.
+#' @param depthwise_initializer Initializer of the kernel (a name such as `"glorot_uniform"` or an
+#'   initializer object).
+#' @param bias_initializer Initializer of the bias.
 #' @param depthwise_regularizer,depthwise_constraint Not supported yet (must be `NULL`).
 #' @param bias_regularizer,activity_regularizer,bias_constraint Not supported yet (must be `NULL`).
 #' @param name Layer name (default `depthwise_conv2d`, `depthwise_conv2d_1`, ...).
