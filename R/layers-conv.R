@@ -111,7 +111,7 @@ layer_conv_1d <- function(object, filters, kernel_size, strides = 1L, padding = 
 }
 
 # The regularizer and constraint arguments rkeras does not implement yet: an error naming them.
-check_unsupported <- function(fn, unsupported) {
+conv_unsupported <- function(fn, unsupported) {
   given <- names(Filter(Negate(is.null), unsupported))
   if (length(given)) stop_arg(fn, "(): ", paste0("`", given, "`", collapse = ", "), " not supported yet")
 }
@@ -161,7 +161,7 @@ layer_conv_2d_transpose <- function(object, filters, kernel_size, strides = c(1L
                                     activity_regularizer = NULL, kernel_constraint = NULL, bias_constraint = NULL,
                                     ..., name = NULL) {
   fn <- "layer_conv_2d_transpose"
-  check_unsupported(fn, list(kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
+  conv_unsupported(fn, list(kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
                              activity_regularizer = activity_regularizer, kernel_constraint = kernel_constraint,
                              bias_constraint = bias_constraint))
   dots <- list(...)
@@ -215,7 +215,7 @@ layer_depthwise_conv_2d <- function(object, kernel_size, strides = c(1L, 1L), pa
                                     activity_regularizer = NULL, depthwise_constraint = NULL, bias_constraint = NULL,
                                     ..., name = NULL) {
   fn <- "layer_depthwise_conv_2d"
-  check_unsupported(fn, list(depthwise_regularizer = depthwise_regularizer, bias_regularizer = bias_regularizer,
+  conv_unsupported(fn, list(depthwise_regularizer = depthwise_regularizer, bias_regularizer = bias_regularizer,
                              activity_regularizer = activity_regularizer, depthwise_constraint = depthwise_constraint,
                              bias_constraint = bias_constraint))
   dots <- list(...)
@@ -260,7 +260,7 @@ layer_separable_conv_2d <- function(object, filters, kernel_size, strides = c(1L
                                     bias_regularizer = NULL, activity_regularizer = NULL, depthwise_constraint = NULL,
                                     pointwise_constraint = NULL, bias_constraint = NULL, ..., name = NULL) {
   fn <- "layer_separable_conv_2d"
-  check_unsupported(fn, list(depthwise_regularizer = depthwise_regularizer,
+  conv_unsupported(fn, list(depthwise_regularizer = depthwise_regularizer,
                              pointwise_regularizer = pointwise_regularizer, bias_regularizer = bias_regularizer,
                              activity_regularizer = activity_regularizer, depthwise_constraint = depthwise_constraint,
                              pointwise_constraint = pointwise_constraint, bias_constraint = bias_constraint))
