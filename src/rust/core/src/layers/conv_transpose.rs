@@ -301,7 +301,7 @@ impl<T: Real> Layer<T> for ConvTranspose<T> {
         let cols = MatMut::from_row_major_slice_mut(&mut self.cols, m, k);
         gemm(cols, op(&x.data, m, cin, false), op(&self.kernel, cin, k, true), false);
         out.resize_batch(batch, &self.out_shape);
-        self.g.col2im(&self.cols, batch, &mut out.data);
+        self.g.col2im(&self.cols, &mut out.data);
         if self.use_bias {
             for row in out.data.chunks_exact_mut(filters) {
                 row.iter_mut().zip(&self.bias).for_each(|(o, b)| *o += *b);
@@ -337,7 +337,7 @@ impl<T: Real> Layer<T> for ConvTranspose<T> {
             }
         }
         self.cols.resize(m * k, T::zero());
-        self.g.im2col(&g.data, batch, &mut self.cols);
+        self.g.im2col(&g.data, &mut self.cols);
         let dk = MatMut::from_row_major_slice_mut(&mut self.dkernel, k, cin);
         gemm(dk, op(&self.cols, k, m, true), op(&x.data, m, cin, false), false);
         if let Some(dx) = dxs[0].as_deref_mut() {

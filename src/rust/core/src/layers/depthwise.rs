@@ -282,7 +282,7 @@ impl<T: Real> Layer<T> for Depthwise<T> {
         let (k, cout) = (self.g.k(), self.g.cout);
         let m = batch * self.g.oh * self.g.ow;
         self.cols.resize(m * k, T::zero());
-        self.g.im2col(&x.data, batch, &mut self.cols);
+        self.g.im2col(&x.data, &mut self.cols);
         out.resize_batch(batch, &self.out_shape);
         if self.use_bias {
             out.data.chunks_exact_mut(cout).for_each(|r| r.copy_from_slice(&self.bias));
@@ -326,7 +326,7 @@ impl<T: Real> Layer<T> for Depthwise<T> {
         depthwise_backward(&self.cols, &self.kernel, &g.data, &mut self.dkernel, dcols, (taps, self.g.cin, self.dm));
         if let Some(dx) = dx {
             dx.resize(&x.shape);
-            self.g.col2im(&self.dcols, batch, &mut dx.data);
+            self.g.col2im(&self.dcols, &mut dx.data);
         }
     }
 

@@ -230,7 +230,7 @@ impl<T: Real> Layer<T> for Separable<T> {
         let (k, cm, f) = (self.g.k(), self.g.cout, self.filters);
         let m = batch * self.g.oh * self.g.ow;
         self.cols.resize(m * k, T::zero());
-        self.g.im2col(&x.data, batch, &mut self.cols);
+        self.g.im2col(&x.data, &mut self.cols);
         self.mid.clear();
         self.mid.resize(m * cm, T::zero());
         depthwise_forward(&self.cols, &self.depthwise, &mut self.mid, (self.g.kh * self.g.kw, self.g.cin, self.dm));
@@ -281,7 +281,7 @@ impl<T: Real> Layer<T> for Separable<T> {
         depthwise_backward(&self.cols, &self.depthwise, &self.dmid, &mut self.ddepthwise, dcols, shape);
         if let Some(dx) = dx {
             dx.resize(&x.shape);
-            self.g.col2im(&self.dcols, batch, &mut dx.data);
+            self.g.col2im(&self.dcols, &mut dx.data);
         }
     }
 
