@@ -28,7 +28,7 @@ pub enum Padding {
 }
 
 impl Padding {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Padding::Valid => "valid",
             Padding::Same => "same",
@@ -199,22 +199,22 @@ fn read_keras(c: &mut KerasLayerConfig<'_>, rank: usize) -> Result<KerasArgs, St
     Ok((filters, kernel_size, strides, padding, dilation))
 }
 
-/// The arguments of either kind.
-struct Common<'a> {
-    class: &'static str,
-    rank: usize,
-    filters: usize,
-    kernel_size: &'a [usize],
-    strides: &'a [usize],
-    padding: Padding,
-    dilation_rate: &'a [usize],
-    activation: Activation,
-    use_bias: bool,
-    kernel_initializer: &'a Initializer,
-    bias_initializer: &'a Initializer,
+/// The arguments of either kind (and of the depthwise layers, whose `filters` is `cin * depth_multiplier`).
+pub(super) struct Common<'a> {
+    pub(super) class: &'static str,
+    pub(super) rank: usize,
+    pub(super) filters: usize,
+    pub(super) kernel_size: &'a [usize],
+    pub(super) strides: &'a [usize],
+    pub(super) padding: Padding,
+    pub(super) dilation_rate: &'a [usize],
+    pub(super) activation: Activation,
+    pub(super) use_bias: bool,
+    pub(super) kernel_initializer: &'a Initializer,
+    pub(super) bias_initializer: &'a Initializer,
 }
 
-fn ints(v: &[usize]) -> Json {
+pub(super) fn ints(v: &[usize]) -> Json {
     Json::Arr(v.iter().map(|x| Json::Int(*x as i64)).collect())
 }
 
@@ -267,21 +267,21 @@ impl Common<'_> {
 
 /// The geometry of one convolution, 1d as 2d with `h = kh = 1`.
 #[derive(Clone, Debug)]
-struct Geom {
-    h: usize,
-    w: usize,
-    cin: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    pt: usize,
-    pl: usize,
-    oh: usize,
-    ow: usize,
-    cout: usize,
+pub(super) struct Geom {
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) cin: usize,
+    pub(super) kh: usize,
+    pub(super) kw: usize,
+    pub(super) sh: usize,
+    pub(super) sw: usize,
+    pub(super) dh: usize,
+    pub(super) dw: usize,
+    pub(super) pt: usize,
+    pub(super) pl: usize,
+    pub(super) oh: usize,
+    pub(super) ow: usize,
+    pub(super) cout: usize,
 }
 
 /// Output length and padding before, for one spatial axis.
@@ -299,7 +299,7 @@ fn axis(len: usize, k: usize, s: usize, d: usize, p: Padding) -> Option<(usize, 
 }
 
 impl Geom {
-    fn new(layer: &str, a: &Common<'_>, input: &[usize]) -> Result<Geom, String> {
+    pub(super) fn new(layer: &str, a: &Common<'_>, input: &[usize]) -> Result<Geom, String> {
         let r = a.rank;
         let what = if r == 2 { "(height, width, channels)" } else { "(steps, channels)" };
         if input.len() != r + 1 {
@@ -362,7 +362,7 @@ impl Geom {
         }
     }
 
-    fn out_shape(&self, rank: usize) -> Vec<usize> {
+    pub(super) fn out_shape(&self, rank: usize) -> Vec<usize> {
         if rank == 2 {
             vec![self.oh, self.ow, self.cout]
         } else {
@@ -371,7 +371,7 @@ impl Geom {
     }
 
     /// Columns of the im2col matrix.
-    fn k(&self) -> usize {
+    pub(super) fn k(&self) -> usize {
         self.kh * self.kw * self.cin
     }
 
@@ -412,7 +412,7 @@ impl Geom {
 
     /// The im2col rows of the images `x` (whole images, channels last) into `cols`, every
     /// value written (padding taps as zeros).
-    fn im2col<T: Real>(&self, x: &[T], cols: &mut [T]) {
+    pub(super) fn im2col<T: Real>(&self, x: &[T], cols: &mut [T]) {
         let (k, cin, run) = (self.k(), self.cin, self.kw * self.cin);
         let images = x.len() / (self.h * self.w * cin);
         self.rows(images, |row, ky, span| {
@@ -437,7 +437,7 @@ impl Geom {
 
     /// The input gradient of the images whose im2col gradient is `cols`: each column's
     /// value added back to the input value it was copied from.
-    fn col2im<T: Real>(&self, cols: &[T], dx: &mut [T]) {
+    pub(super) fn col2im<T: Real>(&self, cols: &[T], dx: &mut [T]) {
         let (k, cin, run) = (self.k(), self.cin, self.kw * self.cin);
         let images = dx.len() / (self.h * self.w * cin);
         dx.fill(T::zero());

@@ -6,7 +6,10 @@
 
 mod activation;
 mod conv;
+mod conv_keras;
+mod conv_transpose;
 mod dense;
+mod depthwise;
 mod dot;
 mod dropout;
 mod kernel_bias;
@@ -14,12 +17,15 @@ mod merge;
 mod padding;
 mod pooling;
 mod reshape;
+mod separable;
 mod spatial_dropout;
 mod upsampling;
 
 pub use activation::{ActivationConfig, ActivationLayer};
 pub use conv::{Conv, Conv1DConfig, Conv2DConfig, Padding};
+pub use conv_transpose::{Conv2DTransposeConfig, ConvTranspose};
 pub use dense::{Dense, DenseConfig};
+pub use depthwise::{Depthwise, DepthwiseConv2DConfig};
 pub use dot::{Dot, DotConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use merge::{
@@ -32,6 +38,7 @@ pub use pooling::{
     GlobalMaxPooling1DConfig, GlobalMaxPooling2DConfig, MaxPooling1DConfig, MaxPooling2DConfig, Pool,
 };
 pub use reshape::{FlattenConfig, Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, Reshape, ReshapeConfig};
+pub use separable::{Separable, SeparableConv2DConfig};
 
 pub use spatial_dropout::{SpatialDropout, SpatialDropout1DConfig, SpatialDropout2DConfig};
 pub use upsampling::{Interpolation, UpSampling1DConfig, UpSampling2DConfig, Upsample};
@@ -242,6 +249,9 @@ layer_kinds! {
     GlobalMaxPooling2D(GlobalMaxPooling2DConfig),
     GlobalAveragePooling1D(GlobalAveragePooling1DConfig),
     GlobalAveragePooling2D(GlobalAveragePooling2DConfig),
+    Conv2DTranspose(Conv2DTransposeConfig),
+    DepthwiseConv2D(DepthwiseConv2DConfig),
+    SeparableConv2D(SeparableConv2DConfig),
     ZeroPadding1D(ZeroPadding1DConfig),
     ZeroPadding2D(ZeroPadding2DConfig),
     Cropping1D(Cropping1DConfig),
@@ -430,7 +440,7 @@ mod wire_tests {
 
     /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
     /// serializes to these bytes (those of the struct variants before `LayerDef`).
-    const SPECS: [&str; 23] = [
+    const SPECS: [&str; 26] = [
         r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
         r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
         r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
@@ -448,6 +458,9 @@ mod wire_tests {
         r#"{"name":"rv","trainable":true,"class_name":"RepeatVector","n":4}"#,
         r#"{"name":"mp","trainable":true,"class_name":"MaxPooling2D","pool_size":[2,3],"strides":null,"padding":"same"}"#,
         r#"{"name":"gap","trainable":true,"class_name":"GlobalAveragePooling1D","keepdims":true}"#,
+        r#"{"name":"ct","trainable":true,"class_name":"Conv2DTranspose","filters":2,"kernel_size":[3,3],"strides":[2,2],"padding":"same","output_padding":[1,1],"dilation_rate":[1,1],"activation":"relu","use_bias":true,"kernel_initializer":{"name":"glorot_uniform"},"bias_initializer":{"name":"zeros"}}"#,
+        r#"{"name":"dw","trainable":true,"class_name":"DepthwiseConv2D","kernel_size":[3,3],"strides":[1,1],"padding":"valid","depth_multiplier":2,"dilation_rate":[1,1],"activation":"linear","use_bias":false,"depthwise_initializer":{"name":"he_normal"},"bias_initializer":{"name":"zeros"}}"#,
+        r#"{"name":"sc","trainable":true,"class_name":"SeparableConv2D","filters":4,"kernel_size":[2,2],"strides":[1,1],"padding":"valid","dilation_rate":[2,2],"depth_multiplier":1,"activation":"tanh","use_bias":true,"depthwise_initializer":{"name":"glorot_uniform"},"pointwise_initializer":{"name":"glorot_normal"},"bias_initializer":{"name":"zeros"}}"#,
         r#"{"name":"zp","trainable":true,"class_name":"ZeroPadding2D","padding":[[1,2],[0,3]],"data_format":"channels_last"}"#,
         r#"{"name":"cr","trainable":true,"class_name":"Cropping1D","cropping":[2,0],"data_format":"channels_last"}"#,
         r#"{"name":"up","trainable":true,"class_name":"UpSampling2D","size":[2,3],"data_format":"channels_first","interpolation":"bilinear"}"#,
@@ -486,8 +499,9 @@ mod wire_tests {
             "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, \
              Dot, Reshape, Permute, RepeatVector, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
              AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
-             ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, SpatialDropout1D, \
-             SpatialDropout2D, InputLayer, and Functional and Sequential models"
+             Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, \
+             UpSampling1D, UpSampling2D, SpatialDropout1D, SpatialDropout2D, InputLayer, and Functional and Sequential \
+             models"
         );
     }
 }
