@@ -10,6 +10,7 @@ mod dense;
 mod dot;
 mod dropout;
 mod merge;
+mod normalization;
 mod pooling;
 mod reshape;
 
@@ -22,6 +23,7 @@ pub use merge::{
     AddConfig, AverageConfig, Concatenate, ConcatenateConfig, Elementwise, MaximumConfig, MergeOp, MinimumConfig,
     MultiplyConfig, SubtractConfig,
 };
+pub use normalization::{BatchNorm, BatchNormalizationConfig};
 pub use pooling::{
     AveragePooling1DConfig, AveragePooling2DConfig, GlobalAveragePooling1DConfig, GlobalAveragePooling2DConfig,
     GlobalMaxPooling1DConfig, GlobalMaxPooling2DConfig, MaxPooling1DConfig, MaxPooling2DConfig, Pool,
@@ -226,7 +228,8 @@ layer_kinds! {
     GlobalMaxPooling1D(GlobalMaxPooling1DConfig),
     GlobalMaxPooling2D(GlobalMaxPooling2DConfig),
     GlobalAveragePooling1D(GlobalAveragePooling1DConfig),
-    GlobalAveragePooling2D(GlobalAveragePooling2DConfig);
+    GlobalAveragePooling2D(GlobalAveragePooling2DConfig),
+    BatchNormalization(BatchNormalizationConfig);
     test:
     // a layer with state (a weight the optimizer does not train)
     TestScaleShift(test_state::ScaleShiftConfig),
@@ -400,7 +403,7 @@ mod wire_tests {
 
     /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
     /// serializes to these bytes (those of the struct variants before `LayerDef`).
-    const SPECS: [&str; 19] = [
+    const SPECS: [&str; 20] = [
         r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
         r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
         r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
@@ -418,6 +421,7 @@ mod wire_tests {
         r#"{"name":"rv","trainable":true,"class_name":"RepeatVector","n":4}"#,
         r#"{"name":"mp","trainable":true,"class_name":"MaxPooling2D","pool_size":[2,3],"strides":null,"padding":"same"}"#,
         r#"{"name":"gap","trainable":true,"class_name":"GlobalAveragePooling1D","keepdims":true}"#,
+        r#"{"name":"bn","trainable":true,"class_name":"BatchNormalization","axis":-1,"momentum":0.9,"epsilon":0.01,"center":false,"scale":true,"beta_initializer":{"name":"zeros"},"gamma_initializer":{"name":"ones"},"moving_mean_initializer":{"name":"zeros"},"moving_variance_initializer":{"name":"constant","value":2.0}}"#,
         r#"{"name":"inner","trainable":true,"class_name":"Sequential","model":{"name":"s","class_name":"Sequential","input_shape":[2],"layers":[{"name":"f2","trainable":true,"class_name":"Flatten"}]}}"#,
         r#"{"name":"ss","trainable":true,"class_name":"TestScaleShift","momentum":0.5}"#,
     ];
@@ -452,7 +456,7 @@ mod wire_tests {
             "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, \
              Dot, Reshape, Permute, RepeatVector, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
              AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
-             InputLayer, and Functional and Sequential models"
+             BatchNormalization, InputLayer, and Functional and Sequential models"
         );
     }
 }
