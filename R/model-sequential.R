@@ -260,9 +260,19 @@ format.rkeras_model <- function(x, width = getOption("width"), line_length = min
   info <- rk_model_layers(model_ptr(x))
   width <- max(width, 60)
   stops <- round(c(0.45, 0.85, 1) * width)
+  # a cell longer than its column (less one space) goes on onto continuation lines, as in
+  # Keras 2.x: `batch_normalization (BatchNor` then `malization)`
   row <- function(a, b, c) {
-    paste0(formatC(a, width = -stops[1]), formatC(b, width = -(stops[2] - stops[1])),
-           formatC(c, width = -(stops[3] - stops[2])))
+    widths <- c(stops[1], stops[2] - stops[1], stops[3] - stops[2])
+    cells <- list(a, b, c)
+    out <- character()
+    repeat {
+      cut <- Map(function(x, w) substr(x, 1, max(w - 1, 1)), cells, widths)
+      out <- c(out, paste0(formatC(cut[[1]], width = -widths[1]), formatC(cut[[2]], width = -widths[2]),
+                           formatC(cut[[3]], width = -widths[3])))
+      cells <- Map(function(x, w) substring(x, max(w - 1, 1) + 1), cells, widths)
+      if (all(!nzchar(unlist(cells)))) return(out)
+    }
   }
   shape_str <- function(s) paste0("(None, ", paste(s, collapse = ", "), ")")
   lines <- c(sprintf('Model: "%s"', x$name), strrep("_", width), row("Layer (type)", "Output Shape", "Param #"),
@@ -278,8 +288,8 @@ format.rkeras_model <- function(x, width = getOption("width"), line_length = min
     lines <- c(lines, if (i < length(info)) strrep("_", width) else strrep("=", width))
   }
   total <- sum(vapply(info, function(l) l$params, 0))
-  frozen <- sum(vapply(seq_along(info), function(i)
-    if (isFALSE(x$layer_specs[[i]]$trainable)) info[[i]]$params else 0, 0))
+  # frozen layers' weights and layer state (batch normalization's moving statistics)
+  frozen <- sum(vapply(info, function(l) l$params - l$trainable_params, 0))
   big <- function(n) formatC(n, format = "d", big.mark = ",")
   c(lines, paste("Total params:", big(total)), paste("Trainable params:", big(total - frozen)),
     paste("Non-trainable params:", big(frozen)), strrep("_", width))
@@ -362,8 +372,7 @@ format_keras3 <- function(model, line_length, info = NULL) {
     positions <- c(0.3, 0.56, 0.74, 1.0)
   }
   total <- if (built) sum(vapply(info, function(l) l$params, 0)) else 0
-  frozen <- if (built) sum(vapply(seq_along(info), function(i)
-    if (isFALSE(model$layer_specs[[i]]$trainable)) info[[i]]$params else 0, 0)) else 0
+  frozen <- if (built) sum(vapply(info, function(l) l$params - l$trainable_params, 0)) else 0
   if (built && frozen > 0) {
     # keras3 for R: show_trainable when the model has non-trainable weights
     header <- c(header, "Trainable")
