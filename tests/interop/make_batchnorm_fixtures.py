@@ -19,8 +19,7 @@ batchnorm.json holds one entry per case: a Sequential model Input(shape) -> Batc
 Arrays are {"shape": [...], "data": [row-major values]}; float32 values are written as the exact
 doubles they convert to.
 
-batchnorm_keras3.h5 (model.save(..., legacy HDF5)) and batchnorm_keras3.keras (model.save()): a
-small CNN Input(6, 6, 2) -> Conv2D(3, 3x3) -> BatchNormalization -> Flatten -> Dense(2), compiled
+batchnorm_keras3.h5 (model.save("*.h5"), Keras 3's legacy HDF5): a small CNN Input(6, 6, 2) -> Conv2D(3, 3x3) -> BatchNormalization -> Flatten -> Dense(2), compiled
 with SGD(learning_rate=0.01) and mse, trained 2 epochs (batch 4) on the rows of cnn_x / cnn_y in
 cnn.json so that its moving statistics differ from their initial values; cnn.json also holds its
 weights after training and predict(cnn_x).
@@ -116,7 +115,6 @@ cy = rng.normal(size=(8, 2)).astype("float32")
 cnn.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
 cnn.fit(cx, cy, epochs=2, batch_size=4, shuffle=False, verbose=0)
 cnn.save(os.path.join(out_dir, "batchnorm_keras3.h5"))
-cnn.save(os.path.join(out_dir, "batchnorm_keras3.keras"))
 with open(os.path.join(out_dir, "cnn.json"), "w") as f:
     json.dump(
         {

@@ -453,7 +453,8 @@ fn rk_model_respec(h: Robj, spec: Robj, seed: f64) -> R<()> {
     })
 }
 
-/// Every weight: `list(layer, weight, shape, trainable)`, Keras order; trainable as built.
+/// Every weight: `list(layer, weight, shape, trainable, state)`, Keras order; trainable as built;
+/// `state` for a weight the optimizer never trains (batch normalization's moving statistics).
 #[extendr]
 fn rk_model_weight_info(h: Robj) -> R<Robj> {
     crate::r_lent::with_model_ref(h, |m| {
@@ -461,15 +462,18 @@ fn rk_model_weight_info(h: Robj) -> R<Robj> {
         let mut weight = Vec::new();
         let mut shape: Vec<Robj> = Vec::new();
         let mut trainable = Vec::new();
+        let mut state = Vec::new();
         for l in m.layers() {
             for w in l.weights() {
                 layer.push(l.spec().name.clone());
                 weight.push(w.name.to_string());
                 shape.push(w.shape.iter().map(|d| *d as i32).collect::<Vec<i32>>().into());
                 trainable.push(l.spec().trainable);
+                state.push(!w.trainable);
             }
         }
-        Ok(list!(layer = layer, weight = weight, shape = List::from_values(shape), trainable = trainable).into())
+        let shape = List::from_values(shape);
+        Ok(list!(layer = layer, weight = weight, shape = shape, trainable = trainable, state = state).into())
     })
 }
 
