@@ -210,6 +210,7 @@ pub struct BatchNorm<T> {
     /// Per feature scratch: the scale and shift of `y = x * a + b`; sums for backward.
     a: Vec<T>,
     b: Vec<T>,
+    p: Vec<T>,
     sums: Vec<f64>,
     sums2: Vec<f64>,
     /// Whether the last forward pass used the batch statistics.
@@ -247,6 +248,7 @@ impl<T: Real> BatchNorm<T> {
             inv: vec![T::zero(); c],
             a: vec![T::zero(); c],
             b: vec![T::zero(); c],
+            p: vec![T::zero(); c],
             sums: vec![0.0; c],
             sums2: vec![0.0; c],
             batch_stats: false,
@@ -331,9 +333,14 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
         out.resize(&x.shape);
         let (a, b, c, inner) = (&self.a, &self.b, self.c, self.inner);
         for (o, xr) in out.data.chunks_exact_mut(c * inner).zip(x.data.chunks_exact(c * inner)) {
-            for j in 0..c {
-                let (o, xr) = (&mut o[j * inner..(j + 1) * inner], &xr[j * inner..(j + 1) * inner]);
-                o.iter_mut().zip(xr).for_each(|(o, x)| *o = *x * a[j] + b[j]);
+            if inner == 1 {
+                for (((o, x), a), b) in o.iter_mut().zip(xr).zip(a).zip(b) {
+                    *o = *x * *a + *b;
+                }
+                continue;
+            }
+            for ((o, xr), (a, b)) in o.chunks_exact_mut(inner).zip(xr.chunks_exact(inner)).zip(a.iter().zip(b)) {
+                o.iter_mut().zip(xr).for_each(|(o, x)| *o = *x * *a + *b);
             }
         }
     }
@@ -376,20 +383,22 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             dx.resize(&x.shape);
             let n = self.count(x.data.len()).max(1) as f64;
             // training: dx = gamma * inv * (g - mean(g) - xhat * mean(g * xhat));
-            // inference statistics are constants: dx = gamma * inv * g
+            // inference statistics are constants: dx = gamma * inv * g. Per feature:
+            // dx = a * g - a * mean(g) - p * (x - mean), p = a * inv * mean(g * xhat)
             for j in 0..c {
-                self.a[j] = if self.gamma.is_empty() { self.inv[j] } else { self.gamma[j] * self.inv[j] };
+                let a = if self.gamma.is_empty() { self.inv[j] } else { self.gamma[j] * self.inv[j] };
                 let (mg, mgx) = if self.batch_stats { (sg[j] / n, sgx[j] / n) } else { (0.0, 0.0) };
-                self.b[j] = T::c(mg);
-                sgx[j] = mgx;
+                self.a[j] = a;
+                self.b[j] = a * T::c(mg);
+                self.p[j] = a * self.inv[j] * T::c(mgx);
             }
             let rows = g.data.chunks_exact(c * inner).zip(x.data.chunks_exact(c * inner));
+            let coef = self.a.iter().zip(&self.b).zip(&self.p).zip(&self.mean);
             for (dr, (gr, xr)) in dx.data.chunks_exact_mut(c * inner).zip(rows) {
-                for j in 0..c {
-                    let (a, mg, mgx, m, inv) = (self.a[j], self.b[j], T::c(sgx[j]), self.mean[j], self.inv[j]);
-                    let r = j * inner..(j + 1) * inner;
-                    for ((d, gv), xv) in dr[r.clone()].iter_mut().zip(&gr[r.clone()]).zip(&xr[r]) {
-                        *d = a * (*gv - mg - (*xv - m) * inv * mgx);
+                let runs = dr.chunks_exact_mut(inner).zip(gr.chunks_exact(inner).zip(xr.chunks_exact(inner)));
+                for ((d, (gv, xv)), (((&a, &amg), &p), &m)) in runs.zip(coef.clone()) {
+                    for ((d, gv), xv) in d.iter_mut().zip(gv).zip(xv) {
+                        *d = a * *gv - amg - p * (*xv - m);
                     }
                 }
             }
