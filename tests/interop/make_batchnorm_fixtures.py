@@ -5,6 +5,12 @@
 (run with the venv of bench/anchors/setup_venv.sh: Keras 3 on JAX, CPU). The data and weights
 come from numpy.random.default_rng(2026), so a rerun on the same versions writes the same values.
 
+    python tests/interop/make_batchnorm_fixtures.py --tf-keras tests/fixtures/batchnorm
+
+(a venv with tensorflow-cpu, tf-keras and h5py) writes only batchnorm_keras2.h5 and cnn_keras2.json:
+the CNN below made, trained and saved by tf.keras 2 (its BatchNormalization config keeps `axis` as
+the list [3]).
+
 batchnorm.json holds one entry per case: a Sequential model Input(shape) -> BatchNormalization
 (args), with weights set to fixed values, and what Keras computed on x:
 - weights: the weights set, in get_weights() order (gamma, beta, moving_mean, moving_variance,
@@ -30,10 +36,15 @@ import sys
 
 import numpy as np
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-import keras  # noqa: E402
+TF_KERAS = "--tf-keras" in sys.argv
+if TF_KERAS:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tf_keras as keras  # noqa: E402
+else:
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras  # noqa: E402
 
-out_dir = sys.argv[1]
+out_dir = [a for a in sys.argv[1:] if not a.startswith("--")][0]
 os.makedirs(out_dir, exist_ok=True)
 rng = np.random.default_rng(2026)
 
@@ -85,7 +96,7 @@ def case(name, shape, n, args):
     }
 
 
-cases = dict(
+cases = {} if TF_KERAS else dict(
     [
         case("dense", (3,), 6, {"momentum": 0.9, "epsilon": 0.01}),
         case("dense_defaults", (4,), 5, {}),
@@ -95,15 +106,17 @@ cases = dict(
         case("no_scale_no_center", (2, 3), 4, {"center": False, "scale": False, "momentum": 0.0}),
     ]
 )
-cases["versions"] = {"keras": keras.__version__, "backend": keras.backend.backend()}
-with open(os.path.join(out_dir, "batchnorm.json"), "w") as f:
-    json.dump(cases, f)
+if not TF_KERAS:
+    cases["versions"] = {"keras": keras.__version__, "backend": keras.backend.backend()}
+    with open(os.path.join(out_dir, "batchnorm.json"), "w") as f:
+        json.dump(cases, f)
 
 # a CNN with batch normalization, trained so that its moving statistics are not the initial ones
 keras.utils.set_random_seed(2026)
+suffix = "_keras2" if TF_KERAS else ""
 cnn = keras.Sequential(
     [
-        keras.Input((6, 6, 2)),
+        keras.layers.InputLayer(input_shape=(6, 6, 2)) if TF_KERAS else keras.Input((6, 6, 2)),
         keras.layers.Conv2D(3, (3, 3)),
         keras.layers.BatchNormalization(),
         keras.layers.Flatten(),
@@ -112,16 +125,16 @@ cnn = keras.Sequential(
 )
 cx = rng.normal(size=(8, 6, 6, 2)).astype("float32")
 cy = rng.normal(size=(8, 2)).astype("float32")
-cnn.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
+cnn.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mean_squared_error")
 cnn.fit(cx, cy, epochs=2, batch_size=4, shuffle=False, verbose=0)
-cnn.save(os.path.join(out_dir, "batchnorm_keras3.h5"))
-with open(os.path.join(out_dir, "cnn.json"), "w") as f:
+cnn.save(os.path.join(out_dir, "batchnorm_keras2.h5" if TF_KERAS else "batchnorm_keras3.h5"))
+with open(os.path.join(out_dir, "cnn" + suffix + ".json"), "w") as f:
     json.dump(
         {
             "cnn_x": arr(cx),
             "cnn_y": arr(cy),
             "weights": [arr(w) for w in cnn.get_weights()],
-            "weight_paths": [v.path for v in cnn.weights],
+            "weight_paths": [v.name if TF_KERAS else v.path for v in cnn.weights],
             "predict": arr(cnn.predict(cx, verbose=0)),
         },
         f,

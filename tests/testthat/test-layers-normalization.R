@@ -142,22 +142,26 @@ test_that("a CNN with batch normalization trains (the loss falls) and predicts w
   expect_gt(mean(max.col(predict(model, x, verbose = 0)) - 1 == y), 0.9)
 })
 
-test_that("Keras 3's HDF5 file of a CNN with batch normalization loads with its moving statistics", {
-  k_clear_session()
-  cnn <- jsonlite::fromJSON(bn_fixture("cnn.json"), simplifyVector = TRUE, simplifyDataFrame = FALSE,
-                            simplifyMatrix = FALSE)
-  x <- fx_array(cnn$cnn_x)
-  want <- fx_array(cnn$predict)
-  for (f in "batchnorm_keras3.h5") {
+test_that("Keras 3's and tf.keras 2's HDF5 files of a CNN with batch normalization load with the moving statistics", {
+  for (v in c("keras3", "keras2")) {
+    k_clear_session()
+    cnn <- jsonlite::fromJSON(bn_fixture(if (v == "keras3") "cnn.json" else "cnn_keras2.json"),
+                              simplifyVector = TRUE, simplifyDataFrame = FALSE, simplifyMatrix = FALSE)
+    x <- fx_array(cnn$cnn_x)
+    f <- paste0("batchnorm_", v, ".h5")
     m <- suppressWarnings(load_model_hdf5(bn_fixture(f)))
     w <- get_weights(m)
     kw <- fx_weights(cnn$weights)
     expect_length(w, length(kw))
     for (i in seq_along(kw)) expect_equal(as.numeric(w[[i]]), as.numeric(kw[[i]]), tolerance = 1e-7, info = f)
-    expect_lt(max_diff(predict(m, x, verbose = 0), want), 1e-5, label = f)
+    # the moving statistics are not those a fresh layer has
+    expect_true(all(w[[5]] != 0) && all(w[[6]] != 1), info = f)
+    expect_lt(max_diff(predict(m, x, verbose = 0), fx_array(cnn$predict)), 1e-5, label = f)
     cfg <- m$layers[[2]]$get_config()
-    expect_equal(cfg$momentum, 0.99)
-    expect_equal(cfg$epsilon, 0.001)
+    expect_equal(c(cfg$momentum, cfg$epsilon), c(0.99, 0.001), info = f)
+    # tf.keras 2 keeps the built layer's axis as the list [3]: the channels, the last axis
+    expect_true(cfg$axis %in% c(-1, 3), info = f)
+    expect_equal(count_params(m), length(unlist(kw)))
   }
 })
 
@@ -238,4 +242,50 @@ test_that("bad batch normalization arguments give clear errors naming the layer"
   inp <- layer_input(c(4, 3))
   expect_error(keras_model(inp, inp %>% layer_batch_normalization(axis = -3, name = "bn_y")),
                "bn_y \\(BatchNormalization\\): axis -3 \\(the batch axis\\)")
+})
+
+# Real Keras (optional): RKERAS_KERAS_PYTHON names a python with keras (3) and h5py,
+# RKERAS_TFKERAS_PYTHON one with tf_keras (tf.keras 2) and h5py; tests/interop/check_keras.py loads
+# rkeras's files and predicts.
+bn_interop <- function(var, keras_versions, extra = character()) {
+  py <- Sys.getenv(var)
+  if (!nzchar(py) || !file.exists(py)) skip(paste("set", var, "to run the Keras interop checks"))
+  script <- normalizePath(test_path("..", "interop", "check_keras.py"))
+  k_clear_session()
+  set.seed(7)
+  m <- keras_model_sequential(input_shape = c(5, 5, 2)) %>%
+    layer_conv_2d(3, 2) %>%
+    layer_batch_normalization(momentum = 0.5, epsilon = 0.01) %>%
+    layer_flatten() %>%
+    layer_dense(2)
+  m %>% compile(optimizer = "adam", loss = "mean_squared_error")
+  x <- array(rnorm(8 * 50), c(8, 5, 5, 2))
+  fit(m, x, matrix(rnorm(16), 8), epochs = 2, batch_size = 4, verbose = 0)
+  dir <- withr::local_tempdir()
+  csv <- function(v, name) {
+    utils::write.table(format(v, digits = 17), file.path(dir, name), sep = ",", row.names = FALSE,
+                       col.names = FALSE, quote = FALSE)
+    file.path(dir, name)
+  }
+  xs <- x[1:5, , , , drop = FALSE]
+  xcsv <- csv(t(apply(xs, 1, function(s) as.numeric(aperm(s, 3:1)))), "x.csv")
+  pcsv <- csv(predict(m, xs, verbose = 0), "pred.csv")
+  wfile <- file.path(dir, "w.h5")
+  save_model_weights_hdf5(m, wfile)
+  for (v in keras_versions) {
+    f <- file.path(dir, paste0("bn", v, ".h5"))
+    save_model_hdf5(m, f, keras_version = v)
+    out <- suppressWarnings(system2(py, c(script, extra, "load", f, xcsv, pcsv, wfile), stdout = TRUE, stderr = FALSE,
+                                    env = "TF_CPP_MIN_LOG_LEVEL=3"))
+    line <- utils::tail(grep("^\\{", out, value = TRUE), 1)
+    expect_true(length(line) == 1 && grepl('"ok": true', line), info = paste(out, collapse = "\n"))
+  }
+}
+
+test_that("Keras 3 loads rkeras's HDF5 files with batch normalization and predicts the same (1e-6)", {
+  bn_interop("RKERAS_KERAS_PYTHON", c(3, 2))
+})
+
+test_that("tf.keras 2 loads rkeras's Keras 2 HDF5 files with batch normalization and predicts the same", {
+  bn_interop("RKERAS_TFKERAS_PYTHON", 2, "--tf-keras")
 })

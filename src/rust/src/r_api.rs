@@ -88,10 +88,17 @@ fn rk_model_layers(h: Robj) -> R<Robj> {
         let rows: Vec<Robj> = m
             .layer_rows()
             .into_iter()
-            .map(|(name, shape, params, trainable)| {
+            .map(|(name, shape, params, trainable, state)| {
                 let shape: Vec<i32> = shape.iter().map(|d| *d as i32).collect();
-                list!(name = name, output_shape = shape, params = params as f64, trainable_params = trainable as f64)
-                    .into()
+                let (params, trainable, state) = (params as f64, trainable as f64, state as f64);
+                list!(
+                    name = name,
+                    output_shape = shape,
+                    params = params,
+                    trainable_params = trainable,
+                    state_params = state
+                )
+                .into()
             })
             .collect();
         Ok(List::from_values(rows).into())
