@@ -25,10 +25,14 @@ batchnorm.json holds one entry per case: a Sequential model Input(shape) -> Batc
 Arrays are {"shape": [...], "data": [row-major values]}; float32 values are written as the exact
 doubles they convert to.
 
-batchnorm_keras3.h5 (model.save("*.h5"), Keras 3's legacy HDF5): a small CNN Input(6, 6, 2) -> Conv2D(3, 3x3) -> BatchNormalization -> Flatten -> Dense(2), compiled
-with SGD(learning_rate=0.01) and mse, trained 2 epochs (batch 4) on the rows of cnn_x / cnn_y in
+batchnorm_keras3.h5 (model.save("*.h5"), Keras 3's legacy HDF5): a small CNN Input(6, 6, 2) ->
+Conv2D(3, 3x3) -> BatchNormalization -> Flatten -> Dense(2), compiled with SGD(learning_rate=0.01)
+and "mean_squared_error" (Keras 3.15.1 cannot read back its HDF5 files compiled with "mse"), trained 2 epochs (batch 4) on the rows of cnn_x / cnn_y in
 cnn.json so that its moving statistics differ from their initial values; cnn.json also holds its
 weights after training and predict(cnn_x).
+
+functional_bn_model_config.json: the model_config attribute Keras 3 writes into an HDF5 file for
+Input(4, 3) -> BatchNormalization(momentum=0.9, center=False) -> Dense(2) (a functional model).
 """
 import json
 import os
@@ -139,4 +143,17 @@ with open(os.path.join(out_dir, "cnn" + suffix + ".json"), "w") as f:
         },
         f,
     )
+if not TF_KERAS:
+    # the legacy HDF5 model_config of a functional model with batch normalization (inbound call
+    # kwargs of BatchNormalization: {"mask": null})
+    import h5py
+
+    inp = keras.Input((4, 3), name="input_layer")
+    h = keras.layers.BatchNormalization(momentum=0.9, center=False, name="batch_normalization")(inp)
+    fm = keras.Model(inp, keras.layers.Dense(2, name="dense")(h), name="functional")
+    path = os.path.join(out_dir, "functional_bn.h5")
+    fm.save(path)
+    with h5py.File(path) as f, open(os.path.join(out_dir, "functional_bn_model_config.json"), "w") as out:
+        out.write(f.attrs["model_config"])
+    os.remove(path)
 print("wrote", out_dir)

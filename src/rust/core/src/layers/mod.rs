@@ -82,6 +82,9 @@ pub trait LayerDef: Sized {
     const BUILD_CONFIG: bool = true;
     /// Whether the layer's `call()` takes `training` (recorded in its functional call kwargs).
     const TAKES_TRAINING: bool = false;
+    /// Whether Keras 3 records `"mask": null` in the layer's functional call kwargs (a `call()`
+    /// with a `mask` argument and `training=None`, such as batch normalization's).
+    const MASK_KWARG: bool = false;
 
     /// Builds the layer for the per-sample shapes of its inputs (their number and emptiness
     /// are already checked), checking they fit.
@@ -272,6 +275,12 @@ impl LayerKind {
         let mut c = Vec::new();
         dispatch!(self, d => d.keras2_config(layer, &mut c)?, nested => ());
         Ok(c)
+    }
+
+    /// Whether Keras 3 records `"mask": null` in the layer's call kwargs (see
+    /// [`LayerDef::MASK_KWARG`]).
+    pub fn mask_kwarg(&self) -> bool {
+        dispatch_type!(self, D => D::MASK_KWARG, nested => true)
     }
 
     /// See [`LayerDef::weight_count`].

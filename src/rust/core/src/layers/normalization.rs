@@ -101,7 +101,8 @@ impl BatchNormalizationConfig {
 }
 
 impl LayerDef for BatchNormalizationConfig {
-    const TAKES_TRAINING: bool = true;
+    // call(inputs, training=None, mask=None): Keras 3 records the mask, not the training flag
+    const MASK_KWARG: bool = true;
 
     fn build<T: Real>(
         &self,

@@ -309,3 +309,19 @@ fn keras_config_entries_in_keras_order() {
     assert_eq!(k2, keys[..13]);
     assert_eq!(crate::keras_json::layer_config(&s).to_string().contains("\"momentum\": 0.9, \"epsilon\": 0.001"), true);
 }
+
+#[test]
+fn the_hdf5_model_config_of_a_functional_model_is_keras_3s() {
+    // Input(4, 3) -> BatchNormalization(momentum = 0.9, center = False) -> Dense(2), as Keras 3.15.1
+    // writes it (tests/interop/make_batchnorm_fixtures.py): the call kwargs are {"mask": null}
+    let spec: ModelSpec = serde_json::from_value(json!({
+        "name": "functional", "class_name": "Functional", "inputs": [{"name": "input_layer", "shape": [4, 3]}],
+        "layers": [bn(json!({"name": "batch_normalization", "momentum": 0.9, "center": false})),
+                   {"class_name": "Dense", "name": "dense", "units": 2}],
+        "nodes": [{"layer": 0, "inputs": [{"input": 0}]}, {"layer": 1, "inputs": [{"node": 0}]}],
+        "outputs": [{"node": 1}]}))
+    .unwrap();
+    let m = Model::<f32>::build(spec, &mut Rng::seed_from(1)).unwrap();
+    let want = std::fs::read_to_string(crate::testutil::fixture("batchnorm/functional_bn_model_config.json")).unwrap();
+    assert_eq!(crate::keras_json::h5_model_config(&m), want.trim_end());
+}
