@@ -79,6 +79,12 @@ rk_temp_path <- function(target) rk_call(.Call(wrap__rk_temp_path, target))
 
 rk_remove_stale_temps <- function(target) rk_call(.Call(wrap__rk_remove_stale_temps, target))
 
+rk_image_batch <- function(x, index, augment, standardize, seed) rk_call(.Call(wrap__rk_image_batch, x, index, augment, standardize, seed))
+
+rk_image_permutation <- function(n, seed) rk_call(.Call(wrap__rk_image_permutation, n, seed))
+
+rk_image_apply_transforms <- function(x, transforms, fill_mode, cval) rk_call(.Call(wrap__rk_image_apply_transforms, x, transforms, fill_mode, cval))
+
 rk_live_models <- function() rk_call(.Call(wrap__rk_live_models))
 
 # nolint end

@@ -260,20 +260,10 @@ format.rkeras_model <- function(x, width = getOption("width"), line_length = min
   info <- rk_model_layers(model_ptr(x))
   width <- max(width, 60)
   stops <- round(c(0.45, 0.85, 1) * width)
-  # a cell longer than its column (less one space) goes on onto continuation lines, as in
-  # Keras 2.x: `batch_normalization (BatchNor` then `malization)`
-  row <- function(a, b, c) {
-    widths <- c(stops[1], stops[2] - stops[1], stops[3] - stops[2])
-    cells <- list(a, b, c)
-    out <- character()
-    repeat {
-      cut <- Map(function(x, w) substr(x, 1, max(w - 1, 1)), cells, widths)
-      out <- c(out, paste0(formatC(cut[[1]], width = -widths[1]), formatC(cut[[2]], width = -widths[2]),
-                           formatC(cut[[3]], width = -widths[3])))
-      cells <- Map(function(x, w) substring(x, max(w - 1, 1) + 1), cells, widths)
-      if (all(!nzchar(unlist(cells)))) return(out)
-    }
-  }
+  # as keras 2's print_row(): a field longer than its column is cut, and one space always
+  # separates it from the next column
+  cell <- function(v, w) formatC(substr(v, 1, w - 1), width = -w)
+  row <- function(a, b, c) paste0(cell(a, stops[1]), cell(b, stops[2] - stops[1]), formatC(c, width = -(stops[3] - stops[2])))
   shape_str <- function(s) paste0("(None, ", paste(s, collapse = ", "), ")")
   lines <- c(sprintf('Model: "%s"', x$name), strrep("_", width), row("Layer (type)", "Output Shape", "Param #"),
              strrep("=", width))

@@ -142,7 +142,8 @@ array_data <- function(x, y, sample_weight = NULL, prefix = "", model) {
 }
 
 generator_data <- function(generator, steps, steps_name, model = NULL) {
-  if (is.null(steps) || missing(steps))
+  if (missing(steps) || is.null(steps)) steps <- flow_steps(generator)  # a flow: one pass over its data
+  if (is.null(steps))
     stop_arg("`", steps_name, "` is required when the data is a generator function")
   list(type = "generator", fn = guard_closure(io_generator(generator, model)), steps = check_count(steps, steps_name))
 }

@@ -8,6 +8,7 @@ mod r_convert;
 mod r_data;
 mod r_files;
 mod r_generator;
+mod r_image;
 mod r_interrupt;
 mod r_lent;
 mod r_live;
@@ -20,5 +21,6 @@ extendr_module! {
     mod rkeras;
     use r_api;
     use r_files;
+    use r_image;
     use r_live;
 }

@@ -200,6 +200,9 @@ pub(crate) fn activation_name(a: Activation) -> &'static str {
 
 /// `layer.get_config()` in Keras 3.
 pub fn layer_config(spec: &LayerSpec) -> Json {
+    if let Some(entries) = spec.kind.keras_layer_config(&spec.name) {
+        return Json::Obj(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+    }
     let mut c =
         obj([("name", Json::s(&spec.name)), ("trainable", Json::Bool(spec.trainable)), ("dtype", dtype_policy())]);
     for (k, v) in spec.kind.keras_config() {

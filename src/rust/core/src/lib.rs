@@ -15,6 +15,7 @@ pub mod denormal;
 pub mod forkjoin;
 pub mod graph;
 pub mod hugepages;
+pub mod image_augment;
 pub mod init;
 pub mod keras_h5;
 pub mod keras_json;

@@ -77,3 +77,28 @@ pub fn random_batch(n: usize, rng: &mut Rng) -> (rkeras_core::tensor::Tensor<f32
     let y = Tensor::from_vec(&[n, 10], (0..n).flat_map(|i| (0..10).map(move |j| (i % 10 == j) as u8 as f32)).collect());
     (x, y)
 }
+
+/// The keras-for-R `mnist_cnn` example model (conv 32 3x3 relu, conv 64 3x3 relu, max-pool 2,
+/// dropout .25, flatten, dense 128 relu, dropout .5, dense 10 softmax; Adadelta lr 1,
+/// categorical cross-entropy, accuracy) on 28x28x1 inputs.
+pub fn mnist_cnn_model() -> Model<f32> {
+    let layers: Vec<LayerSpec> = serde_json::from_str(
+        r#"[
+        {"name": "conv2d", "class_name": "Conv2D", "filters": 32, "kernel_size": [3, 3], "activation": "relu"},
+        {"name": "conv2d_1", "class_name": "Conv2D", "filters": 64, "kernel_size": [3, 3], "activation": "relu"},
+        {"name": "max_pooling2d", "class_name": "MaxPooling2D", "pool_size": [2, 2]},
+        {"name": "dropout", "class_name": "Dropout", "rate": 0.25},
+        {"name": "flatten", "class_name": "Flatten"},
+        {"name": "dense", "class_name": "Dense", "units": 128, "activation": "relu"},
+        {"name": "dropout_1", "class_name": "Dropout", "rate": 0.5},
+        {"name": "dense_1", "class_name": "Dense", "units": 10, "activation": "softmax"}
+    ]"#,
+    )
+    .unwrap();
+    let spec = ModelSpec::chain("m", "Sequential", vec![28, 28, 1], None, layers);
+    let mut model = Model::<f32>::build(spec, &mut Rng::seed_from(1)).unwrap();
+    let mut opt = OptimizerConfig::defaults("adadelta").unwrap();
+    opt.learning_rate = 1.0;
+    model.compile(CompileSpec::single(opt, Loss::CategoricalCrossentropy, vec!["accuracy".into()])).unwrap();
+    model
+}

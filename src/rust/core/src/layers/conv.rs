@@ -3,6 +3,7 @@
 //! `(kh, kw, cin, cout)` (1d: `(k, cin, cout)`), bias `(cout)`. The im2col rows are ordered
 //! `(ky, kx, c)`, so the kernel read row-major is the `(kh*kw*cin) x cout` matrix.
 
+use super::kernel_bias::{Init, KernelBias};
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -11,9 +12,10 @@ use crate::keras_h5::KerasLayerConfig;
 use crate::keras_json::{activation_name, initializer_json, Json};
 use crate::linalg::{gemm, op};
 use crate::rng::Rng;
-use crate::tensor::{try_zeros, Tensor};
+use crate::tensor::Tensor;
 use crate::Real;
-use faer::MatMut;
+use crate::{forkjoin, parts};
+use faer::{MatMut, MatRef};
 use serde::{Deserialize, Serialize};
 
 /// Keras padding modes (`causal` for 1d only).
@@ -372,72 +374,139 @@ impl Geom {
         self.kh * self.kw * self.cin
     }
 
-    /// Calls `f(col_offset, x_offset)` for each in-bounds (ky, kx) tap of output (n, oy, ox).
+    /// Where tap `kx` of the taps starting at input column `ix0` reads, if inside the input.
     #[inline]
-    fn taps(&self, n: usize, oy: usize, ox: usize, mut f: impl FnMut(usize, usize)) {
-        for ky in 0..self.kh {
-            let iy = (oy * self.sh + ky * self.dh) as isize - self.pt as isize;
-            if iy < 0 || iy >= self.h as isize {
-                continue;
-            }
-            for kx in 0..self.kw {
-                let ix = (ox * self.sw + kx * self.dw) as isize - self.pl as isize;
-                if ix < 0 || ix >= self.w as isize {
-                    continue;
-                }
-                f((ky * self.kw + kx) * self.cin, ((n * self.h + iy as usize) * self.w + ix as usize) * self.cin);
-            }
-        }
+    fn col(&self, ix0: isize, kx: usize) -> Option<usize> {
+        let ix = ix0 + (kx * self.dw) as isize;
+        (ix >= 0 && ix < self.w as isize).then_some(ix as usize)
     }
 
-    fn im2col<T: Real>(&self, x: &[T], batch: usize, cols: &mut [T]) {
-        let (k, cin) = (self.k(), self.cin);
-        cols.iter_mut().for_each(|v| *v = T::zero());
+    /// Calls `f(row, ky, span)` for each output row of `images` images and each kernel row
+    /// `ky`: `span` is `Some((x_offset, ix0))` where the kernel row lies inside the input
+    /// (`x_offset` of the input row's first value, `ix0` the column of its first tap, maybe
+    /// outside), `None` where it lies in the padding.
+    #[inline]
+    fn rows(&self, images: usize, mut f: impl FnMut(usize, usize, Option<(usize, isize)>)) {
         let mut row = 0;
-        for n in 0..batch {
+        for n in 0..images {
             for oy in 0..self.oh {
                 for ox in 0..self.ow {
-                    let dst = &mut cols[row * k..(row + 1) * k];
-                    self.taps(n, oy, ox, |c, xi| dst[c..c + cin].copy_from_slice(&x[xi..xi + cin]));
+                    let ix0 = (ox * self.sw) as isize - self.pl as isize;
+                    for ky in 0..self.kh {
+                        let iy = (oy * self.sh + ky * self.dh) as isize - self.pt as isize;
+                        let inside = iy >= 0 && iy < self.h as isize;
+                        f(row, ky, inside.then(|| ((n * self.h + iy as usize) * self.w * self.cin, ix0)));
+                    }
                     row += 1;
                 }
             }
         }
     }
 
-    fn col2im<T: Real>(&self, cols: &[T], batch: usize, dx: &mut [T]) {
-        let (k, cin) = (self.k(), self.cin);
-        dx.iter_mut().for_each(|v| *v = T::zero());
-        let mut row = 0;
-        for n in 0..batch {
-            for oy in 0..self.oh {
-                for ox in 0..self.ow {
-                    let src = &cols[row * k..(row + 1) * k];
-                    self.taps(n, oy, ox, |c, xi| {
-                        dx[xi..xi + cin].iter_mut().zip(&src[c..c + cin]).for_each(|(d, s)| *d += *s)
-                    });
-                    row += 1;
+    /// Whether the taps of a kernel row starting at `ix0` are one contiguous run of the input.
+    #[inline]
+    fn contiguous(&self, ix0: isize) -> bool {
+        self.dw == 1 && ix0 >= 0 && ix0 as usize + self.kw <= self.w
+    }
+
+    /// The im2col rows of the images `x` (whole images, channels last) into `cols`, every
+    /// value written (padding taps as zeros).
+    fn im2col<T: Real>(&self, x: &[T], cols: &mut [T]) {
+        let (k, cin, run) = (self.k(), self.cin, self.kw * self.cin);
+        let images = x.len() / (self.h * self.w * cin);
+        self.rows(images, |row, ky, span| {
+            let seg = &mut cols[row * k + ky * run..row * k + (ky + 1) * run];
+            match span {
+                None => seg.fill(T::zero()),
+                Some((base, ix0)) if self.contiguous(ix0) => {
+                    let s = base + ix0 as usize * cin;
+                    seg.copy_from_slice(&x[s..s + run]);
+                }
+                Some((base, ix0)) => {
+                    for (kx, d) in seg.chunks_exact_mut(cin).enumerate() {
+                        match self.col(ix0, kx) {
+                            Some(ix) => d.copy_from_slice(&x[base + ix * cin..base + (ix + 1) * cin]),
+                            None => d.fill(T::zero()),
+                        }
+                    }
                 }
             }
+        });
+    }
+
+    /// The input gradient of the images whose im2col gradient is `cols`: each column's
+    /// value added back to the input value it was copied from.
+    fn col2im<T: Real>(&self, cols: &[T], dx: &mut [T]) {
+        let (k, cin, run) = (self.k(), self.cin, self.kw * self.cin);
+        let images = dx.len() / (self.h * self.w * cin);
+        dx.fill(T::zero());
+        let add = |d: &mut [T], s: &[T]| d.iter_mut().zip(s).for_each(|(d, s)| *d += *s);
+        self.rows(images, |row, ky, span| {
+            let seg = &cols[row * k + ky * run..row * k + (ky + 1) * run];
+            match span {
+                None => {}
+                Some((base, ix0)) if self.contiguous(ix0) => {
+                    let s = base + ix0 as usize * cin;
+                    add(&mut dx[s..s + run], seg);
+                }
+                Some((base, ix0)) => {
+                    for (kx, s) in seg.chunks_exact(cin).enumerate() {
+                        if let Some(ix) = self.col(ix0, kx) {
+                            add(&mut dx[base + ix * cin..base + (ix + 1) * cin], s);
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The forward pass of some whole images: im2col, bias, product, activation.
+struct Forward<'a, T> {
+    g: &'a Geom,
+    kernel: &'a [T],
+    /// Empty without a bias.
+    bias: &'a [T],
+    activation: Activation,
+}
+
+impl<T: Real> Forward<'_, T> {
+    /// `x`: the images; `cols`, `out`, `z` (empty unless kept): their rows.
+    fn images(&self, x: &[T], cols: &mut [T], out: &mut [T], z: &mut [T]) {
+        let (k, cout) = (self.g.k(), self.g.cout);
+        let m = out.len() / cout;
+        self.g.im2col(x, cols);
+        if !self.bias.is_empty() {
+            out.chunks_exact_mut(cout).for_each(|row| row.copy_from_slice(self.bias));
         }
+        let o = MatMut::from_row_major_slice_mut(out, m, cout);
+        gemm(o, op(cols, m, k, false), op(self.kernel, k, cout, false), !self.bias.is_empty());
+        if !z.is_empty() {
+            z.copy_from_slice(out);
+        }
+        self.activation.forward(out, cout);
+    }
+}
+
+/// Runs `a` and `b`, on two threads when allowed now.
+fn both(a: impl FnOnce(), b: impl FnOnce() + Send) {
+    if crate::linalg::may_split() {
+        forkjoin::join(a, b);
+    } else {
+        a();
+        b();
     }
 }
 
 pub struct Conv<T> {
     spec: LayerSpec,
     g: Geom,
-    rank: usize,
     activation: Activation,
-    use_bias: bool,
     out_shape: Vec<usize>,
-    kernel: Vec<T>,
-    bias: Vec<T>,
-    dkernel: Vec<T>,
-    dbias: Vec<T>,
-    /// The im2col matrix of the last forward pass (rows `batch*oh*ow`, columns `kh*kw*cin`).
+    kb: KernelBias<T>,
+    /// The im2col matrix of the last forward pass (rows `batch*oh*ow`, columns `kh*kw*cin`);
+    /// the backward pass, once done with it, turns it into dL/d(cols) for the input gradient.
     cols: Vec<T>,
-    /// dL/d(cols), for the input gradient.
-    dcols: Vec<T>,
     /// Pre-activation values, kept only for activations whose derivative needs them.
     z: Vec<T>,
 }
@@ -445,29 +514,33 @@ pub struct Conv<T> {
 impl<T: Real> Conv<T> {
     fn new(spec: &LayerSpec, a: &Common<'_>, input: &[usize], rng: &mut Rng) -> Result<Self, String> {
         let g = Geom::new(&spec.name, a, input)?;
-        let (k, cout) = (g.k(), g.cout);
-        let what = format!("{} (a {} x {cout} kernel)", spec.name, fmt_shape(&[g.kh, g.kw, g.cin]));
-        let n = k.checked_mul(cout).ok_or_else(|| format!("{what}: too many weights"))?;
-        let mut kernel = try_zeros(n, &what)?;
+        let what = format!("{} (a {} x {} kernel)", spec.name, fmt_shape(&[g.kh, g.kw, g.cin]), g.cout);
+        let shape = if a.rank == 2 { vec![g.kh, g.kw, g.cin, g.cout] } else { vec![g.kw, g.cin, g.cout] };
         let field = g.kh * g.kw;
-        a.kernel_initializer.fill(&mut kernel, field * g.cin, field * cout, rng);
-        let mut bias = try_zeros(if a.use_bias { cout } else { 0 }, &what)?;
-        a.bias_initializer.fill(&mut bias, field * g.cin, field * cout, rng);
+        let init = Init {
+            kernel: a.kernel_initializer,
+            bias: a.bias_initializer,
+            use_bias: a.use_bias,
+            fan_in: field * g.cin,
+            fan_out: field * g.cout,
+        };
         Ok(Conv {
             spec: spec.clone(),
             out_shape: g.out_shape(a.rank),
-            rank: a.rank,
             activation: a.activation,
-            use_bias: a.use_bias,
-            dkernel: try_zeros(n, &what)?,
-            dbias: vec![T::zero(); bias.len()],
-            kernel,
-            bias,
+            kb: KernelBias::new(&what, shape, init, rng)?,
             cols: Vec::new(),
-            dcols: Vec::new(),
             z: Vec::new(),
             g,
         })
+    }
+
+    /// Whether the passes of `batch` images are computed in two halves (images, or the
+    /// kernel gradient's columns), the halves on two threads when allowed: decided by the
+    /// shapes alone, so results never depend on the thread count.
+    fn halves(&self, batch: usize) -> bool {
+        let m = batch * self.g.oh * self.g.ow;
+        batch >= 2 && self.g.cout >= 2 && m * self.g.k() * self.g.cout >= parts::MIN_PRODUCT_WORK
     }
 }
 
@@ -483,24 +556,22 @@ impl<T: Real> Layer<T> for Conv<T> {
     fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
         let x = xs[0];
         let batch = x.rows();
-        let (k, cout) = (self.g.k(), self.g.cout);
-        let m = batch * self.g.oh * self.g.ow;
-        self.cols.resize(m * k, T::zero());
-        self.g.im2col(&x.data, batch, &mut self.cols);
+        let (k, cout, per) = (self.g.k(), self.g.cout, self.g.oh * self.g.ow);
+        self.cols.resize(batch * per * k, T::zero());
         out.resize_batch(batch, &self.out_shape);
-        if self.use_bias {
-            for row in out.data.chunks_exact_mut(cout) {
-                row.copy_from_slice(&self.bias);
-            }
-        }
-        let o = MatMut::from_row_major_slice_mut(&mut out.data, m, cout);
-        gemm(o, op(&self.cols, m, k, false), op(&self.kernel, k, cout, false), self.use_bias);
         let keep_z = self.activation.needs_input_for_backward();
         self.z.resize(if keep_z { out.data.len() } else { 0 }, T::zero());
-        if keep_z {
-            self.z.copy_from_slice(&out.data);
+        let fwd = Forward { g: &self.g, kernel: &self.kb.kernel, bias: &self.kb.bias, activation: self.activation };
+        if self.halves(batch) {
+            let half = batch / 2;
+            let (x0, x1) = x.data.split_at(x.data.len() / batch * half);
+            let (c0, c1) = self.cols.split_at_mut(half * per * k);
+            let (o0, o1) = out.data.split_at_mut(half * per * cout);
+            let (z0, z1) = self.z.split_at_mut(if keep_z { half * per * cout } else { 0 });
+            both(|| fwd.images(x0, c0, o0, z0), || fwd.images(x1, c1, o1, z1));
+        } else {
+            fwd.images(&x.data, &mut self.cols, &mut out.data, &mut self.z);
         }
-        self.activation.forward(&mut out.data, cout);
     }
 
     fn backward(
@@ -513,52 +584,76 @@ impl<T: Real> Layer<T> for Conv<T> {
     ) {
         let x = xs[0];
         let batch = x.rows();
-        let (k, cout) = (self.g.k(), self.g.cout);
-        let m = batch * self.g.oh * self.g.ow;
+        let (k, cout, per) = (self.g.k(), self.g.cout, self.g.oh * self.g.ow);
+        let m = batch * per;
+        let halves = self.halves(batch);
+        let (half, hc) = (batch / 2 * per, cout / 2);
+        // dL/d(pre-activation), in row halves
         if !g_is_preactivation {
-            self.activation.backward(&self.z, &out.data, &mut g.data, cout);
-        }
-        let dk = MatMut::from_row_major_slice_mut(&mut self.dkernel, k, cout);
-        gemm(dk, op(&self.cols, k, m, true), op(&g.data, m, cout, false), false);
-        if self.use_bias {
-            self.dbias.iter_mut().for_each(|v| *v = T::zero());
-            for row in g.data.chunks_exact(cout) {
-                self.dbias.iter_mut().zip(row).for_each(|(d, v)| *d += *v);
+            let (a, z, y) = (self.activation, &self.z[..], &out.data[..]);
+            let deriv = |rows: std::ops::Range<usize>, g: &mut [T]| {
+                let at = rows.start * cout..rows.end * cout;
+                a.backward(if z.is_empty() { z } else { &z[at.clone()] }, &y[at], g, cout);
+            };
+            if halves {
+                let (g0, g1) = g.data.split_at_mut(half * cout);
+                both(|| deriv(0..half, g0), || deriv(half..m, g1));
+            } else {
+                deriv(0..m, &mut g.data);
             }
         }
+        // the kernel and bias gradients, in halves of their columns (output channels)
+        let (cols, gd) = (&self.cols[..], &g.data[..]);
+        let kernel_grad = |dk: MatMut<'_, T>, db: &mut [T], c: std::ops::Range<usize>| {
+            gemm(dk, op(cols, k, m, true), MatRef::from_row_major_slice(gd, m, cout).subcols(c.start, c.len()), false);
+            if !db.is_empty() {
+                db.fill(T::zero());
+                for row in gd.chunks_exact(cout) {
+                    db.iter_mut().zip(&row[c.clone()]).for_each(|(d, v)| *d += *v);
+                }
+            }
+        };
+        let dk = MatMut::from_row_major_slice_mut(&mut self.kb.dkernel, k, cout);
+        let db = &mut self.kb.dbias[..];
+        if halves {
+            let (dk0, dk1) = dk.split_at_col_mut(hc);
+            let (db0, db1) = db.split_at_mut(if db.is_empty() { 0 } else { hc });
+            both(|| kernel_grad(dk0, db0, 0..hc), || kernel_grad(dk1, db1, hc..cout));
+        } else {
+            kernel_grad(dk, db, 0..cout);
+        }
+        // the input gradient: dL/d(cols) (in place of cols), then back to the images
         if let Some(dx) = dxs[0].as_deref_mut() {
-            self.dcols.resize(m * k, T::zero());
-            let dc = MatMut::from_row_major_slice_mut(&mut self.dcols, m, k);
-            gemm(dc, op(&g.data, m, cout, false), op(&self.kernel, cout, k, true), false);
             dx.resize(&x.shape);
-            self.g.col2im(&self.dcols, batch, &mut dx.data);
+            let (kernel, geom) = (&self.kb.kernel[..], &self.g);
+            let input_grad = |g: &[T], dcols: &mut [T], dx: &mut [T]| {
+                let rows = g.len() / cout;
+                let dc = MatMut::from_row_major_slice_mut(dcols, rows, k);
+                gemm(dc, op(g, rows, cout, false), op(kernel, cout, k, true), false);
+                geom.col2im(dcols, dx);
+            };
+            if halves {
+                let (g0, g1) = g.data.split_at(half * cout);
+                let (c0, c1) = self.cols.split_at_mut(half * k);
+                let at = dx.data.len() / batch * (batch / 2);
+                let (d0, d1) = dx.data.split_at_mut(at);
+                both(|| input_grad(g0, c0, d0), || input_grad(g1, c1, d1));
+            } else {
+                input_grad(&g.data, &mut self.cols, &mut dx.data);
+            }
         }
     }
 
     fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        let g = &self.g;
-        let shape = if self.rank == 2 { vec![g.kh, g.kw, g.cin, g.cout] } else { vec![g.kw, g.cin, g.cout] };
-        let mut w = vec![WeightRef { name: "kernel", shape, values: &self.kernel[..], trainable: true }];
-        if self.use_bias {
-            w.push(WeightRef { name: "bias", shape: vec![g.cout], values: &self.bias, trainable: true });
-        }
-        w
+        self.kb.weights()
     }
 
     fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        params.push(&mut self.kernel);
-        grads.push(&mut self.dkernel);
-        if self.use_bias {
-            params.push(&mut self.bias);
-            grads.push(&mut self.dbias);
-        }
+        self.kb.push_params(params, grads);
     }
 
     fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        out.push(&mut self.kernel);
-        if self.use_bias {
-            out.push(&mut self.bias);
-        }
+        self.kb.push_weights_mut(out);
     }
 
     fn output_activation(&self) -> Option<Activation> {

@@ -246,3 +246,57 @@ fn wire_format_defaults() {
         r#"{"name":"c","trainable":true,"class_name":"Conv2D","filters":2,"kernel_size":[3,3],"strides":[1,1],"padding":"valid","dilation_rate":[1,1],"activation":"linear","use_bias":true,"kernel_initializer":{"name":"glorot_uniform"},"bias_initializer":{"name":"zeros"}}"#
     );
 }
+
+/// Two convolutions large enough to be computed in halves (of the batch, and of the kernel
+/// gradient's columns), then a dense layer.
+fn halves_model<T: crate::Real>() -> Model<T> {
+    let conv = |name: &str, filters: usize| {
+        json!({"class_name": "Conv2D", "name": name, "filters": filters, "kernel_size": [3, 3], "padding": "same",
+               "activation": "tanh", "bias_initializer": rand_bias()})
+    };
+    let layers = vec![
+        conv("c1", 8),
+        conv("c2", 4),
+        json!({"class_name": "Flatten", "name": "f"}),
+        json!({"class_name": "Dense", "name": "d", "units": 2}),
+    ];
+    let spec: ModelSpec = serde_json::from_value(json!({
+        "name": "m", "class_name": "Sequential", "input_shape": [12, 12, 4], "layers": layers}))
+    .unwrap();
+    let mut m = Model::<T>::build(spec, &mut Rng::seed_from(5)).unwrap();
+    let c: CompileSpec =
+        serde_json::from_value(json!({"optimizer": {"name": "adam", "learning_rate": 0.01}, "loss": "mse"})).unwrap();
+    m.compile(c).unwrap();
+    m
+}
+
+#[test]
+fn conv_gradients_in_halves_match_finite_differences() {
+    // batch 4 on 12x12: 576 output rows, 36 x 8 and 72 x 4 kernels: over the halving threshold
+    let (m, k1, k2) = (4 * 144, 36, 72);
+    assert!(m * k1 * 8 >= crate::parts::MIN_PRODUCT_WORK && m * k2 * 4 >= crate::parts::MIN_PRODUCT_WORK);
+    let mut x = data(4, 12 * 12 * 4, 1);
+    x.shape = vec![4, 12, 12, 4];
+    check_graph(halves_model::<f64>(), vec![x], vec![data(4, 2, 2)], None);
+}
+
+#[test]
+fn conv_training_is_bitwise_the_same_on_one_thread_and_two() {
+    let run = || {
+        let mut model = halves_model::<f32>();
+        let mut r = Rng::seed_from(3);
+        let x = Tensor::from_vec(&[6, 12, 12, 4], (0..6 * 576).map(|_| r.uniform() as f32).collect());
+        let y = Tensor::from_vec(&[6, 2], (0..12).map(|_| r.uniform() as f32).collect());
+        let mut running = model.new_running(&[2]).unwrap();
+        let losses: Vec<f64> = (0..3)
+            .map(|_| model.train_step(std::slice::from_ref(&x), std::slice::from_ref(&y), None, &mut running))
+            .collect();
+        let out = model.predict(&x, 4);
+        (losses, model.get_weights(), out.data)
+    };
+    let one = crate::linalg::sequential(run);
+    let two = run();
+    assert_eq!(one.0, two.0);
+    assert_eq!(one.1, two.1);
+    assert_eq!(one.2, two.2);
+}

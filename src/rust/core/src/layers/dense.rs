@@ -1,6 +1,7 @@
 //! `layer_dense`: `output = activation(dot(input, kernel) + bias)` on the last axis.
 //! Input `(batch, ..., in)`, output `(batch, ..., units)`; kernel `(in, units)`, bias `(units)`.
 
+use super::kernel_bias::{Init, KernelBias};
 use super::{ConfigEntries, Layer, LayerDef, LayerKind, LayerSpec, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -9,7 +10,7 @@ use crate::keras_h5::KerasLayerConfig;
 use crate::keras_json::{activation_name, initializer_json, Json};
 use crate::linalg::{gemm, op};
 use crate::rng::Rng;
-use crate::tensor::{try_zeros, Tensor};
+use crate::tensor::Tensor;
 use crate::Real;
 use crate::{forkjoin, parts};
 use faer::{MatMut, MatRef};
@@ -213,12 +214,8 @@ pub struct Dense<T> {
     inputs: usize,
     units: usize,
     activation: Activation,
-    use_bias: bool,
     out_shape: Vec<usize>,
-    kernel: Vec<T>,
-    bias: Vec<T>,
-    dkernel: Vec<T>,
-    dbias: Vec<T>,
+    kb: KernelBias<T>,
     /// Pre-activation values, kept only for activations whose derivative needs them.
     z: Vec<T>,
     /// The second partial product (see [`parts::dense_kernel_row_halves`]).
@@ -239,24 +236,22 @@ impl<T: Real> Dense<T> {
         }
         let inputs = *input_shape.last().unwrap();
         let what = format!("{} (a {inputs} x {units} kernel)", spec.name);
-        let n = inputs.checked_mul(*units).ok_or_else(|| format!("{what}: too many weights"))?;
-        let mut kernel = try_zeros(n, &what)?;
-        kernel_initializer.fill(&mut kernel, inputs, *units, rng);
-        let dkernel = try_zeros(n, &what)?;
-        let mut bias = try_zeros(if *use_bias { *units } else { 0 }, &what)?;
-        bias_initializer.fill(&mut bias, inputs, *units, rng);
+        let init = Init {
+            kernel: kernel_initializer,
+            bias: bias_initializer,
+            use_bias: *use_bias,
+            fan_in: inputs,
+            fan_out: *units,
+        };
+        let kb = KernelBias::new(&what, vec![inputs, *units], init, rng)?;
         let mut out_shape = input_shape.to_vec();
         *out_shape.last_mut().unwrap() = *units;
         Ok(Dense {
             inputs,
             units: *units,
             activation: *activation,
-            use_bias: *use_bias,
             out_shape,
-            dkernel,
-            dbias: vec![T::zero(); bias.len()],
-            kernel,
-            bias,
+            kb,
             z: Vec::new(),
             partial: Vec::new(),
             input_gradient: true,
@@ -282,8 +277,8 @@ impl<T: Real> Layer<T> for Dense<T> {
         self.z.resize(if keep_z { out.data.len() } else { 0 }, T::zero());
         let fwd = Forward {
             x: op(&x.data, m, inputs, false),
-            kernel: op(&self.kernel, inputs, units, false),
-            bias: self.use_bias.then_some(&self.bias[..]),
+            kernel: op(&self.kb.kernel, inputs, units, false),
+            bias: self.kb.use_bias().then_some(&self.kb.bias[..]),
             activation: self.activation,
             keep_z,
         };
@@ -342,9 +337,9 @@ impl<T: Real> Layer<T> for Dense<T> {
                 deriv(0..m, &mut g.data);
             }
         }
-        let bwd = Backward { x: &x.data, g: &g.data, kernel: &self.kernel, m, inputs, units };
-        let bias = self.use_bias;
-        let dbias = &mut self.dbias[..];
+        let bwd = Backward { x: &x.data, g: &g.data, kernel: &self.kb.kernel, m, inputs, units };
+        let bias = self.kb.use_bias();
+        let dbias = &mut self.kb.dbias[..];
         let dx = dx.map(|d| {
             d.resize(&x.shape);
             &mut d.data[..]
@@ -352,7 +347,7 @@ impl<T: Real> Layer<T> for Dense<T> {
         // Each part: half the kernel gradient's rows, half the bias gradient, half the
         // input gradient's rows.
         if split {
-            let (k0, k1) = self.dkernel.split_at_mut(inputs / 2 * units);
+            let (k0, k1) = self.kb.dkernel.split_at_mut(inputs / 2 * units);
             let (b0, b1) = dbias.split_at_mut(if bias { units / 2 } else { 0 });
             let (d0, d1) = match dx {
                 Some(d) => {
@@ -366,7 +361,7 @@ impl<T: Real> Layer<T> for Dense<T> {
                 || bwd.part(inputs / 2..inputs, k1, units / 2..units, b1, m / 2..m, d1),
             );
         } else {
-            bwd.part(0..inputs, &mut self.dkernel, 0..units, dbias, 0..m, dx);
+            bwd.part(0..inputs, &mut self.kb.dkernel, 0..units, dbias, 0..m, dx);
         }
     }
 
@@ -375,33 +370,15 @@ impl<T: Real> Layer<T> for Dense<T> {
     }
 
     fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        let kernel = WeightRef {
-            name: "kernel",
-            shape: vec![self.inputs, self.units],
-            values: &self.kernel[..],
-            trainable: true,
-        };
-        let mut w = vec![kernel];
-        if self.use_bias {
-            w.push(WeightRef { name: "bias", shape: vec![self.units], values: &self.bias, trainable: true });
-        }
-        w
+        self.kb.weights()
     }
 
     fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        params.push(&mut self.kernel);
-        grads.push(&mut self.dkernel);
-        if self.use_bias {
-            params.push(&mut self.bias);
-            grads.push(&mut self.dbias);
-        }
+        self.kb.push_params(params, grads);
     }
 
     fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        out.push(&mut self.kernel);
-        if self.use_bias {
-            out.push(&mut self.bias);
-        }
+        self.kb.push_weights_mut(out);
     }
 
     fn output_activation(&self) -> Option<Activation> {

@@ -9,10 +9,14 @@ mod conv;
 mod dense;
 mod dot;
 mod dropout;
+mod kernel_bias;
 mod merge;
 mod normalization;
+mod padding;
 mod pooling;
 mod reshape;
+mod spatial_dropout;
+mod upsampling;
 
 pub use activation::{ActivationConfig, ActivationLayer};
 pub use conv::{Conv, Conv1DConfig, Conv2DConfig, Padding};
@@ -24,11 +28,15 @@ pub use merge::{
     MultiplyConfig, SubtractConfig,
 };
 pub use normalization::{BatchNorm, BatchNormalizationConfig};
+pub use padding::{Cropping1DConfig, Cropping2DConfig, DataFormat, Pad, ZeroPadding1DConfig, ZeroPadding2DConfig};
 pub use pooling::{
     AveragePooling1DConfig, AveragePooling2DConfig, GlobalAveragePooling1DConfig, GlobalAveragePooling2DConfig,
     GlobalMaxPooling1DConfig, GlobalMaxPooling2DConfig, MaxPooling1DConfig, MaxPooling2DConfig, Pool,
 };
 pub use reshape::{FlattenConfig, Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, Reshape, ReshapeConfig};
+
+pub use spatial_dropout::{SpatialDropout, SpatialDropout1DConfig, SpatialDropout2DConfig};
+pub use upsampling::{Interpolation, UpSampling1DConfig, UpSampling2DConfig, Upsample};
 
 use crate::activations::Activation;
 use crate::keras_h5::KerasLayerConfig;
@@ -93,6 +101,13 @@ pub trait LayerDef: Sized {
 
     /// The layer's own `get_config()` entries in Keras 3.
     fn keras_config(&self, c: &mut ConfigEntries);
+
+    /// The layer's whole `get_config()` in Keras 3, for a kind whose config is not the base
+    /// layer's `name`, `trainable`, `dtype` followed by [`LayerDef::keras_config`] (spatial
+    /// dropout writes `rate, seed, name, dtype`: its constructor takes no `trainable`).
+    fn keras_layer_config(&self, _name: &str) -> Option<ConfigEntries> {
+        None
+    }
 
     /// The layer's own config entries as tf.keras 2 writes them (by default those of Keras 3);
     /// an error when tf.keras 2 cannot represent the layer.
@@ -232,6 +247,14 @@ layer_kinds! {
     GlobalMaxPooling2D(GlobalMaxPooling2DConfig),
     GlobalAveragePooling1D(GlobalAveragePooling1DConfig),
     GlobalAveragePooling2D(GlobalAveragePooling2DConfig),
+    ZeroPadding1D(ZeroPadding1DConfig),
+    ZeroPadding2D(ZeroPadding2DConfig),
+    Cropping1D(Cropping1DConfig),
+    Cropping2D(Cropping2DConfig),
+    UpSampling1D(UpSampling1DConfig),
+    UpSampling2D(UpSampling2DConfig),
+    SpatialDropout1D(SpatialDropout1DConfig),
+    SpatialDropout2D(SpatialDropout2DConfig),
     BatchNormalization(BatchNormalizationConfig);
     test:
     // a layer with state (a weight the optimizer does not train)
@@ -268,6 +291,11 @@ impl LayerKind {
         let mut c = Vec::new();
         dispatch!(self, d => d.keras_config(&mut c), nested => ());
         c
+    }
+
+    /// See [`LayerDef::keras_layer_config`].
+    pub fn keras_layer_config(&self, name: &str) -> Option<ConfigEntries> {
+        dispatch!(self, d => d.keras_layer_config(name), nested => None)
     }
 
     /// The layer's own config entries as tf.keras 2 writes them.
@@ -404,6 +432,8 @@ pub(crate) mod gradcheck;
 #[cfg(test)]
 mod gradcheck_graph;
 #[cfg(test)]
+mod spatial_tests;
+#[cfg(test)]
 mod test_state;
 
 #[cfg(test)]
@@ -412,7 +442,7 @@ mod wire_tests {
 
     /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
     /// serializes to these bytes (those of the struct variants before `LayerDef`).
-    const SPECS: [&str; 20] = [
+    const SPECS: [&str; 24] = [
         r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
         r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
         r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
@@ -430,6 +460,10 @@ mod wire_tests {
         r#"{"name":"rv","trainable":true,"class_name":"RepeatVector","n":4}"#,
         r#"{"name":"mp","trainable":true,"class_name":"MaxPooling2D","pool_size":[2,3],"strides":null,"padding":"same"}"#,
         r#"{"name":"gap","trainable":true,"class_name":"GlobalAveragePooling1D","keepdims":true}"#,
+        r#"{"name":"zp","trainable":true,"class_name":"ZeroPadding2D","padding":[[1,2],[0,3]],"data_format":"channels_last"}"#,
+        r#"{"name":"cr","trainable":true,"class_name":"Cropping1D","cropping":[2,0],"data_format":"channels_last"}"#,
+        r#"{"name":"up","trainable":true,"class_name":"UpSampling2D","size":[2,3],"data_format":"channels_first","interpolation":"bilinear"}"#,
+        r#"{"name":"sd","trainable":true,"class_name":"SpatialDropout1D","rate":0.25}"#,
         r#"{"name":"bn","trainable":true,"class_name":"BatchNormalization","axis":-1,"momentum":0.9,"epsilon":0.01,"center":false,"scale":true,"beta_initializer":{"name":"zeros"},"gamma_initializer":{"name":"ones"},"moving_mean_initializer":{"name":"zeros"},"moving_variance_initializer":{"name":"constant","value":2.0}}"#,
         r#"{"name":"inner","trainable":true,"class_name":"Sequential","model":{"name":"s","class_name":"Sequential","input_shape":[2],"layers":[{"name":"f2","trainable":true,"class_name":"Flatten"}]}}"#,
         r#"{"name":"ss","trainable":true,"class_name":"TestScaleShift","momentum":0.5}"#,
@@ -465,7 +499,8 @@ mod wire_tests {
             "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, \
              Dot, Reshape, Permute, RepeatVector, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
              AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
-             BatchNormalization, InputLayer, and Functional and Sequential models"
+             ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, SpatialDropout1D, \
+             SpatialDropout2D, BatchNormalization, InputLayer, and Functional and Sequential models"
         );
     }
 }

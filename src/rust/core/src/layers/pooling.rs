@@ -11,6 +11,7 @@ use crate::keras_json::{int_list, Json};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::Real;
+use crate::{forkjoin, parts};
 use serde::{Deserialize, Serialize};
 
 /// Max or average.
@@ -164,35 +165,22 @@ impl Pool {
     }
 }
 
-impl<T: Real> Layer<T> for Pool {
-    fn spec(&self) -> &LayerSpec {
-        &self.spec
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
-        let x = xs[0];
-        let n = x.rows();
-        out.resize_batch(n, &self.shape);
+impl Pool {
+    /// The forward pass of whole images `x` into `out` (and, for max pooling, `argmax`:
+    /// offsets within each image).
+    fn images<T: Real>(&self, x: &[T], out: &mut [T], argmax: &mut [u32]) {
         let (c, w) = (self.g.c, self.g.w);
         let in_len = self.g.h * w * c;
         let out_len = self.g.out[0] * self.g.out[1] * c;
-        if self.op == PoolOp::Max {
-            self.argmax.resize(n * out_len, 0);
-        }
-        for b in 0..n {
-            let xr = &x.data[b * in_len..(b + 1) * in_len];
+        for (b, xr) in x.chunks_exact(in_len).enumerate() {
             for oy in 0..self.g.out[0] {
                 for ox in 0..self.g.out[1] {
                     let (rows, cols) = self.window(oy, ox);
                     let o0 = b * out_len + (oy * self.g.out[1] + ox) * c;
-                    let o = &mut out.data[o0..o0 + c];
+                    let o = &mut out[o0..o0 + c];
                     match self.op {
                         PoolOp::Max => {
-                            let am = &mut self.argmax[o0..o0 + c];
+                            let am = &mut argmax[o0..o0 + c];
                             let mut first = true;
                             for y in rows.clone() {
                                 for xx in cols.clone() {
@@ -232,27 +220,16 @@ impl<T: Real> Layer<T> for Pool {
         }
     }
 
-    fn backward(
-        &mut self,
-        xs: &[&Tensor<T>],
-        _out: &Tensor<T>,
-        g: &mut Tensor<T>,
-        dxs: &mut [Option<&mut Tensor<T>>],
-        _pre: bool,
-    ) {
-        let Some(dx) = dxs[0].as_deref_mut() else { return };
-        dx.resize(&xs[0].shape);
-        dx.data.iter_mut().for_each(|v| *v = T::zero());
+    /// The input gradient `dx` of whole images from their output gradient `g`.
+    fn images_backward<T: Real>(&self, g: &[T], argmax: &[u32], dx: &mut [T]) {
         let (c, w) = (self.g.c, self.g.w);
         let in_len = self.g.h * w * c;
         let out_len = self.g.out[0] * self.g.out[1] * c;
-        let n = xs[0].rows();
-        for b in 0..n {
-            let d = &mut dx.data[b * in_len..(b + 1) * in_len];
-            let gr = &g.data[b * out_len..(b + 1) * out_len];
+        dx.fill(T::zero());
+        for (b, (d, gr)) in dx.chunks_exact_mut(in_len).zip(g.chunks_exact(out_len)).enumerate() {
             match self.op {
                 PoolOp::Max => {
-                    let am = &self.argmax[b * out_len..(b + 1) * out_len];
+                    let am = &argmax[b * out_len..(b + 1) * out_len];
                     for (gv, &a) in gr.iter().zip(am) {
                         d[a as usize] += *gv;
                     }
@@ -274,6 +251,60 @@ impl<T: Real> Layer<T> for Pool {
                     }
                 }
             }
+        }
+    }
+}
+
+impl<T: Real> Layer<T> for Pool {
+    fn spec(&self) -> &LayerSpec {
+        &self.spec
+    }
+
+    fn output_shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Images are independent: two threads take half of them each when worth it.
+    fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, _training: bool, _rng: &mut Rng) {
+        let x = xs[0];
+        let n = x.rows();
+        out.resize_batch(n, &self.shape);
+        let out_len = self.g.out[0] * self.g.out[1] * self.g.c;
+        let mut argmax = std::mem::take(&mut self.argmax);
+        argmax.resize(if self.op == PoolOp::Max { n * out_len } else { 0 }, 0);
+        if n >= 2 && parts::split_elementwise(x.data.len()) {
+            let half = n / 2;
+            let (x0, x1) = x.data.split_at(x.data.len() / n * half);
+            let (o0, o1) = out.data.split_at_mut(half * out_len);
+            let (a0, a1) = argmax.split_at_mut(if self.op == PoolOp::Max { half * out_len } else { 0 });
+            forkjoin::join(|| self.images(x0, o0, a0), || self.images(x1, o1, a1));
+        } else {
+            self.images(&x.data, &mut out.data, &mut argmax);
+        }
+        self.argmax = argmax;
+    }
+
+    fn backward(
+        &mut self,
+        xs: &[&Tensor<T>],
+        _out: &Tensor<T>,
+        g: &mut Tensor<T>,
+        dxs: &mut [Option<&mut Tensor<T>>],
+        _pre: bool,
+    ) {
+        let Some(dx) = dxs[0].as_deref_mut() else { return };
+        dx.resize(&xs[0].shape);
+        let n = xs[0].rows();
+        if n >= 2 && parts::split_elementwise(dx.data.len()) {
+            let half = n / 2;
+            let at = dx.data.len() / n * half;
+            let (d0, d1) = dx.data.split_at_mut(at);
+            let (g0, g1) = g.data.split_at(g.data.len() / n * half);
+            let a = &self.argmax[..];
+            let (a0, a1) = a.split_at(if self.op == PoolOp::Max { g.data.len() / n * half } else { 0 });
+            forkjoin::join(|| self.images_backward(g0, a0, d0), || self.images_backward(g1, a1, d1));
+        } else {
+            self.images_backward(&g.data, &self.argmax, &mut dx.data);
         }
     }
 }

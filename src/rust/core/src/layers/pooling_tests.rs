@@ -172,3 +172,30 @@ fn gradients_through_every_pooling() {
         check_graph(m, vec![shaped(3, &input, 1)], vec![data(3, 2, 3)], None);
     }
 }
+
+#[test]
+fn a_batch_split_between_threads_pools_like_one_image_at_a_time() {
+    // 9 images of 16x16x8: over the splitting threshold, and an odd batch
+    let (n, h, w, c) = (9, 16, 16, 8);
+    let x = data(n, h * w * c, 3).data;
+    for class in ["MaxPooling2D", "AveragePooling2D"] {
+        let spec = json!({"class_name": class, "name": "p", "pool_size": [3, 3], "strides": [2, 2], "padding": "same"});
+        let mut whole = layer(spec.clone(), &[h, w, c]).unwrap();
+        let xt = Tensor::from_vec(&[n, h, w, c], x.clone());
+        let (mut out, mut dx) = (Tensor::zeros(&[1]), Tensor::zeros(&[1]));
+        whole.forward(&[&xt], &mut out, true, &mut Rng::seed_from(2));
+        let g = Tensor::from_vec(&out.shape, data(1, out.data.len(), 4).data);
+        whole.backward(&[&xt], &out, &mut g.clone(), &mut [Some(&mut dx)], false);
+        let (per_in, per_out) = (h * w * c, out.data.len() / n);
+        for i in 0..n {
+            let mut one = layer(spec.clone(), &[h, w, c]).unwrap();
+            let xi = Tensor::from_vec(&[1, h, w, c], x[i * per_in..(i + 1) * per_in].to_vec());
+            let (mut o, mut d) = (Tensor::zeros(&[1]), Tensor::zeros(&[1]));
+            one.forward(&[&xi], &mut o, true, &mut Rng::seed_from(2));
+            assert_eq!(o.data, out.data[i * per_out..(i + 1) * per_out], "{class} forward, image {i}");
+            let mut gi = Tensor::from_vec(&o.shape, g.data[i * per_out..(i + 1) * per_out].to_vec());
+            one.backward(&[&xi], &o, &mut gi, &mut [Some(&mut d)], false);
+            assert_eq!(d.data, dx.data[i * per_in..(i + 1) * per_in], "{class} backward, image {i}");
+        }
+    }
+}
