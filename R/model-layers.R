@@ -122,7 +122,8 @@ weight_rows <- function(object) {
 weight_trainable <- function(model, info) {
   flags <- vapply(model$layer_specs, function(s) !isFALSE(s$trainable), TRUE)
   names(flags) <- vapply(model$layer_specs, function(s) s$name, "")
-  unname(flags[info$layer])
+  # layer state (batch normalization's moving statistics) is never trainable
+  unname(flags[info$layer]) & !(info$state %||% FALSE)
 }
 
 #' Get or set the weights of a model or a layer

@@ -278,8 +278,7 @@ format.rkeras_model <- function(x, width = getOption("width"), line_length = min
     lines <- c(lines, if (i < length(info)) strrep("_", width) else strrep("=", width))
   }
   total <- sum(vapply(info, function(l) l$params, 0))
-  frozen <- sum(vapply(seq_along(info), function(i)
-    if (isFALSE(x$layer_specs[[i]]$trainable)) info[[i]]$params else 0, 0))
+  frozen <- non_trainable_count(x, info)
   big <- function(n) formatC(n, format = "d", big.mark = ",")
   c(lines, paste("Total params:", big(total)), paste("Trainable params:", big(total - frozen)),
     paste("Non-trainable params:", big(frozen)), strrep("_", width))
@@ -304,6 +303,15 @@ count_params <- function(object) {
   check_model(object, "object")
   info <- rk_model_layers(model_ptr(object))
   sum(vapply(info, function(l) l$params, 0))
+}
+
+# Non-trainable weights: all those of the layers frozen now (freeze_weights() flags, which take
+# effect in training at compile()) and the state of the others (batch normalization's moving
+# statistics). `info`: rk_model_layers().
+non_trainable_count <- function(model, info) {
+  sum(vapply(seq_along(info), function(i) {
+    if (isFALSE(model$layer_specs[[i]]$trainable)) info[[i]]$params else info[[i]]$state_params %||% 0
+  }, 0))
 }
 
 # ---- Keras 3's summary table (keras/src/utils/summary_utils.py, drawn by rich) ----
@@ -362,8 +370,7 @@ format_keras3 <- function(model, line_length, info = NULL) {
     positions <- c(0.3, 0.56, 0.74, 1.0)
   }
   total <- if (built) sum(vapply(info, function(l) l$params, 0)) else 0
-  frozen <- if (built) sum(vapply(seq_along(info), function(i)
-    if (isFALSE(model$layer_specs[[i]]$trainable)) info[[i]]$params else 0, 0)) else 0
+  frozen <- if (built) non_trainable_count(model, info) else 0
   if (built && frozen > 0) {
     # keras3 for R: show_trainable when the model has non-trainable weights
     header <- c(header, "Trainable")

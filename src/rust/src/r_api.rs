@@ -88,10 +88,17 @@ fn rk_model_layers(h: Robj) -> R<Robj> {
         let rows: Vec<Robj> = m
             .layer_rows()
             .into_iter()
-            .map(|(name, shape, params, trainable)| {
+            .map(|(name, shape, params, trainable, state)| {
                 let shape: Vec<i32> = shape.iter().map(|d| *d as i32).collect();
-                list!(name = name, output_shape = shape, params = params as f64, trainable_params = trainable as f64)
-                    .into()
+                let (params, trainable, state) = (params as f64, trainable as f64, state as f64);
+                list!(
+                    name = name,
+                    output_shape = shape,
+                    params = params,
+                    trainable_params = trainable,
+                    state_params = state
+                )
+                .into()
             })
             .collect();
         Ok(List::from_values(rows).into())
@@ -453,7 +460,8 @@ fn rk_model_respec(h: Robj, spec: Robj, seed: f64) -> R<()> {
     })
 }
 
-/// Every weight: `list(layer, weight, shape, trainable)`, Keras order; trainable as built.
+/// Every weight: `list(layer, weight, shape, trainable, state)`, Keras order; trainable as built;
+/// `state` for a weight the optimizer never trains (batch normalization's moving statistics).
 #[extendr]
 fn rk_model_weight_info(h: Robj) -> R<Robj> {
     crate::r_lent::with_model_ref(h, |m| {
@@ -461,15 +469,18 @@ fn rk_model_weight_info(h: Robj) -> R<Robj> {
         let mut weight = Vec::new();
         let mut shape: Vec<Robj> = Vec::new();
         let mut trainable = Vec::new();
+        let mut state = Vec::new();
         for l in m.layers() {
             for w in l.weights() {
                 layer.push(l.spec().name.clone());
                 weight.push(w.name.to_string());
                 shape.push(w.shape.iter().map(|d| *d as i32).collect::<Vec<i32>>().into());
                 trainable.push(l.spec().trainable);
+                state.push(!w.trainable);
             }
         }
-        Ok(list!(layer = layer, weight = weight, shape = List::from_values(shape), trainable = trainable).into())
+        let shape = List::from_values(shape);
+        Ok(list!(layer = layer, weight = weight, shape = shape, trainable = trainable, state = state).into())
     })
 }
 

@@ -417,7 +417,7 @@ fn model_config<T: Real>(spec: &ModelSpec, built: Built<'_, T>, style: Style, tr
                 build = Some(if list { Json::Arr(shapes.collect()) } else { shapes.into_iter().next().unwrap() });
             }
             let arg = if list { Json::Arr(tensors) } else { tensors.into_iter().next().unwrap() };
-            let kwargs = if nested.is_some() {
+            let kwargs = if nested.is_some() || ls.kind.mask_kwarg() {
                 obj([("mask", Json::Null)])
             } else if ls.kind.takes_training() {
                 obj([("training", Json::Bool(false))])

@@ -511,8 +511,10 @@ impl<T: Real> Model<T> {
     }
 
     /// Per layer of the spec (a nested model counts as one): its name, the per-sample shape
-    /// of its first output, its number of weights and of trainable weights.
-    pub fn layer_rows(&self) -> Vec<(String, Vec<usize>, usize, usize)> {
+    /// of its first output, its number of weights, of trainable weights, and of state weights
+    /// (never trained, whether the layer is frozen or not: batch normalization's moving
+    /// statistics).
+    pub fn layer_rows(&self) -> Vec<(String, Vec<usize>, usize, usize, usize)> {
         self.spec
             .layers
             .iter()
@@ -526,7 +528,8 @@ impl<T: Real> Model<T> {
                 let ls_ = &self.layers[g.clone()];
                 let params = ls_.iter().map(|l| l.param_count()).sum();
                 let trainable = ls_.iter().filter(|l| l.spec().trainable).map(|l| l.trainable_param_count()).sum();
-                (ls.name.clone(), shape, params, trainable)
+                let state = ls_.iter().map(|l| l.param_count() - l.trainable_param_count()).sum();
+                (ls.name.clone(), shape, params, trainable, state)
             })
             .collect()
     }

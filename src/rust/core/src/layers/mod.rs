@@ -14,6 +14,7 @@ mod dot;
 mod dropout;
 mod kernel_bias;
 mod merge;
+mod normalization;
 mod padding;
 mod pooling;
 mod reshape;
@@ -32,6 +33,7 @@ pub use merge::{
     AddConfig, AverageConfig, Concatenate, ConcatenateConfig, Elementwise, MaximumConfig, MergeOp, MinimumConfig,
     MultiplyConfig, SubtractConfig,
 };
+pub use normalization::{BatchNorm, BatchNormalizationConfig};
 pub use padding::{Cropping1DConfig, Cropping2DConfig, DataFormat, Pad, ZeroPadding1DConfig, ZeroPadding2DConfig};
 pub use pooling::{
     AveragePooling1DConfig, AveragePooling2DConfig, GlobalAveragePooling1DConfig, GlobalAveragePooling2DConfig,
@@ -95,6 +97,9 @@ pub trait LayerDef: Sized {
     const BUILD_CONFIG: bool = true;
     /// Whether the layer's `call()` takes `training` (recorded in its functional call kwargs).
     const TAKES_TRAINING: bool = false;
+    /// Whether Keras 3 records `"mask": null` in the layer's functional call kwargs (a `call()`
+    /// with a `mask` argument and `training=None`, such as batch normalization's).
+    const MASK_KWARG: bool = false;
 
     /// Builds the layer for the per-sample shapes of its inputs (their number and emptiness
     /// are already checked), checking they fit.
@@ -259,7 +264,8 @@ layer_kinds! {
     UpSampling1D(UpSampling1DConfig),
     UpSampling2D(UpSampling2DConfig),
     SpatialDropout1D(SpatialDropout1DConfig),
-    SpatialDropout2D(SpatialDropout2DConfig);
+    SpatialDropout2D(SpatialDropout2DConfig),
+    BatchNormalization(BatchNormalizationConfig);
     test:
     // a layer with state (a weight the optimizer does not train)
     TestScaleShift(test_state::ScaleShiftConfig),
@@ -307,6 +313,12 @@ impl LayerKind {
         let mut c = Vec::new();
         dispatch!(self, d => d.keras2_config(layer, &mut c)?, nested => ());
         Ok(c)
+    }
+
+    /// Whether Keras 3 records `"mask": null` in the layer's call kwargs (see
+    /// [`LayerDef::MASK_KWARG`]).
+    pub fn mask_kwarg(&self) -> bool {
+        dispatch_type!(self, D => D::MASK_KWARG, nested => true)
     }
 
     /// See [`LayerDef::weight_count`].
@@ -440,7 +452,7 @@ mod wire_tests {
 
     /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
     /// serializes to these bytes (those of the struct variants before `LayerDef`).
-    const SPECS: [&str; 26] = [
+    const SPECS: [&str; 27] = [
         r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
         r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
         r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
@@ -465,6 +477,7 @@ mod wire_tests {
         r#"{"name":"cr","trainable":true,"class_name":"Cropping1D","cropping":[2,0],"data_format":"channels_last"}"#,
         r#"{"name":"up","trainable":true,"class_name":"UpSampling2D","size":[2,3],"data_format":"channels_first","interpolation":"bilinear"}"#,
         r#"{"name":"sd","trainable":true,"class_name":"SpatialDropout1D","rate":0.25}"#,
+        r#"{"name":"bn","trainable":true,"class_name":"BatchNormalization","axis":-1,"momentum":0.9,"epsilon":0.01,"center":false,"scale":true,"beta_initializer":{"name":"zeros"},"gamma_initializer":{"name":"ones"},"moving_mean_initializer":{"name":"zeros"},"moving_variance_initializer":{"name":"constant","value":2.0}}"#,
         r#"{"name":"inner","trainable":true,"class_name":"Sequential","model":{"name":"s","class_name":"Sequential","input_shape":[2],"layers":[{"name":"f2","trainable":true,"class_name":"Flatten"}]}}"#,
         r#"{"name":"ss","trainable":true,"class_name":"TestScaleShift","momentum":0.5}"#,
     ];
@@ -500,7 +513,7 @@ mod wire_tests {
              Dot, Reshape, Permute, RepeatVector, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
              AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
              Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, \
-             UpSampling1D, UpSampling2D, SpatialDropout1D, SpatialDropout2D, InputLayer, and Functional and Sequential \
+             UpSampling1D, UpSampling2D, SpatialDropout1D, SpatialDropout2D, BatchNormalization, InputLayer, and Functional and Sequential \
              models"
         );
     }
