@@ -41,20 +41,6 @@ x_train <- array_reshape(fashion$train$x[seq_len(n), , ] / 255, c(n, 28, 28, 1))
 y_train <- to_categorical(fashion$train$y[seq_len(n)], 10)
 x_test <- array_reshape(fashion$test$x / 255, c(dim(fashion$test$x)[1], 28, 28, 1))
 
-mnist_cnn <- function() {
-  model <- keras_model_sequential() %>%
-    layer_conv_2d(filters = 32, kernel_size = c(3, 3), activation = "relu", input_shape = c(28, 28, 1)) %>%
-    layer_conv_2d(filters = 64, kernel_size = c(3, 3), activation = "relu") %>%
-    layer_max_pooling_2d(pool_size = c(2, 2)) %>%
-    layer_dropout(rate = 0.25) %>%
-    layer_flatten() %>%
-    layer_dense(units = 128, activation = "relu") %>%
-    layer_dropout(rate = 0.5) %>%
-    layer_dense(units = 10, activation = "softmax")
-  model %>% compile(loss = "categorical_crossentropy", optimizer = optimizer_adadelta(learning_rate = 1.0),
-                    metrics = c("accuracy"))
-  model
-}
 
 # epoch times of one fit() (callback_lambda around each epoch), and its history
 timed_fit <- function(model, epochs) {

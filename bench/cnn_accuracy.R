@@ -17,23 +17,15 @@ for (i in seq(1, length(argv), by = 2)[seq_len(length(argv) %/% 2)]) {
     stop("unknown argument: ", argv[[i]]))
 }
 suppressPackageStartupMessages(library(rkeras))
+t_process0 <- proc.time()[["elapsed"]]
+source(file.path(bench_dir, "common.R"))
 mnist <- dataset_mnist(path = args$data)
 prep <- function(x) array_reshape(x, c(dim(x)[1], 28, 28, 1)) / 255
 x_train <- prep(mnist$train$x); y_train <- to_categorical(mnist$train$y, 10)
 x_test <- prep(mnist$test$x); y_test <- to_categorical(mnist$test$y, 10)
 acc <- vapply(seq_len(args$seeds), function(seed) {
   set.seed(seed)
-  model <- keras_model_sequential() %>%
-    layer_conv_2d(filters = 32, kernel_size = c(3, 3), activation = "relu", input_shape = c(28, 28, 1)) %>%
-    layer_conv_2d(filters = 64, kernel_size = c(3, 3), activation = "relu") %>%
-    layer_max_pooling_2d(pool_size = c(2, 2)) %>%
-    layer_dropout(rate = 0.25) %>%
-    layer_flatten() %>%
-    layer_dense(units = 128, activation = "relu") %>%
-    layer_dropout(rate = 0.5) %>%
-    layer_dense(units = 10, activation = "softmax")
-  model %>% compile(loss = "categorical_crossentropy", optimizer = optimizer_adadelta(learning_rate = 1.0),
-                    metrics = "accuracy")
+  model <- mnist_cnn()
   t0 <- Sys.time()
   model %>% fit(x_train, y_train, batch_size = 128, epochs = args$epochs, validation_split = 0.2, verbose = 0)
   a <- evaluate(model, x_test, y_test, verbose = 0)[["accuracy"]]

@@ -1,5 +1,6 @@
-# Helpers shared by the benchmark scripts (sourced by bench.R and cnn.R): clocks, memory
-# figures from /proc, and the RESULT line. A script sets `t_process0` and `args$out` first.
+# Helpers shared by the benchmark scripts (sourced by bench.R, cnn.R, cnn_accuracy.R): clocks, memory
+# figures from /proc, the RESULT line, the mnist_cnn model. A script sets `t_process0` and
+# `args$out` first.
 
 # machine-wide busy CPU seconds, to tell how much other processes loaded the machine
 cpu_busy_s <- function() {
@@ -53,3 +54,19 @@ emit <- function(rec) {
 }
 
 median_steady <- function(times) stats::median(if (length(times) > 1) times[-1] else times)
+
+# The keras-for-R mnist_cnn example model, compiled as the example does (Adadelta, lr 1).
+mnist_cnn <- function() {
+  model <- keras_model_sequential() %>%
+    layer_conv_2d(filters = 32, kernel_size = c(3, 3), activation = "relu", input_shape = c(28, 28, 1)) %>%
+    layer_conv_2d(filters = 64, kernel_size = c(3, 3), activation = "relu") %>%
+    layer_max_pooling_2d(pool_size = c(2, 2)) %>%
+    layer_dropout(rate = 0.25) %>%
+    layer_flatten() %>%
+    layer_dense(units = 128, activation = "relu") %>%
+    layer_dropout(rate = 0.5) %>%
+    layer_dense(units = 10, activation = "softmax")
+  model %>% compile(loss = "categorical_crossentropy", optimizer = optimizer_adadelta(learning_rate = 1.0),
+                    metrics = c("accuracy"))
+  model
+}
