@@ -260,10 +260,10 @@ format.rkeras_model <- function(x, width = getOption("width"), line_length = min
   info <- rk_model_layers(model_ptr(x))
   width <- max(width, 60)
   stops <- round(c(0.45, 0.85, 1) * width)
-  # as keras 2's print_row(): a field longer than its column is cut, and one space always
-  # separates it from the next column
-  cell <- function(v, w) formatC(substr(v, 1, w - 1), width = -w)
-  row <- function(a, b, c) paste0(cell(a, stops[1]), cell(b, stops[2] - stops[1]), formatC(c, width = -(stops[3] - stops[2])))
+  row <- function(a, b, c) {
+    paste0(formatC(a, width = -stops[1]), formatC(b, width = -(stops[2] - stops[1])),
+           formatC(c, width = -(stops[3] - stops[2])))
+  }
   shape_str <- function(s) paste0("(None, ", paste(s, collapse = ", "), ")")
   lines <- c(sprintf('Model: "%s"', x$name), strrep("_", width), row("Layer (type)", "Output Shape", "Param #"),
              strrep("=", width))
