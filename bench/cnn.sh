@@ -23,6 +23,7 @@ done
 PY="${BENCH_VENV:-$HOME/.cache/rkeras-tools/benchvenv}/bin/python"
 export BENCH_THREADS="${BENCH_THREADS:-2}"
 out="${BENCH_OUT:-$(mktemp -d /tmp/rkeras-cnn.XXXXXX)}"
+mkdir -p "$out"
 res="$out/results.jsonl"; : > "$res"
 echo "== mnist_cnn benchmark $(date -u '+%Y-%m-%d %H:%M:%SZ'), $rows rows, $epochs epochs, load $(cut -d' ' -f1-3 /proc/loadavg), logs $out"
 step() {  # step <log> <command...>
