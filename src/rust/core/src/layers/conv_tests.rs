@@ -1,4 +1,4 @@
-use crate::layers::gradcheck::{check_graph, data};
+use crate::layers::gradcheck::{check_graph, data, json_chain as model, rand_bias};
 use crate::layers::{build, LayerSpec};
 use crate::model::{CompileSpec, Model, ModelSpec};
 use crate::rng::Rng;
@@ -131,25 +131,6 @@ fn conv1d_forward_equals_a_direct_convolution_including_causal() {
             assert!((a - e).abs() < 1e-12, "s{s} d{d} {pad}: {a} vs {e}");
         }
     }
-}
-
-fn model(input: Vec<usize>, layers: Vec<Value>) -> Model<f64> {
-    let n = layers.len();
-    let spec: ModelSpec = serde_json::from_value(json!({
-        "name": "m", "class_name": "Functional", "inputs": [{"name": "x", "shape": input}],
-        "layers": layers,
-        "nodes": (0..n).map(|i| json!({"layer": i, "inputs": [if i == 0 { json!({"input": 0}) } else { json!({"node": i - 1}) }]})).collect::<Vec<_>>(),
-        "outputs": [{"node": n - 1}]}))
-    .unwrap();
-    let mut m = Model::<f64>::build(spec, &mut Rng::seed_from(5)).unwrap();
-    let c: CompileSpec =
-        serde_json::from_value(json!({"optimizer": {"name": "sgd", "learning_rate": 0.01}, "loss": "mse"})).unwrap();
-    m.compile(c).unwrap();
-    m
-}
-
-fn rand_bias() -> Value {
-    json!({"name": "random_uniform", "minval": -0.1, "maxval": 0.1})
 }
 
 #[test]

@@ -19,6 +19,7 @@
 
 use super::conv::{ints, Geom};
 use super::conv_keras::{glorot, linear, ones2, positive, shape_args, tuple, valid, zeros};
+use super::kernel_bias::{activate, Init, KernelBias};
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, Padding, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -27,7 +28,7 @@ use crate::keras_h5::KerasLayerConfig;
 use crate::keras_json::{activation_name, initializer_json, Json};
 use crate::linalg::{gemm, op};
 use crate::rng::Rng;
-use crate::tensor::{try_zeros, Tensor};
+use crate::tensor::Tensor;
 use crate::Real;
 use faer::MatMut;
 use serde::{Deserialize, Serialize};
@@ -243,13 +244,9 @@ pub struct ConvTranspose<T> {
     /// `oh, ow, cout` its input and `cin`.
     g: Geom,
     activation: Activation,
-    use_bias: bool,
     out_shape: Vec<usize>,
-    /// `(kh, kw, filters, cin)`: the `(kh*kw*filters) x cin` matrix.
-    kernel: Vec<T>,
-    bias: Vec<T>,
-    dkernel: Vec<T>,
-    dbias: Vec<T>,
+    /// Kernel `(kh, kw, filters, cin)`: the `(kh*kw*filters) x cin` matrix; bias `(filters)`.
+    kb: KernelBias<T>,
     /// `x K^T` in forward, im2col of the output gradient in backward (rows `batch*h*w`).
     cols: Vec<T>,
     /// Pre-activation values, kept only for activations whose derivative needs them.
@@ -260,22 +257,21 @@ impl<T: Real> ConvTranspose<T> {
     fn new(spec: &LayerSpec, a: &Conv2DTransposeConfig, input: &[usize], rng: &mut Rng) -> Result<Self, String> {
         let g = a.geom(&spec.name, input)?;
         let what = format!("{} (a {} kernel)", spec.name, fmt_shape(&[g.kh, g.kw, g.cin, g.cout]));
-        let n = g.k().checked_mul(g.cout).ok_or_else(|| format!("{what}: too many weights"))?;
         let field = g.kh * g.kw;
         // Keras' fans of a (kh, kw, filters, cin) kernel: in = field * filters, out = field * cin
-        let mut kernel = try_zeros(n, &what)?;
-        a.kernel_initializer.fill(&mut kernel, field * g.cin, field * g.cout, rng);
-        let mut bias = try_zeros(if a.use_bias { a.filters } else { 0 }, &what)?;
-        a.bias_initializer.fill(&mut bias, field * g.cin, field * g.cout, rng);
+        let init = Init {
+            kernel: &a.kernel_initializer,
+            bias: &a.bias_initializer,
+            use_bias: a.use_bias,
+            fan_in: field * g.cin,
+            fan_out: field * g.cout,
+        };
+        let shape = vec![g.kh, g.kw, g.cin, g.cout];
         Ok(ConvTranspose {
             spec: spec.clone(),
             out_shape: vec![g.h, g.w, a.filters],
             activation: a.activation,
-            use_bias: a.use_bias,
-            dkernel: try_zeros(n, &what)?,
-            dbias: vec![T::zero(); bias.len()],
-            kernel,
-            bias,
+            kb: KernelBias::with_units(&what, shape, a.filters, init, rng)?,
             cols: Vec::new(),
             z: Vec::new(),
             g,
@@ -299,20 +295,15 @@ impl<T: Real> Layer<T> for ConvTranspose<T> {
         let m = batch * self.g.oh * self.g.ow;
         self.cols.resize(m * k, T::zero());
         let cols = MatMut::from_row_major_slice_mut(&mut self.cols, m, k);
-        gemm(cols, op(&x.data, m, cin, false), op(&self.kernel, cin, k, true), false);
+        gemm(cols, op(&x.data, m, cin, false), op(&self.kb.kernel, cin, k, true), false);
         out.resize_batch(batch, &self.out_shape);
         self.g.col2im(&self.cols, &mut out.data);
-        if self.use_bias {
+        if self.kb.use_bias() {
             for row in out.data.chunks_exact_mut(filters) {
-                row.iter_mut().zip(&self.bias).for_each(|(o, b)| *o += *b);
+                row.iter_mut().zip(&self.kb.bias).for_each(|(o, b)| *o += *b);
             }
         }
-        let keep_z = self.activation.needs_input_for_backward();
-        self.z.resize(if keep_z { out.data.len() } else { 0 }, T::zero());
-        if keep_z {
-            self.z.copy_from_slice(&out.data);
-        }
-        self.activation.forward(&mut out.data, filters);
+        activate(self.activation, &mut self.z, &mut out.data, filters);
     }
 
     fn backward(
@@ -330,47 +321,28 @@ impl<T: Real> Layer<T> for ConvTranspose<T> {
         if !g_is_preactivation {
             self.activation.backward(&self.z, &out.data, &mut g.data, filters);
         }
-        if self.use_bias {
-            self.dbias.iter_mut().for_each(|v| *v = T::zero());
-            for row in g.data.chunks_exact(filters) {
-                self.dbias.iter_mut().zip(row).for_each(|(d, v)| *d += *v);
-            }
-        }
+        self.kb.bias_grad(&g.data);
         self.cols.resize(m * k, T::zero());
         self.g.im2col(&g.data, &mut self.cols);
-        let dk = MatMut::from_row_major_slice_mut(&mut self.dkernel, k, cin);
+        let dk = MatMut::from_row_major_slice_mut(&mut self.kb.dkernel, k, cin);
         gemm(dk, op(&self.cols, k, m, true), op(&x.data, m, cin, false), false);
         if let Some(dx) = dxs[0].as_deref_mut() {
             dx.resize(&x.shape);
             let d = MatMut::from_row_major_slice_mut(&mut dx.data, m, cin);
-            gemm(d, op(&self.cols, m, k, false), op(&self.kernel, k, cin, false), false);
+            gemm(d, op(&self.cols, m, k, false), op(&self.kb.kernel, k, cin, false), false);
         }
     }
 
     fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        let g = &self.g;
-        let shape = vec![g.kh, g.kw, g.cin, g.cout];
-        let mut w = vec![WeightRef { name: "kernel", shape, values: &self.kernel[..], trainable: true }];
-        if self.use_bias {
-            w.push(WeightRef { name: "bias", shape: vec![g.cin], values: &self.bias, trainable: true });
-        }
-        w
+        self.kb.weights()
     }
 
     fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        params.push(&mut self.kernel);
-        grads.push(&mut self.dkernel);
-        if self.use_bias {
-            params.push(&mut self.bias);
-            grads.push(&mut self.dbias);
-        }
+        self.kb.push_params(params, grads);
     }
 
     fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        out.push(&mut self.kernel);
-        if self.use_bias {
-            out.push(&mut self.bias);
-        }
+        self.kb.push_weights_mut(out);
     }
 
     fn output_activation(&self) -> Option<Activation> {

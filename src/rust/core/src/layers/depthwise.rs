@@ -10,6 +10,7 @@
 
 use super::conv::{ints, Common, Geom};
 use super::conv_keras::{glorot, linear, ones2, positive, shape_args, valid, zeros};
+use super::kernel_bias::{activate, Init, KernelBias};
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, Padding, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -17,7 +18,7 @@ use crate::keras_h5::keras2;
 use crate::keras_h5::KerasLayerConfig;
 use crate::keras_json::{activation_name, initializer_json, Json};
 use crate::rng::Rng;
-use crate::tensor::{try_zeros, Tensor};
+use crate::tensor::Tensor;
 use crate::Real;
 use serde::{Deserialize, Serialize};
 
@@ -226,13 +227,9 @@ pub struct Depthwise<T> {
     g: Geom,
     dm: usize,
     activation: Activation,
-    use_bias: bool,
     out_shape: Vec<usize>,
-    /// `(kh, kw, cin, dm)`.
-    kernel: Vec<T>,
-    bias: Vec<T>,
-    dkernel: Vec<T>,
-    dbias: Vec<T>,
+    /// Kernel `(kh, kw, cin, dm)`, bias `(cin * dm)`.
+    kb: KernelBias<T>,
     /// The im2col matrix of the last forward pass.
     cols: Vec<T>,
     dcols: Vec<T>,
@@ -243,22 +240,21 @@ impl<T: Real> Depthwise<T> {
     fn new(spec: &LayerSpec, a: &DepthwiseConv2DConfig, input: &[usize], rng: &mut Rng) -> Result<Self, String> {
         let g = a.geom(&spec.name, input)?;
         let what = format!("{} (a {} kernel)", spec.name, fmt_shape(&[g.kh, g.kw, g.cin, a.depth_multiplier]));
-        let n = g.k().checked_mul(a.depth_multiplier).ok_or_else(|| format!("{what}: too many weights"))?;
         let field = g.kh * g.kw;
-        let mut kernel = try_zeros(n, &what)?;
-        a.depthwise_initializer.fill(&mut kernel, field * g.cin, field * a.depth_multiplier, rng);
-        let mut bias = try_zeros(if a.use_bias { g.cout } else { 0 }, &what)?;
-        a.bias_initializer.fill(&mut bias, field * g.cin, field * a.depth_multiplier, rng);
+        let init = Init {
+            kernel: &a.depthwise_initializer,
+            bias: &a.bias_initializer,
+            use_bias: a.use_bias,
+            fan_in: field * g.cin,
+            fan_out: field * a.depth_multiplier,
+        };
+        let shape = vec![g.kh, g.kw, g.cin, a.depth_multiplier];
         Ok(Depthwise {
             spec: spec.clone(),
             out_shape: g.out_shape(2),
             dm: a.depth_multiplier,
             activation: a.activation,
-            use_bias: a.use_bias,
-            dkernel: try_zeros(n, &what)?,
-            dbias: vec![T::zero(); bias.len()],
-            kernel,
-            bias,
+            kb: KernelBias::with_units(&what, shape, g.cout, init, rng)?,
             cols: Vec::new(),
             dcols: Vec::new(),
             z: Vec::new(),
@@ -284,18 +280,13 @@ impl<T: Real> Layer<T> for Depthwise<T> {
         self.cols.resize(m * k, T::zero());
         self.g.im2col(&x.data, &mut self.cols);
         out.resize_batch(batch, &self.out_shape);
-        if self.use_bias {
-            out.data.chunks_exact_mut(cout).for_each(|r| r.copy_from_slice(&self.bias));
+        if self.kb.use_bias() {
+            out.data.chunks_exact_mut(cout).for_each(|r| r.copy_from_slice(&self.kb.bias));
         } else {
             out.data.iter_mut().for_each(|v| *v = T::zero());
         }
-        depthwise_forward(&self.cols, &self.kernel, &mut out.data, (self.g.kh * self.g.kw, self.g.cin, self.dm));
-        let keep_z = self.activation.needs_input_for_backward();
-        self.z.resize(if keep_z { out.data.len() } else { 0 }, T::zero());
-        if keep_z {
-            self.z.copy_from_slice(&out.data);
-        }
-        self.activation.forward(&mut out.data, cout);
+        depthwise_forward(&self.cols, &self.kb.kernel, &mut out.data, (self.g.kh * self.g.kw, self.g.cin, self.dm));
+        activate(self.activation, &mut self.z, &mut out.data, cout);
     }
 
     fn backward(
@@ -313,17 +304,13 @@ impl<T: Real> Layer<T> for Depthwise<T> {
         if !g_is_preactivation {
             self.activation.backward(&self.z, &out.data, &mut g.data, cout);
         }
-        if self.use_bias {
-            self.dbias.iter_mut().for_each(|v| *v = T::zero());
-            for row in g.data.chunks_exact(cout) {
-                self.dbias.iter_mut().zip(row).for_each(|(d, v)| *d += *v);
-            }
-        }
+        self.kb.bias_grad(&g.data);
         let dx = dxs[0].as_deref_mut();
         self.dcols.resize(if dx.is_some() { m * k } else { 0 }, T::zero());
         let dcols = dx.is_some().then_some(&mut self.dcols[..]);
         let taps = self.g.kh * self.g.kw;
-        depthwise_backward(&self.cols, &self.kernel, &g.data, &mut self.dkernel, dcols, (taps, self.g.cin, self.dm));
+        let kb = &mut self.kb;
+        depthwise_backward(&self.cols, &kb.kernel, &g.data, &mut kb.dkernel, dcols, (taps, self.g.cin, self.dm));
         if let Some(dx) = dx {
             dx.resize(&x.shape);
             self.g.col2im(&self.dcols, &mut dx.data);
@@ -331,30 +318,16 @@ impl<T: Real> Layer<T> for Depthwise<T> {
     }
 
     fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        let g = &self.g;
-        let shape = vec![g.kh, g.kw, g.cin, self.dm];
         // Keras 3 names it `kernel` (tf.keras 2: `depthwise_kernel`)
-        let mut w = vec![WeightRef { name: "kernel", shape, values: &self.kernel[..], trainable: true }];
-        if self.use_bias {
-            w.push(WeightRef { name: "bias", shape: vec![g.cout], values: &self.bias, trainable: true });
-        }
-        w
+        self.kb.weights()
     }
 
     fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        params.push(&mut self.kernel);
-        grads.push(&mut self.dkernel);
-        if self.use_bias {
-            params.push(&mut self.bias);
-            grads.push(&mut self.dbias);
-        }
+        self.kb.push_params(params, grads);
     }
 
     fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        out.push(&mut self.kernel);
-        if self.use_bias {
-            out.push(&mut self.bias);
-        }
+        self.kb.push_weights_mut(out);
     }
 
     fn output_activation(&self) -> Option<Activation> {

@@ -1,8 +1,7 @@
 //! DepthwiseConv2D and SeparableConv2D.
 
-use crate::layers::gradcheck::{check_graph, data};
+use crate::layers::gradcheck::{check_graph, data, json_chain as model, rand_bias};
 use crate::layers::{build, LayerSpec, WeightCount};
-use crate::model::{CompileSpec, Model, ModelSpec};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use serde_json::{json, Value};
@@ -148,25 +147,6 @@ fn a_tiny_depthwise_convolution_computed_by_hand() {
     assert_eq!(out.shape, vec![1, 1, 1, 4]);
     // c0 j0: sum of channel 0 = 10; c0 j1: only the last tap (4); c1 j0: 100; c1 j1: 2 * 100
     assert_eq!(out.data, vec![10.0, 4.0, 100.0, 200.0]);
-}
-
-fn model(input: Vec<usize>, layers: Vec<Value>) -> Model<f64> {
-    let n = layers.len();
-    let spec: ModelSpec = serde_json::from_value(json!({
-        "name": "m", "class_name": "Functional", "inputs": [{"name": "x", "shape": input}],
-        "layers": layers,
-        "nodes": (0..n).map(|i| json!({"layer": i, "inputs": [if i == 0 { json!({"input": 0}) } else { json!({"node": i - 1}) }]})).collect::<Vec<_>>(),
-        "outputs": [{"node": n - 1}]}))
-    .unwrap();
-    let mut m = Model::<f64>::build(spec, &mut Rng::seed_from(5)).unwrap();
-    let c: CompileSpec =
-        serde_json::from_value(json!({"optimizer": {"name": "sgd", "learning_rate": 0.01}, "loss": "mse"})).unwrap();
-    m.compile(c).unwrap();
-    m
-}
-
-fn rand_bias() -> Value {
-    json!({"name": "random_uniform", "minval": -0.1, "maxval": 0.1})
 }
 
 #[test]

@@ -87,6 +87,23 @@ impl<T: Real> Dropout<T> {
     }
 }
 
+/// Dropout outside training (or at rate 0): the output is the input and the mask is emptied.
+/// Returns whether that was the case.
+pub(super) fn pass_through<T: Real>(training: bool, rate: f64, x: &[T], out: &mut [T], mask: &mut Vec<T>) -> bool {
+    let pass = !training || rate == 0.0;
+    if pass {
+        out.copy_from_slice(x);
+        mask.clear();
+    }
+    pass
+}
+
+/// Keep a value when a uniform u32 is at or above `rate * 2^32` (the threshold), scaled by
+/// `1 / (1 - rate)`. rate < 1 (checked when the layer is made), so the threshold is below 2^32.
+pub(super) fn keep_rule<T: Real>(rate: f64) -> (u32, T) {
+    ((rate * 4_294_967_296.0) as u32, T::c(1.0 / (1.0 - rate)))
+}
+
 impl<T: Real> Layer<T> for Dropout<T> {
     fn spec(&self) -> &LayerSpec {
         &self.spec
@@ -99,17 +116,12 @@ impl<T: Real> Layer<T> for Dropout<T> {
     fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, training: bool, rng: &mut Rng) {
         let x = xs[0];
         out.resize(&x.shape);
-        if !training || self.rate == 0.0 {
-            out.data.copy_from_slice(&x.data);
-            self.mask.clear();
+        if pass_through(training, self.rate, &x.data, &mut out.data, &mut self.mask) {
             return;
         }
-        // Keep when a uniform u32 is at or above rate * 2^32. Element e takes word e of the
-        // stream from here, whichever thread draws it, so the masks do not depend on the
-        // thread count.
-        // rate < 1 (checked when the layer is made), so the threshold is below 2^32
-        let threshold = (self.rate * 4_294_967_296.0) as u32;
-        let scale = T::c(1.0 / (1.0 - self.rate));
+        // Element e takes word e of the stream from here, whichever thread draws it, so the
+        // masks do not depend on the thread count.
+        let (threshold, scale) = keep_rule::<T>(self.rate);
         let len = x.data.len();
         self.mask.resize(len, T::zero());
         let start = rng.word_pos();

@@ -35,6 +35,29 @@ fn model(input_shape: Vec<usize>, layers: Vec<LayerSpec>, loss: Loss) -> Model<f
     m
 }
 
+/// A Functional model of JSON layer specs, each taking the one before (the first the input `x`),
+/// compiled with sgd (learning rate 0.01) and mse; weights drawn from seed 5.
+pub(crate) fn json_chain(input: Vec<usize>, layers: Vec<serde_json::Value>) -> Model<f64> {
+    use serde_json::json;
+    let n = layers.len();
+    let spec: ModelSpec = serde_json::from_value(json!({
+        "name": "m", "class_name": "Functional", "inputs": [{"name": "x", "shape": input}],
+        "layers": layers,
+        "nodes": (0..n).map(|i| json!({"layer": i, "inputs": [if i == 0 { json!({"input": 0}) } else { json!({"node": i - 1}) }]})).collect::<Vec<_>>(),
+        "outputs": [{"node": n - 1}]}))
+    .unwrap();
+    let mut m = Model::<f64>::build(spec, &mut Rng::seed_from(5)).unwrap();
+    let c: CompileSpec =
+        serde_json::from_value(json!({"optimizer": {"name": "sgd", "learning_rate": 0.01}, "loss": "mse"})).unwrap();
+    m.compile(c).unwrap();
+    m
+}
+
+/// A small uniform bias initializer (JSON), so that bias gradients are checked away from zero.
+pub(crate) fn rand_bias() -> serde_json::Value {
+    serde_json::json!({"name": "random_uniform", "minval": -0.1, "maxval": 0.1})
+}
+
 pub(crate) fn data(rows: usize, cols: usize, seed: u64) -> Tensor<f64> {
     let mut r = Rng::seed_from(seed);
     let shape = [rows, cols];

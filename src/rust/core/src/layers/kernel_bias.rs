@@ -2,6 +2,7 @@
 //! values, their gradients, and how the model sees them.
 
 use super::WeightRef;
+use crate::activations::Activation;
 use crate::init::Initializer;
 use crate::rng::Rng;
 use crate::tensor::try_zeros;
@@ -30,11 +31,22 @@ impl<T: Real> KernelBias<T> {
     /// A kernel of Keras shape `kernel_shape` whose last axis is the bias length, drawn
     /// (kernel, then bias) from `rng`; `what` names the layer in allocation errors.
     pub fn new(what: &str, kernel_shape: Vec<usize>, init: Init<'_>, rng: &mut Rng) -> Result<Self, String> {
+        let units = *kernel_shape.last().unwrap_or(&0);
+        Self::with_units(what, kernel_shape, units, init, rng)
+    }
+
+    /// As [`KernelBias::new`], for a kernel whose bias length `units` is not its last axis.
+    pub fn with_units(
+        what: &str,
+        kernel_shape: Vec<usize>,
+        units: usize,
+        init: Init<'_>,
+        rng: &mut Rng,
+    ) -> Result<Self, String> {
         let n = kernel_shape
             .iter()
             .try_fold(1usize, |a, d| a.checked_mul(*d))
             .ok_or_else(|| format!("{what}: too many weights"))?;
-        let units = *kernel_shape.last().unwrap_or(&0);
         let mut kernel = try_zeros(n, what)?;
         init.kernel.fill(&mut kernel, init.fan_in, init.fan_out, rng);
         let mut bias = try_zeros(if init.use_bias { units } else { 0 }, what)?;
@@ -56,6 +68,16 @@ impl<T: Real> KernelBias<T> {
         w
     }
 
+    /// The bias gradient (with a bias): the column sums of `g`, rows of the bias length.
+    pub fn bias_grad(&mut self, g: &[T]) {
+        if self.use_bias() {
+            self.dbias.iter_mut().for_each(|v| *v = T::zero());
+            for row in g.chunks_exact(self.dbias.len()) {
+                self.dbias.iter_mut().zip(row).for_each(|(d, v)| *d += *v);
+            }
+        }
+    }
+
     pub fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
         params.push(&mut self.kernel);
         grads.push(&mut self.dkernel);
@@ -71,4 +93,15 @@ impl<T: Real> KernelBias<T> {
             out.push(&mut self.bias);
         }
     }
+}
+
+/// Applies `activation` to `out` (rows of `units`), first keeping the pre-activation values in
+/// `z` when the activation's derivative needs them (`z` is emptied otherwise).
+pub fn activate<T: Real>(activation: Activation, z: &mut Vec<T>, out: &mut [T], units: usize) {
+    let keep_z = activation.needs_input_for_backward();
+    z.resize(if keep_z { out.len() } else { 0 }, T::zero());
+    if keep_z {
+        z.copy_from_slice(out);
+    }
+    activation.forward(out, units);
 }

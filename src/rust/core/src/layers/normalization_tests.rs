@@ -1,6 +1,6 @@
-use crate::layers::gradcheck::{check_graph, data};
+use crate::layers::gradcheck::{check_graph, data, json_chain as model};
 use crate::layers::{build, Layer, LayerSpec, WeightCount};
-use crate::model::{CompileSpec, Model, ModelSpec};
+use crate::model::{Model, ModelSpec};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use serde_json::{json, Value};
@@ -171,21 +171,6 @@ fn input_gamma_and_beta_gradients_in_training_match_finite_differences() {
         on_axis.as_object_mut().unwrap().insert("axis".into(), json!(2));
         check_input_gradient(on_axis, &[2, 3, 4, 2]);
     }
-}
-
-fn model(input: Vec<usize>, layers: Vec<Value>) -> Model<f64> {
-    let n = layers.len();
-    let spec: ModelSpec = serde_json::from_value(json!({
-        "name": "m", "class_name": "Functional", "inputs": [{"name": "x", "shape": input}],
-        "layers": layers,
-        "nodes": (0..n).map(|i| json!({"layer": i, "inputs": [if i == 0 { json!({"input": 0}) } else { json!({"node": i - 1}) }]})).collect::<Vec<_>>(),
-        "outputs": [{"node": n - 1}]}))
-    .unwrap();
-    let mut m = Model::<f64>::build(spec, &mut Rng::seed_from(5)).unwrap();
-    let c: CompileSpec =
-        serde_json::from_value(json!({"optimizer": {"name": "sgd", "learning_rate": 0.01}, "loss": "mse"})).unwrap();
-    m.compile(c).unwrap();
-    m
 }
 
 fn rand_init() -> Value {

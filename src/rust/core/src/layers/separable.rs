@@ -7,6 +7,7 @@
 use super::conv::{ints, Geom};
 use super::conv_keras::{glorot, linear, ones2, positive, shape_args, valid, zeros};
 use super::depthwise::{depthwise_backward, depthwise_forward, depthwise_geom, one};
+use super::kernel_bias::{activate, Init, KernelBias};
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, Padding, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -160,16 +161,12 @@ pub struct Separable<T> {
     dm: usize,
     filters: usize,
     activation: Activation,
-    use_bias: bool,
     out_shape: Vec<usize>,
     /// `(kh, kw, cin, dm)`.
     depthwise: Vec<T>,
-    /// `(1, 1, cin * dm, filters)`.
-    pointwise: Vec<T>,
-    bias: Vec<T>,
     ddepthwise: Vec<T>,
-    dpointwise: Vec<T>,
-    dbias: Vec<T>,
+    /// The pointwise kernel `(1, 1, cin * dm, filters)` and the bias `(filters)`.
+    pw: KernelBias<T>,
     cols: Vec<T>,
     dcols: Vec<T>,
     /// The depthwise output `(rows, cin * dm)` and its gradient.
@@ -184,27 +181,26 @@ impl<T: Real> Separable<T> {
         let dm = a.depth_multiplier;
         let what = format!("{} (a {} kernel)", spec.name, fmt_shape(&[g.kh, g.kw, g.cin, dm]));
         let nd = g.k().checked_mul(dm).ok_or_else(|| format!("{what}: too many weights"))?;
-        let np = g.cout.checked_mul(a.filters).ok_or_else(|| format!("{what}: too many weights"))?;
         let field = g.kh * g.kw;
         let mut depthwise = try_zeros(nd, &what)?;
         a.depthwise_initializer.fill(&mut depthwise, field * g.cin, field * dm, rng);
-        let mut pointwise = try_zeros(np, &what)?;
-        a.pointwise_initializer.fill(&mut pointwise, g.cout, a.filters, rng);
-        let mut bias = try_zeros(if a.use_bias { a.filters } else { 0 }, &what)?;
-        a.bias_initializer.fill(&mut bias, g.cout, a.filters, rng);
+        let init = Init {
+            kernel: &a.pointwise_initializer,
+            bias: &a.bias_initializer,
+            use_bias: a.use_bias,
+            fan_in: g.cout,
+            fan_out: a.filters,
+        };
+        let pw = KernelBias::new(&what, vec![1, 1, g.cout, a.filters], init, rng)?;
         Ok(Separable {
             spec: spec.clone(),
             out_shape: vec![g.oh, g.ow, a.filters],
             dm,
             filters: a.filters,
             activation: a.activation,
-            use_bias: a.use_bias,
             ddepthwise: try_zeros(nd, &what)?,
-            dpointwise: try_zeros(np, &what)?,
-            dbias: vec![T::zero(); bias.len()],
             depthwise,
-            pointwise,
-            bias,
+            pw,
             cols: Vec::new(),
             dcols: Vec::new(),
             mid: Vec::new(),
@@ -235,17 +231,13 @@ impl<T: Real> Layer<T> for Separable<T> {
         self.mid.resize(m * cm, T::zero());
         depthwise_forward(&self.cols, &self.depthwise, &mut self.mid, (self.g.kh * self.g.kw, self.g.cin, self.dm));
         out.resize_batch(batch, &self.out_shape);
-        if self.use_bias {
-            out.data.chunks_exact_mut(f).for_each(|r| r.copy_from_slice(&self.bias));
+        let use_bias = self.pw.use_bias();
+        if use_bias {
+            out.data.chunks_exact_mut(f).for_each(|r| r.copy_from_slice(&self.pw.bias));
         }
         let o = MatMut::from_row_major_slice_mut(&mut out.data, m, f);
-        gemm(o, op(&self.mid, m, cm, false), op(&self.pointwise, cm, f, false), self.use_bias);
-        let keep_z = self.activation.needs_input_for_backward();
-        self.z.resize(if keep_z { out.data.len() } else { 0 }, T::zero());
-        if keep_z {
-            self.z.copy_from_slice(&out.data);
-        }
-        self.activation.forward(&mut out.data, f);
+        gemm(o, op(&self.mid, m, cm, false), op(&self.pw.kernel, cm, f, false), use_bias);
+        activate(self.activation, &mut self.z, &mut out.data, f);
     }
 
     fn backward(
@@ -263,17 +255,12 @@ impl<T: Real> Layer<T> for Separable<T> {
         if !g_is_preactivation {
             self.activation.backward(&self.z, &out.data, &mut g.data, f);
         }
-        if self.use_bias {
-            self.dbias.iter_mut().for_each(|v| *v = T::zero());
-            for row in g.data.chunks_exact(f) {
-                self.dbias.iter_mut().zip(row).for_each(|(d, v)| *d += *v);
-            }
-        }
-        let dp = MatMut::from_row_major_slice_mut(&mut self.dpointwise, cm, f);
+        self.pw.bias_grad(&g.data);
+        let dp = MatMut::from_row_major_slice_mut(&mut self.pw.dkernel, cm, f);
         gemm(dp, op(&self.mid, cm, m, true), op(&g.data, m, f, false), false);
         self.dmid.resize(m * cm, T::zero());
         let dmid = MatMut::from_row_major_slice_mut(&mut self.dmid, m, cm);
-        gemm(dmid, op(&g.data, m, f, false), op(&self.pointwise, f, cm, true), false);
+        gemm(dmid, op(&g.data, m, f, false), op(&self.pw.kernel, f, cm, true), false);
         let dx = dxs[0].as_deref_mut();
         self.dcols.resize(if dx.is_some() { m * k } else { 0 }, T::zero());
         let dcols = dx.is_some().then_some(&mut self.dcols[..]);
@@ -287,43 +274,23 @@ impl<T: Real> Layer<T> for Separable<T> {
 
     fn weights(&self) -> Vec<WeightRef<'_, T>> {
         let g = &self.g;
-        let mut w = vec![
-            WeightRef {
-                name: "depthwise_kernel",
-                shape: vec![g.kh, g.kw, g.cin, self.dm],
-                values: &self.depthwise[..],
-                trainable: true,
-            },
-            WeightRef {
-                name: "pointwise_kernel",
-                shape: vec![1, 1, g.cout, self.filters],
-                values: &self.pointwise[..],
-                trainable: true,
-            },
-        ];
-        if self.use_bias {
-            w.push(WeightRef { name: "bias", shape: vec![self.filters], values: &self.bias, trainable: true });
-        }
+        let shape = vec![g.kh, g.kw, g.cin, self.dm];
+        let mut w = vec![WeightRef { name: "depthwise_kernel", shape, values: &self.depthwise[..], trainable: true }];
+        let mut pw = self.pw.weights();
+        pw[0].name = "pointwise_kernel";
+        w.extend(pw);
         w
     }
 
     fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
         params.push(&mut self.depthwise);
         grads.push(&mut self.ddepthwise);
-        params.push(&mut self.pointwise);
-        grads.push(&mut self.dpointwise);
-        if self.use_bias {
-            params.push(&mut self.bias);
-            grads.push(&mut self.dbias);
-        }
+        self.pw.push_params(params, grads);
     }
 
     fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
         out.push(&mut self.depthwise);
-        out.push(&mut self.pointwise);
-        if self.use_bias {
-            out.push(&mut self.bias);
-        }
+        self.pw.push_weights_mut(out);
     }
 
     fn output_activation(&self) -> Option<Activation> {

@@ -8,6 +8,7 @@
 //! (sample, channel), in that order, kept when the word is at or above `rate * 2^32`, so that
 //! `set.seed()` repeats them.
 
+use super::dropout::{keep_rule, pass_through};
 use super::padding::{DataFormat, Grid};
 use super::{ConfigEntries, Layer, LayerDef, LayerSpec, WeightCount};
 use crate::keras_h5::KerasLayerConfig;
@@ -82,14 +83,10 @@ impl<T: Real> Layer<T> for SpatialDropout<T> {
     fn forward(&mut self, xs: &[&Tensor<T>], out: &mut Tensor<T>, training: bool, rng: &mut Rng) {
         let x = xs[0];
         out.resize(&x.shape);
-        if !training || self.rate == 0.0 {
-            out.data.copy_from_slice(&x.data);
-            self.mask.clear();
+        if pass_through(training, self.rate, &x.data, &mut out.data, &mut self.mask) {
             return;
         }
-        // rate < 1 (checked when the layer is built), so the threshold is below 2^32
-        let threshold = (self.rate * 4_294_967_296.0) as u32;
-        let scale = T::c(1.0 / (1.0 - self.rate));
+        let (threshold, scale) = keep_rule::<T>(self.rate);
         let n = x.rows() * self.g.channels();
         self.words.resize(n, 0);
         let start = rng.word_pos();

@@ -3,10 +3,10 @@
 //! f64 finite-difference gradients (of the layer alone and through models), and the spatial
 //! dropout masks.
 
-use super::gradcheck::{check_graph, data};
+use super::gradcheck::{check_graph, data, json_chain};
 use super::{build, Layer, LayerKind, LayerSpec};
 use crate::keras_h5::{Generation, KerasLayerConfig};
-use crate::model::{CompileSpec, Model, ModelSpec};
+use crate::model::Model;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use serde_json::{json, Value};
@@ -381,16 +381,7 @@ fn dense(name: &str, units: usize) -> Value {
 fn chain(input: Vec<usize>, l: Value) -> Model<f64> {
     let layers =
         vec![dense("d1", input[input.len() - 1]), l, json!({"class_name": "Flatten", "name": "f"}), dense("d2", 2)];
-    let spec: ModelSpec = serde_json::from_value(json!({"name": "m", "class_name": "Functional",
-        "inputs": [{"name": "x", "shape": input}], "layers": layers,
-        "nodes": (0..4).map(|i| json!({"layer": i, "inputs": [if i == 0 { json!({"input": 0}) } else { json!({"node": i - 1}) }]})).collect::<Vec<_>>(),
-        "outputs": [{"node": 3}]}))
-    .unwrap();
-    let mut m = Model::<f64>::build(spec, &mut Rng::seed_from(5)).unwrap();
-    let c: CompileSpec =
-        serde_json::from_value(json!({"optimizer": {"name": "sgd", "learning_rate": 0.01}, "loss": "mse"})).unwrap();
-    m.compile(c).unwrap();
-    m
+    json_chain(input, layers)
 }
 
 #[test]
