@@ -9,6 +9,7 @@ mod conv;
 mod dense;
 mod dot;
 mod dropout;
+mod embedding;
 mod kernel_bias;
 mod merge;
 mod pooling;
@@ -19,6 +20,7 @@ pub use conv::{Conv, Conv1DConfig, Conv2DConfig, Padding};
 pub use dense::{Dense, DenseConfig};
 pub use dot::{Dot, DotConfig};
 pub use dropout::{Dropout, DropoutConfig};
+pub use embedding::{check_ids, Embedding, EmbeddingConfig, MAX_INPUT_DIM};
 pub use merge::{
     AddConfig, AverageConfig, Concatenate, ConcatenateConfig, Elementwise, MaximumConfig, MergeOp, MinimumConfig,
     MultiplyConfig, SubtractConfig,
@@ -227,7 +229,8 @@ layer_kinds! {
     GlobalMaxPooling1D(GlobalMaxPooling1DConfig),
     GlobalMaxPooling2D(GlobalMaxPooling2DConfig),
     GlobalAveragePooling1D(GlobalAveragePooling1DConfig),
-    GlobalAveragePooling2D(GlobalAveragePooling2DConfig);
+    GlobalAveragePooling2D(GlobalAveragePooling2DConfig),
+    Embedding(EmbeddingConfig);
     test:
     // a layer with state (a weight the optimizer does not train)
     TestScaleShift(test_state::ScaleShiftConfig),
@@ -401,7 +404,7 @@ mod wire_tests {
 
     /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
     /// serializes to these bytes (those of the struct variants before `LayerDef`).
-    const SPECS: [&str; 19] = [
+    const SPECS: [&str; 20] = [
         r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
         r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
         r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
@@ -419,6 +422,7 @@ mod wire_tests {
         r#"{"name":"rv","trainable":true,"class_name":"RepeatVector","n":4}"#,
         r#"{"name":"mp","trainable":true,"class_name":"MaxPooling2D","pool_size":[2,3],"strides":null,"padding":"same"}"#,
         r#"{"name":"gap","trainable":true,"class_name":"GlobalAveragePooling1D","keepdims":true}"#,
+        r#"{"name":"emb","trainable":true,"class_name":"Embedding","input_dim":5000,"output_dim":50,"embeddings_initializer":{"name":"random_uniform","minval":-0.05,"maxval":0.05}}"#,
         r#"{"name":"inner","trainable":true,"class_name":"Sequential","model":{"name":"s","class_name":"Sequential","input_shape":[2],"layers":[{"name":"f2","trainable":true,"class_name":"Flatten"}]}}"#,
         r#"{"name":"ss","trainable":true,"class_name":"TestScaleShift","momentum":0.5}"#,
     ];
@@ -453,7 +457,7 @@ mod wire_tests {
             "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, \
              Dot, Reshape, Permute, RepeatVector, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
              AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
-             InputLayer, and Functional and Sequential models"
+             Embedding, InputLayer, and Functional and Sequential models"
         );
     }
 }
