@@ -16,7 +16,7 @@
 #'   (from the end).
 #' @param value The padding value.
 #' @returns A matrix of `length(sequences)` rows and `maxlen` columns.
-#' @family preprocessing
+#' @family sequence preprocessing
 #' @export
 #' @examples
 #' pad_sequences(list(c(1, 2, 3), 4, c(5, 6)), maxlen = 2)
