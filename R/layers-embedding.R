@@ -21,6 +21,8 @@
 #'   error.
 #' @param input_length Length of the input sequences, for the first layer of a sequential
 #'   model (its input shape is then `input_length`).
+#' @param weights Not supported yet (an error): set a pretrained table with
+#'   `set_weights(get_layer(model, name), list(matrix))` once the model is built.
 #' @param ... `input_shape`, `batch_input_shape`, `dtype` and `sparse = FALSE` (accepted for
 #'   compatibility).
 #' @param name Layer name (default `embedding`, `embedding_1`, ...).
@@ -44,6 +46,10 @@ layer_embedding <- function(object, input_dim, output_dim, embeddings_initialize
   if (isTRUE(check_flag(mask_zero, "mask_zero")))
     stop_arg(fn, "(): `mask_zero = TRUE` is not supported yet: rkeras does not propagate masks; ",
              "use mask_zero = FALSE (padding id 0 is then an ordinary id)")
+  if (!is.null(weights))
+    stop_arg(fn, "(): `weights` is not supported yet; build the model, then set the table with ",
+             "set_weights(get_layer(model, \"", name %||% "embedding", "\"), list(matrix)) ",
+             "(an input_dim x output_dim matrix)")
   dots <- check_dots(list(...), c("input_shape", "batch_input_shape", "dtype", "sparse"), fn = fn)
   if (!is.null(dots$sparse) && !identical(dots$sparse, FALSE))
     stop_arg(fn, "(): `sparse = TRUE` is not supported (the embedding gradient is dense)")

@@ -42,20 +42,15 @@ pad_sequences <- function(sequences, maxlen = NULL, dtype = "int32", padding = "
   if (!dtype %in% c(integer_types, float_types))
     stop_arg("pad_sequences(): `dtype` must be an integer type (\"int32\", ...) or a float type (\"float32\", ",
              "\"float64\"), got \"", dtype, "\"")
-  as_type <- if (dtype %in% integer_types) as.integer else as.double
-  len <- lengths(sequences, use.names = FALSE)
+  integer <- dtype %in% integer_types
+  want <- if (integer) is.integer else is.double
+  # the core reads each element as it is; coerce the others (numpy truncates to integers too)
+  if (!all(vapply(sequences, want, TRUE, USE.NAMES = FALSE)))
+    sequences <- lapply(sequences, if (integer) as.integer else as.double)
   n <- length(sequences)
-  maxlen <- if (is.null(maxlen)) (if (n) max(len) else 0L) else check_count(maxlen, "maxlen")
-  keep <- pmin(len, maxlen)
-  # run-length masks, column per sequence (the transpose of the result): the values kept of
-  # each sequence, and where they go among its maxlen slots
-  runs <- function(first, a, b) rep.int(rep.int(c(first, !first), n), as.vector(rbind(a, b)))
-  flat <- as_type(unlist(sequences, use.names = FALSE))
-  cut <- len - keep
-  if (any(cut > 0))
-    flat <- flat[if (truncating == "pre") runs(FALSE, cut, keep) else runs(TRUE, keep, cut)]
-  pad <- maxlen - keep
-  out <- matrix(as_type(value), maxlen, n)
-  if (length(flat)) out[if (padding == "pre") runs(FALSE, pad, keep) else runs(TRUE, keep, pad)] <- flat
-  t(out)
+  maxlen <- if (is.null(maxlen)) (if (n) max(lengths(sequences, use.names = FALSE)) else 0L)
+  else check_count(maxlen, "maxlen")
+  if (as.numeric(n) * maxlen > .Machine$integer.max)
+    stop_arg("pad_sequences(): the result (", n, " x ", maxlen, ") is too large")
+  rk_pad_sequences(unname(sequences), as.integer(maxlen), padding == "pre", truncating == "pre", value, integer)
 }

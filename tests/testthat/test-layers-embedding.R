@@ -117,6 +117,13 @@ test_that("layer_embedding() checks its arguments", {
                "`embeddings_regularizer` not supported yet", fixed = TRUE)
   expect_error(layer_embedding(input_dim = 10, output_dim = 2, sparse = TRUE), "`sparse = TRUE` is not supported")
   expect_error(layer_embedding(input_dim = 10, output_dim = 2, inptu_length = 3), "unknown argument `inptu_length`")
+  expect_error(layer_embedding(input_dim = 10, output_dim = 2, weights = list(matrix(0, 10, 2)), name = "glove"),
+               "set_weights(get_layer(model, \"glove\"), list(matrix))", fixed = TRUE)
+  # a pretrained table goes in with set_weights() on the layer
+  m <- keras_model_sequential(input_shape = 3) %>% layer_embedding(10, 2, name = "glove", trainable = FALSE)
+  table <- matrix(seq_len(20) / 10, 10, 2)
+  set_weights(get_layer(m, "glove"), list(table))
+  expect_equal(predict(m, matrix(c(9, 0, 4), 1))[1, , ], table[c(10, 1, 5), ], tolerance = 1e-6)
   # input_length sets the input shape; without it the shape comes from the data
   m <- keras_model_sequential() %>% layer_embedding(10, 2, input_length = 3)
   expect_equal(dim(predict(m, matrix(0, 2, 3))), c(2L, 3L, 2L))
