@@ -5,6 +5,8 @@ rk_handle_alive <- function(h) rk_call(.Call(wrap__rk_handle_alive, h))
 
 rk_set_threads <- function(n) rk_call(.Call(wrap__rk_set_threads, n))
 
+rk_pad_sequences <- function(seqs, maxlen, pre_pad, pre_trunc, value, integer) rk_call(.Call(wrap__rk_pad_sequences, seqs, maxlen, pre_pad, pre_trunc, value, integer))
+
 rk_release_buffers <- function() rk_call(.Call(wrap__rk_release_buffers))
 
 rk_model_build <- function(spec, seed) rk_call(.Call(wrap__rk_model_build, spec, seed))

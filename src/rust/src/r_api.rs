@@ -545,10 +545,39 @@ fn rk_h5_load_weights(h: Robj, bytes: Robj, by_name: bool, skip_mismatch: bool, 
     with_model(h, |m| keras_h5::load_weights(m, b, opts))
 }
 
+/// `pad_sequences()`: a list of integer vectors (`integer`) or of double vectors as an
+/// `n x maxlen` matrix of the same type (R has coerced each element already).
+#[extendr]
+fn rk_pad_sequences(seqs: List, maxlen: i32, pre_pad: bool, pre_trunc: bool, value: f64, integer: bool) -> R<Robj> {
+    use rkeras_core::sequences::{pad_sequences, End};
+    let end = |pre: bool| if pre { End::Pre } else { End::Post };
+    let (n, maxlen) = (seqs.len(), maxlen.max(0) as usize);
+    let bad = |i: usize| format!("pad_sequences(): element {} of `sequences` has the wrong type", i + 1);
+    let items: Vec<Robj> = seqs.values().collect();
+    let mut r: Robj = if integer {
+        let s: Vec<&[i32]> =
+            items.iter().enumerate().map(|(i, v)| v.as_integer_slice().ok_or_else(|| bad(i))).collect::<R<_>>()?;
+        let mut r: Robj = Integers::new(n * maxlen).into();
+        let out = r.as_integer_slice_mut().ok_or("pad_sequences(): could not allocate the result")?;
+        pad_sequences(&s, maxlen, end(pre_pad), end(pre_trunc), value as i32, out);
+        r
+    } else {
+        let s: Vec<&[f64]> =
+            items.iter().enumerate().map(|(i, v)| v.as_real_slice().ok_or_else(|| bad(i))).collect::<R<_>>()?;
+        let mut r: Robj = Doubles::new(n * maxlen).into();
+        let out = r.as_real_slice_mut().ok_or("pad_sequences(): could not allocate the result")?;
+        pad_sequences(&s, maxlen, end(pre_pad), end(pre_trunc), value, out);
+        r
+    };
+    r.set_attrib("dim", vec![n as i32, maxlen as i32]).map_err(|e| e.to_string())?;
+    Ok(r)
+}
+
 extendr_module! {
     mod r_api;
     fn rk_handle_alive;
     fn rk_set_threads;
+    fn rk_pad_sequences;
     fn rk_release_buffers;
     fn rk_model_build;
     fn rk_model_check;

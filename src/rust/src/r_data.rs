@@ -93,6 +93,7 @@ pub fn arrays_x(d: &Robj) -> Option<Robj> {
 /// Why a chunked prediction stopped.
 enum Stop {
     Bad(rkeras_core::convert::BadValue),
+    Ids(String),
     Interrupted,
 }
 
@@ -104,12 +105,20 @@ pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std
     let dims = matrix_dims(x);
     let one = model.n_inputs() == 1 && x.as_list().is_none();
     let r = if one && dims.iter().product::<usize>() == x.len() && check_x_shape(&dims, model.input_shape()).is_ok() {
+        let ids = model.id_checks();
+        let sample = model.input_shape().to_vec();
         let run = |c: Columns<'_>| {
             model.predict_with(c.rows(), batch_size, |_, rows, dst| {
                 if r_interrupt::pending() {
                     return Err(Stop::Interrupted);
                 }
-                c.read(rows, dst).map_err(Stop::Bad)
+                let row0 = rows.start;
+                c.read(rows, dst).map_err(Stop::Bad)?;
+                for k in &ids {
+                    rkeras_core::layers::check_ids(dst, &sample, row0, &k.layer, k.input_dim, "x")
+                        .map_err(Stop::Ids)?;
+                }
+                Ok(())
             })
         };
         with_columns(x, &dims, run)
@@ -119,6 +128,7 @@ pub fn predict_array(model: &mut Model<f32>, x: &Robj, batch_size: usize) -> std
     let t = match r {
         Some(Ok(t)) => t,
         Some(Err(Stop::Bad(bad))) => return Err(bad_value("x", &dims, bad)),
+        Some(Err(Stop::Ids(e))) => return Err(e),
         Some(Err(Stop::Interrupted)) => return Ok(list!(status = "interrupted").into()),
         None => {
             // several inputs, other types and shapes: the full conversion gives the errors (or
@@ -163,6 +173,7 @@ pub fn generator(
             })
             .collect(),
         needs_y,
+        ids: model.id_checks(),
     };
     RGenerator::new(f, steps, expect, slot.clone(), overlap)
 }

@@ -45,6 +45,8 @@ pub struct Expect {
     pub outputs: Vec<(String, Vec<usize>, Option<Loss>)>,
     /// `predict_generator()` accepts `list(x)` and ignores targets.
     pub needs_y: bool,
+    /// Embeddings reading model inputs, whose ids each batch must hold.
+    pub ids: Vec<rkeras_core::data::IdCheck>,
 }
 
 /// A generator closure as a batch source, called exactly once per step.
@@ -85,6 +87,7 @@ impl RGenerator {
         } else {
             check_data(&b.xs, None, &inputs, &outputs)?;
         }
+        rkeras_core::data::check_input_ids(&b.xs, &self.expect.ids, 0)?;
         Ok(())
     }
 }

@@ -167,6 +167,27 @@ pub fn check_data<T: Real>(
     Ok(())
 }
 
+/// An embedding layer that reads model input `input`: its values must be ids in
+/// `[0, input_dim)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdCheck {
+    pub input: usize,
+    pub layer: String,
+    pub input_dim: usize,
+}
+
+/// Checks the ids of inputs `xs` (whose first row is data row `row0`) for each of `checks`;
+/// the error names the layer, the value and its row and step.
+pub fn check_input_ids<T: Real>(xs: &[Tensor<T>], checks: &[IdCheck], row0: usize) -> Result<(), String> {
+    for c in checks {
+        if let Some(x) = xs.get(c.input) {
+            let what = if xs.len() > 1 { format!("x[[{}]]", c.input + 1) } else { "x".to_string() };
+            crate::layers::check_ids(&x.data, x.shape.get(1..).unwrap_or(&[]), row0, &c.layer, c.input_dim, &what)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

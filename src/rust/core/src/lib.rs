@@ -31,6 +31,7 @@ pub mod progress;
 pub mod real;
 pub mod reuse;
 pub mod rng;
+pub mod sequences;
 pub mod serialize;
 pub mod tensor;
 pub mod tfevents;

@@ -596,7 +596,26 @@ impl<T: Real> Model<T> {
                 (self.output_names[o].as_str(), self.output_shape_of(o), loss)
             })
             .collect();
-        crate::data::check_data(xs, ys, &inputs, &outputs)
+        crate::data::check_data(xs, ys, &inputs, &outputs)?;
+        crate::data::check_input_ids(xs, &self.id_checks(), 0)
+    }
+
+    /// The embeddings that read a model input directly, whose ids the data checks check (see
+    /// [`crate::data::IdCheck`]).
+    pub fn id_checks(&self) -> Vec<crate::data::IdCheck> {
+        let mut v = Vec::new();
+        for (j, node) in self.graph.nodes.iter().enumerate() {
+            if let (Some(&TRef::Input(input)), layers::LayerKind::Embedding(c)) =
+                (node.inputs.first(), &self.node_layer(j).spec().kind)
+            {
+                v.push(crate::data::IdCheck {
+                    input,
+                    layer: self.node_layer(j).spec().name.clone(),
+                    input_dim: c.input_dim,
+                });
+            }
+        }
+        v
     }
 
     /// Names of the model inputs.

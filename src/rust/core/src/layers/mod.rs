@@ -12,6 +12,7 @@ mod dense;
 mod depthwise;
 mod dot;
 mod dropout;
+mod embedding;
 mod kernel_bias;
 mod merge;
 mod normalization;
@@ -29,6 +30,7 @@ pub use dense::{Dense, DenseConfig};
 pub use depthwise::{Depthwise, DepthwiseConv2DConfig};
 pub use dot::{Dot, DotConfig};
 pub use dropout::{Dropout, DropoutConfig};
+pub use embedding::{check_ids, Embedding, EmbeddingConfig, MAX_INPUT_DIM};
 pub use merge::{
     AddConfig, AverageConfig, Concatenate, ConcatenateConfig, Elementwise, MaximumConfig, MergeOp, MinimumConfig,
     MultiplyConfig, SubtractConfig,
@@ -265,7 +267,8 @@ layer_kinds! {
     UpSampling2D(UpSampling2DConfig),
     SpatialDropout1D(SpatialDropout1DConfig),
     SpatialDropout2D(SpatialDropout2DConfig),
-    BatchNormalization(BatchNormalizationConfig);
+    BatchNormalization(BatchNormalizationConfig),
+    Embedding(EmbeddingConfig);
     test:
     // a layer with state (a weight the optimizer does not train)
     TestScaleShift(test_state::ScaleShiftConfig),
@@ -452,7 +455,7 @@ mod wire_tests {
 
     /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
     /// serializes to these bytes (those of the struct variants before `LayerDef`).
-    const SPECS: [&str; 27] = [
+    const SPECS: [&str; 28] = [
         r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
         r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
         r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
@@ -478,6 +481,7 @@ mod wire_tests {
         r#"{"name":"up","trainable":true,"class_name":"UpSampling2D","size":[2,3],"data_format":"channels_first","interpolation":"bilinear"}"#,
         r#"{"name":"sd","trainable":true,"class_name":"SpatialDropout1D","rate":0.25}"#,
         r#"{"name":"bn","trainable":true,"class_name":"BatchNormalization","axis":-1,"momentum":0.9,"epsilon":0.01,"center":false,"scale":true,"beta_initializer":{"name":"zeros"},"gamma_initializer":{"name":"ones"},"moving_mean_initializer":{"name":"zeros"},"moving_variance_initializer":{"name":"constant","value":2.0}}"#,
+        r#"{"name":"emb","trainable":true,"class_name":"Embedding","input_dim":5000,"output_dim":50,"embeddings_initializer":{"name":"random_uniform","minval":-0.05,"maxval":0.05}}"#,
         r#"{"name":"inner","trainable":true,"class_name":"Sequential","model":{"name":"s","class_name":"Sequential","input_shape":[2],"layers":[{"name":"f2","trainable":true,"class_name":"Flatten"}]}}"#,
         r#"{"name":"ss","trainable":true,"class_name":"TestScaleShift","momentum":0.5}"#,
     ];
@@ -513,7 +517,7 @@ mod wire_tests {
              Dot, Reshape, Permute, RepeatVector, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
              AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
              Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, \
-             UpSampling1D, UpSampling2D, SpatialDropout1D, SpatialDropout2D, BatchNormalization, InputLayer, and Functional and Sequential \
+             UpSampling1D, UpSampling2D, SpatialDropout1D, SpatialDropout2D, BatchNormalization, Embedding, InputLayer, and Functional and Sequential \
              models"
         );
     }
