@@ -95,7 +95,7 @@ test_that("summary() counts the moving statistics as non-trainable parameters, l
     layer_dense(units = 10, activation = "softmax")
   out <- capture.output(summary(model))
   # 4 * 32 weights, of which 2 * 32 (moving mean and variance) are not trainable
-  expect_true(any(grepl("^batch_normalization \\(BatchNormaliza +\\(None, 26, 26, 32\\) +128", out)), info = out)
+  expect_true(any(grepl("^batch_normalization \\(BatchNormalization\\) *\\(None, 26, 26, 32\\) +128", out)), info = out)
   expect_true("Total params: 216,778" %in% out)
   expect_true("Trainable params: 216,714" %in% out)
   expect_true("Non-trainable params: 64" %in% out)
