@@ -70,3 +70,69 @@ mnist_cnn <- function() {
                     metrics = c("accuracy"))
   model
 }
+
+# The arguments of the model benchmarks (cnn.R, imdb_cnn.R): --rows, --epochs, --data, --out,
+# --seed, --predict-reps, --no-threads.
+model_bench_args <- function(argv = commandArgs(trailingOnly = TRUE)) {
+  a <- list(rows = 6000L, epochs = 3L, data = NULL, out = NULL, seed = 1L, threads = TRUE, predict_reps = 3L)
+  i <- 1L
+  while (i <= length(argv)) {
+    key <- argv[[i]]; val <- if (i < length(argv)) argv[[i + 1L]] else NA_character_; step <- 2L
+    switch(key,
+      "--rows" = a$rows <- as.integer(val),
+      "--epochs" = a$epochs <- as.integer(val),
+      "--data" = a$data <- val,
+      "--out" = a$out <- val,
+      "--seed" = a$seed <- as.integer(val),
+      "--predict-reps" = a$predict_reps <- as.integer(val),
+      "--no-threads" = { a$threads <- FALSE; step <- 1L },
+      stop("unknown argument: ", key))
+    i <- i + step
+  }
+  if (is.na(a$epochs) || a$epochs < 2L) stop("--epochs must be at least 2 (epoch 1 is excluded from the median)")
+  a
+}
+
+# One model benchmark: `build()` makes a fresh compiled model; fit() on x, y with
+# validation_split 0.2 timed per epoch (callback_lambda), RSS during fit(), predict() on
+# `x_predict` (median of args$predict_reps after a warm-up), and unless --no-threads the epoch
+# time on one thread. Returns the fields of the RESULT record.
+measure_model <- function(build, x, y, batch_size, x_predict, args) {
+  timed_fit <- function(model, epochs) {
+    times <- numeric(0); t0 <- 0
+    cb <- callback_lambda(on_epoch_begin = function(epoch, logs) t0 <<- now(),
+                          on_epoch_end = function(epoch, logs) times <<- c(times, now() - t0))
+    h <- model %>% fit(x, y, epochs = epochs, batch_size = batch_size, validation_split = 0.2, verbose = 0,
+                       callbacks = list(cb))
+    list(times = times, history = h)
+  }
+  invisible(gc())
+  peak_before <- proc_status_mib("VmHWM")
+  rss_before <- proc_status_mib("VmRSS")
+  reset_ok <- reset_peak()
+  set.seed(args$seed)
+  model <- build()
+  fit1 <- timed_fit(model, args$epochs)
+  peak_fit <- proc_status_mib("VmHWM")
+  predict(model, x_predict, verbose = 0)
+  predict_runs <- vapply(seq_len(args$predict_reps), function(i) {
+    t0 <- now(); predict(model, x_predict, verbose = 0); now() - t0
+  }, 0)
+  one_thread <- NA_real_
+  if (args$threads) {
+    old <- options(rkeras.threads = 1L)
+    set.seed(args$seed)
+    one_thread <- median_steady(timed_fit(build(), 2L)$times)
+    options(old)
+  }
+  n <- dim(x)[1]
+  med <- median_steady(fit1$times)
+  list(framework = "rkeras", rows = n, epochs = args$epochs, seed = args$seed, params = count_params(model),
+       epoch_times = fit1$times, first_epoch_s = fit1$times[[1]], median_s = med,
+       samples_per_s = floor(n * 0.8) / med, val_acc = fit1$history$metrics$val_accuracy,
+       fit_extra_rss_mib = if (reset_ok) peak_fit - rss_before else NA_real_,
+       peak_rss_mib = max(peak_before, peak_fit),
+       predict_s = stats::median(predict_runs), predict_rows = dim(x_predict)[1], predict_runs = predict_runs,
+       one_thread_median_s = one_thread, thread_speedup = one_thread / med,
+       threads = getOption("rkeras.threads", Sys.getenv("RKERAS_THREADS", "all")))
+}

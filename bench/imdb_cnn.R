@@ -18,22 +18,7 @@ t_process0 <- proc.time()[["elapsed"]]
 bench_dir <- dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))))
 source(file.path(bench_dir, "common.R"))
 
-args <- list(rows = 6000L, epochs = 3L, out = NULL, seed = 1L, threads = TRUE, predict_reps = 3L)
-argv <- commandArgs(trailingOnly = TRUE)
-i <- 1L
-while (i <= length(argv)) {
-  key <- argv[[i]]; val <- if (i < length(argv)) argv[[i + 1L]] else NA_character_; step <- 2L
-  switch(key,
-    "--rows" = args$rows <- as.integer(val),
-    "--epochs" = args$epochs <- as.integer(val),
-    "--out" = args$out <- val,
-    "--seed" = args$seed <- as.integer(val),
-    "--predict-reps" = args$predict_reps <- as.integer(val),
-    "--no-threads" = { args$threads <- FALSE; step <- 1L },
-    stop("unknown argument: ", key))
-  i <- i + step
-}
-if (is.na(args$epochs) || args$epochs < 2L) stop("--epochs must be at least 2 (epoch 1 is excluded from the median)")
+args <- model_bench_args()
 
 suppressPackageStartupMessages(library(rkeras))
 maxlen <- 400L
@@ -60,43 +45,4 @@ imdb_cnn <- function() {
   model
 }
 
-timed_fit <- function(model, epochs) {
-  times <- numeric(0); t0 <- 0
-  cb <- callback_lambda(on_epoch_begin = function(epoch, logs) t0 <<- now(),
-                        on_epoch_end = function(epoch, logs) times <<- c(times, now() - t0))
-  h <- model %>% fit(x_train, y_train, epochs = epochs, batch_size = 32, validation_split = 0.2, verbose = 0,
-                     callbacks = list(cb))
-  list(times = times, history = h)
-}
-
-invisible(gc())
-peak_before <- proc_status_mib("VmHWM")
-rss_before <- proc_status_mib("VmRSS")
-reset_ok <- reset_peak()
-set.seed(args$seed)
-model <- imdb_cnn()
-fit1 <- timed_fit(model, args$epochs)
-peak_fit <- proc_status_mib("VmHWM")
-
-predict_runs <- {
-  predict(model, x_train, verbose = 0)
-  vapply(seq_len(args$predict_reps), function(i) { t0 <- now(); predict(model, x_train, verbose = 0); now() - t0 }, 0)
-}
-
-one_thread <- NA_real_
-if (args$threads) {
-  old <- options(rkeras.threads = 1L)
-  set.seed(args$seed)
-  one_thread <- median_steady(timed_fit(imdb_cnn(), 2L)$times)
-  options(old)
-}
-
-med <- median_steady(fit1$times)
-emit(list(framework = "rkeras", model = "imdb_cnn", rows = n, epochs = args$epochs, seed = args$seed,
-          params = count_params(model), epoch_times = fit1$times, first_epoch_s = fit1$times[[1]], median_s = med,
-          samples_per_s = floor(n * 0.8) / med, val_acc = fit1$history$metrics$val_accuracy,
-          fit_extra_rss_mib = if (reset_ok) peak_fit - rss_before else NA_real_,
-          peak_rss_mib = max(peak_before, peak_fit),
-          predict_s = stats::median(predict_runs), predict_rows = n, predict_runs = predict_runs,
-          one_thread_median_s = one_thread, thread_speedup = one_thread / med,
-          threads = getOption("rkeras.threads", Sys.getenv("RKERAS_THREADS", "all"))))
+emit(c(list(model = "imdb_cnn"), measure_model(imdb_cnn, x_train, y_train, 32, x_train, args)))
