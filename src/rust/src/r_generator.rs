@@ -17,8 +17,14 @@ use std::rc::Rc;
 pub type CondSlot = Rc<RefCell<Option<Robj>>>;
 
 /// Calls a guarded R closure; an R error is kept in `slot` and becomes `Halt::RCondition`.
+///
+/// The guard's `tryCatch()` turns every R error into a value, so the call itself fails only
+/// when Ctrl-C lands while R runs the guard's own code, before `tryCatch()` has set up its
+/// handlers or after it has returned (R polls for interrupts every 1,000 evaluations, so
+/// that window is real). R has then consumed the interrupt: it is one, and stops the loop
+/// as an interrupt does.
 pub fn call_guarded(f: &Function, args: Pairlist, slot: &CondSlot, context: &str) -> Result<Robj, Halt> {
-    let res = f.call(args).map_err(|e| Halt::Error(format!("{context}: calling R failed: {e}")))?;
+    let res = f.call(args).map_err(|_| Halt::Interrupt)?;
     let list = res.as_list().ok_or_else(|| Halt::Error(format!("{context}: internal guard returned no list")))?;
     let ok = list.elt(0).ok().and_then(|v| v.as_bool()).unwrap_or(false);
     let value = list.elt(1).unwrap_or_else(|_| ().into());
