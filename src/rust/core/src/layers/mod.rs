@@ -401,6 +401,11 @@ pub trait Layer<T: Real>: Send {
     fn output_activation(&self) -> Option<Activation> {
         None
     }
+    /// Keras masks: sets the mask of the layer's (first) input for the next `forward` and
+    /// `backward`. `Some(m)` for an input of shape `(batch, steps, ...)` holds `m[b * steps + t]`,
+    /// true where step `t` of sample `b` counts; `None` when the input carries no mask. Layers
+    /// that do not use masks (most) keep this default, which ignores it.
+    fn set_input_mask(&mut self, _mask: Option<&[bool]>) {}
 }
 
 /// Builds a layer for the per-sample shapes of its inputs, checking they fit.
