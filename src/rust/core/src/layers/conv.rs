@@ -3,7 +3,7 @@
 //! `(kh, kw, cin, cout)` (1d: `(k, cin, cout)`), bias `(cout)`. The im2col rows are ordered
 //! `(ky, kx, c)`, so the kernel read row-major is the `(kh*kw*cin) x cout` matrix.
 
-use super::kernel_bias::{Init, KernelBias};
+use super::kernel_bias::{kernel_bias_layer_methods, Init, KernelBias};
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -645,21 +645,7 @@ impl<T: Real> Layer<T> for Conv<T> {
         }
     }
 
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        self.kb.weights()
-    }
-
-    fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        self.kb.push_params(params, grads);
-    }
-
-    fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        self.kb.push_weights_mut(out);
-    }
-
-    fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation)
-    }
+    kernel_bias_layer_methods!(kb, activation);
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 
 use super::conv::{ints, Geom};
 use super::conv_keras::{glorot, linear, ones2, positive, shape_args, tuple, valid, zeros};
-use super::kernel_bias::{activate, Init, KernelBias};
+use super::kernel_bias::{activate, kernel_bias_layer_methods, Init, KernelBias};
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, Padding, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -333,21 +333,7 @@ impl<T: Real> Layer<T> for ConvTranspose<T> {
         }
     }
 
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        self.kb.weights()
-    }
-
-    fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        self.kb.push_params(params, grads);
-    }
-
-    fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        self.kb.push_weights_mut(out);
-    }
-
-    fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation)
-    }
+    kernel_bias_layer_methods!(kb, activation);
 }
 
 #[cfg(test)]

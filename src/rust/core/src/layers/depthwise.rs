@@ -10,7 +10,7 @@
 
 use super::conv::{ints, Common, Geom};
 use super::conv_keras::{glorot, linear, ones2, positive, shape_args, valid, zeros};
-use super::kernel_bias::{activate, Init, KernelBias};
+use super::kernel_bias::{activate, kernel_bias_layer_methods, Init, KernelBias};
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, Padding, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -317,22 +317,8 @@ impl<T: Real> Layer<T> for Depthwise<T> {
         }
     }
 
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        // Keras 3 names it `kernel` (tf.keras 2: `depthwise_kernel`)
-        self.kb.weights()
-    }
-
-    fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        self.kb.push_params(params, grads);
-    }
-
-    fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        self.kb.push_weights_mut(out);
-    }
-
-    fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation)
-    }
+    // Keras 3 names it `kernel` (tf.keras 2: `depthwise_kernel`)
+    kernel_bias_layer_methods!(kb, activation);
 }
 
 #[cfg(test)]
