@@ -25,8 +25,7 @@ conv_layer <- function(object, fn, class_name, prefix, rank, filters, kernel_siz
   if (length(given)) stop_arg(fn, "(): ", paste0("`", given, "`", collapse = ", "), " not supported yet")
   check_dots(dots, c("input_shape", "batch_input_shape", "batch_size", "dtype", "trainable", "weights"), fn = fn)
   data_format <- check_data_format(data_format, fn)
-  if (!identical(check_count(groups, "groups"), 1L))
-    stop_arg(fn, "(): `groups` other than 1 is not supported yet, got ", groups)
+  groups <- check_count(groups, "groups")
   paddings <- if (rank == 1) c("valid", "same", "causal") else c("valid", "same")
   if (!is.numeric(filters) || length(filters) != 1 || !is.finite(filters) || filters != round(filters) ||
       filters < 1 || filters > .Machine$integer.max)
@@ -44,7 +43,7 @@ conv_layer <- function(object, fn, class_name, prefix, rank, filters, kernel_siz
                use_bias = check_flag(use_bias, "use_bias"),
                kernel_initializer = initializer_spec(kernel_initializer, "kernel_initializer"),
                bias_initializer = initializer_spec(bias_initializer, "bias_initializer"),
-               data_format = data_format)
+               data_format = data_format, groups = groups)
   make_layer(object, class_name, prefix, args, name, dots$trainable,
              input_shape_arg(dots$input_shape, dots$batch_input_shape))
 }
@@ -69,7 +68,9 @@ conv_layer <- function(object, fn, class_name, prefix, rank, filters, kernel_siz
 #'   `"channels_first"` (input `(batch, channels, height, width)`, output `(batch, filters,
 #'   new_height, new_width)`; the kernel keeps its shape).
 #' @param dilation_rate Dilation along height and width: one whole number or two.
-#' @param groups Only 1.
+#' @param groups Number of groups the input channels and the filters are split into, each group
+#'   of filters convolving its group of channels only; it must divide both. The kernel then has
+#'   shape `(kernel_height, kernel_width, channels / groups, filters)`.
 #' @param ... `input_shape` (for the first layer), `batch_input_shape`, `trainable`; `batch_size`,
 #'   `dtype` and `weights` are accepted for compatibility.
 #' @param name Layer name (default `conv2d`, `conv2d_1`, ...).

@@ -108,6 +108,7 @@ pub(super) fn depthwise_geom(
         kernel_initializer: &none,
         bias_initializer: &none,
         data_format: DataFormat::ChannelsLast,
+        groups: 1,
     };
     Geom::new(layer, &common, input)
 }

@@ -1,9 +1,9 @@
-# data_format = "channels_first" for the convolutions and poolings, against Keras 3:
-# tests/fixtures/keras/channels_first (tests/interop/make_channels_first_fixtures.py) holds per case
-# one layer's arguments, fixed weights, a fixed channels-first input and Keras 3's output.
+# data_format = "channels_first" for the convolutions and poolings, and grouped convolutions,
+# against Keras 3: tests/fixtures/keras/conv_layouts (tests/interop/make_conv_layout_fixtures.py)
+# holds per case one layer's arguments, fixed weights, a fixed input and Keras 3's output.
 
 cf_fixture <- function() {
-  jsonlite::fromJSON(file.path(fixture_dir("keras", "channels_first"), "layers.json"), simplifyVector = FALSE)
+  jsonlite::fromJSON(file.path(fixture_dir("keras", "conv_layouts"), "layers.json"), simplifyVector = FALSE)
 }
 
 cf_layer_fn <- function(class) {
@@ -27,10 +27,11 @@ cf_model <- function(case) {
   model
 }
 
-test_that("every conv and pooling kind predicts channels-first input like Keras 3 (within 1e-5)", {
+test_that("every conv and pooling kind predicts channels-first input like Keras 3 (within 1e-5), and grouped convs", {
   fx <- cf_fixture()
   expect_equal(fx$keras_version, "3.15.1")
   expect_length(unique(vapply(fx$cases, `[[`, "", "class")), 13)
+  expect_equal(sum(vapply(fx$cases, function(cs) !is.null(cs$args$groups), TRUE)), 4)
   for (case in fx$cases) {
     k_clear_session()
     model <- cf_model(case)
@@ -50,8 +51,8 @@ test_that("every conv and pooling kind predicts channels-first input like Keras 
   }
 })
 
-test_that("a channels-first model written by Keras 3 loads and predicts as Keras", {
-  dir <- fixture_dir("keras", "channels_first")
+test_that("a channels-first model with a grouped conv written by Keras 3 loads and predicts as Keras", {
+  dir <- fixture_dir("keras", "conv_layouts")
   m <- suppressWarnings(load_model_hdf5(file.path(dir, "chain_keras3.h5")))
   x <- fx_array(jsonlite::fromJSON(file.path(dir, "chain_x.json"), simplifyVector = TRUE))
   want <- fx_array(jsonlite::fromJSON(file.path(dir, "chain_pred.json"), simplifyVector = TRUE))
@@ -63,7 +64,8 @@ cf_chain <- function() {
   keras_model_sequential(input_shape = c(2, 6, 5)) %>%
     layer_conv_2d(3, c(3, 2), padding = "same", activation = "relu", data_format = "channels_first") %>%
     layer_max_pooling_2d(2, data_format = "channels_first") %>%
-    layer_separable_conv_2d(2, 2, data_format = "channels_first") %>%
+    layer_separable_conv_2d(4, 2, data_format = "channels_first") %>%
+    layer_conv_2d(2, 2, groups = 2, padding = "same", data_format = "channels_first") %>%
     layer_global_average_pooling_2d(data_format = "channels_first") %>%
     layer_dense(1)
 }
@@ -100,6 +102,9 @@ test_that("channels-first layers give clear errors", {
   m <- keras_model_sequential(input_shape = c(3, 4, 4)) %>%
     layer_conv_2d(2, 1, activation = "softmax", data_format = "channels_first", name = "c")
   expect_error(summary(m), "c \\(Conv2D\\): a softmax activation with data_format = \"channels_first\" is not supported")
+  expect_error(layer_conv_2d(filters = 2, kernel_size = 3, groups = 0), "`groups` must be")
+  m <- keras_model_sequential(input_shape = c(5, 5, 3)) %>% layer_conv_2d(4, 3, groups = 2, name = "g")
+  expect_error(summary(m), "g (Conv2D): groups = 2 must divide both the input channels (3) and filters (4)", fixed = TRUE)
 })
 
 test_that("Keras 3 and tf.keras 2 load rkeras' channels-first HDF5 files and predict the same", {

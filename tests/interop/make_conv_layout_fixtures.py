@@ -1,7 +1,7 @@
 """Writes Keras 3 reference values for convolution and pooling layers with
-data_format = "channels_first" (issue 14).
+data_format = "channels_first", and for grouped convolutions (`groups > 1`) (issue 14).
 
-    KERAS_BACKEND=jax python tests/interop/make_channels_first_fixtures.py tests/fixtures/keras/channels_first
+    KERAS_BACKEND=jax python tests/interop/make_conv_layout_fixtures.py tests/fixtures/keras/conv_layouts
 
 (run with the venv of bench/anchors/setup_venv.sh: Keras 3 on JAX, CPU). Inputs and weights come
 from numpy.random.default_rng(141), so a rerun writes the same values (up to float rounding of
@@ -11,8 +11,8 @@ the JAX CPU kernels).
   tests/fixtures/keras/cnn/layers.json: {name, class, args (the R arguments), input, output
   (Keras' predict()), weights (get_weights() order)}, arrays as {shape, data} row-major.
 - chain_keras3.h5: a Sequential model on (3, 8, 7) channels-first images: Conv2D -> MaxPooling2D
-  -> SeparableConv2D -> AveragePooling2D -> Conv2DTranspose -> DepthwiseConv2D ->
-  GlobalAveragePooling2D -> Dense(2), saved by Keras 3 with model.save(); chain_x.json and
+  -> SeparableConv2D -> AveragePooling2D -> Conv2DTranspose -> DepthwiseConv2D -> grouped Conv2D
+  -> GlobalAveragePooling2D -> Dense(2), saved by Keras 3 with model.save(); chain_x.json and
   chain_pred.json: 3 inputs and Keras' predictions for them.
 """
 import json
@@ -23,7 +23,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import numpy as np  # noqa: E402
 import keras  # noqa: E402
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/keras/channels_first"
+OUT = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/keras/conv_layouts"
 os.makedirs(OUT, exist_ok=True)
 L = keras.layers
 rng = np.random.default_rng(141)
@@ -58,10 +58,17 @@ CASES = [
     ("global_max1d", "GlobalMaxPooling1D", {}, IN1D),
     ("global_avg1d", "GlobalAveragePooling1D", {}, IN1D),
 ]
+CASES = [(n, c, dict(a, **CF), s) for n, c, a, s in CASES] + [
+    ("conv2d_groups2", "Conv2D", {"filters": 6, "kernel_size": [3, 2], "groups": 2, "activation": "relu"}, (7, 6, 4)),
+    ("conv2d_groups3_same_s2", "Conv2D", {"filters": 3, "kernel_size": 3, "groups": 3, "strides": 2,
+                                          "padding": "same"}, (7, 6, 3)),
+    ("conv1d_groups2_causal", "Conv1D", {"filters": 4, "kernel_size": 3, "groups": 2, "padding": "causal"}, (9, 6)),
+    ("conv2d_groups2_channels_first", "Conv2D", {"filters": 4, "kernel_size": 2, "groups": 2, **CF}, (4, 6, 5)),
+]
 
 cases = []
 for name, cls, args, shape in CASES:
-    kargs = dict(args, **CF)
+    kargs = dict(args)
     layer = getattr(L, cls)(**kargs)
     model = keras.Sequential([keras.Input(shape), layer])
     weights = [rng.normal(size=w.shape).astype(np.float32) for w in model.get_weights()]
@@ -81,6 +88,7 @@ chain = keras.Sequential([
     L.AveragePooling2D(1, name="avg", **CF),
     L.Conv2DTranspose(2, 2, strides=2, name="up", **CF),
     L.DepthwiseConv2D(2, name="dw", **CF),
+    L.Conv2D(4, 2, groups=2, padding="same", name="grouped", **CF),
     L.GlobalAveragePooling2D(name="gap", **CF),
     L.Dense(2, name="out"),
 ])
