@@ -352,7 +352,7 @@ impl Geom {
             return Err(format!("{layer} ({}): padding 'causal' is only for 1d convolutions", a.class));
         }
         let cin = input[r];
-        if a.groups == 0 || cin % a.groups != 0 || a.filters % a.groups != 0 {
+        if a.groups == 0 || !cin.is_multiple_of(a.groups) || !a.filters.is_multiple_of(a.groups) {
             return Err(format!(
                 "{layer} ({}): groups = {} must divide both the input channels ({cin}) and filters ({})",
                 a.class, a.groups, a.filters
