@@ -11,7 +11,7 @@ use rkeras_core::text::{self as text, json, pickle, Analyzer, MatrixMode, Ordere
 
 type R<T> = std::result::Result<T, String>;
 
-fn field<'a>(state: &'a List, name: &str) -> R<Robj> {
+fn field(state: &List, name: &str) -> R<Robj> {
     state.dollar(name).map_err(|_| format!("the tokenizer has no field `{name}`"))
 }
 
