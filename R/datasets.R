@@ -325,14 +325,15 @@ dataset_reuters <- function(path = "reuters.npz", num_words = NULL, skip_top = 0
 #' writeLines('{"the": 1, "and": 2}', f)
 #' str(dataset_imdb_word_index(f))
 dataset_imdb_word_index <- function(path = "imdb_word_index.json") {
-  rk_read_word_index(find_npz("dataset_imdb_word_index", "IMDB word index", path, "imdb_word_index.json"))
+  expand_dict(rk_read_word_index(find_npz("dataset_imdb_word_index", "IMDB word index", path,
+                                          "imdb_word_index.json")))
 }
 
 #' @rdname dataset_imdb_word_index
 #' @export
 dataset_reuters_word_index <- function(path = "reuters_word_index.json") {
-  rk_read_word_index(find_npz("dataset_reuters_word_index", "Reuters word index", path,
-                              "reuters_word_index.json"))
+  expand_dict(rk_read_word_index(find_npz("dataset_reuters_word_index", "Reuters word index", path,
+                                          "reuters_word_index.json")))
 }
 
 seq_dataset_options <- function(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from) {

@@ -89,17 +89,21 @@ rk_image_apply_transforms <- function(x, transforms, fill_mode, cval) rk_call(.C
 
 rk_live_models <- function() rk_call(.Call(wrap__rk_live_models))
 
-rk_text_fit <- function(state, texts) rk_call(.Call(wrap__rk_text_fit, state, texts))
+rk_text_handle <- function(state) rk_call(.Call(wrap__rk_text_handle, state))
 
-rk_text_fit_sequences <- function(state, seqs) rk_call(.Call(wrap__rk_text_fit_sequences, state, seqs))
+rk_text_handle_ok <- function(h) rk_call(.Call(wrap__rk_text_handle_ok, h))
 
-rk_texts_to_sequences <- function(state, texts) rk_call(.Call(wrap__rk_texts_to_sequences, state, texts))
+rk_text_fit <- function(h, texts) rk_call(.Call(wrap__rk_text_fit, h, texts))
 
-rk_sequences_to_texts <- function(state, seqs) rk_call(.Call(wrap__rk_sequences_to_texts, state, seqs))
+rk_text_fit_sequences <- function(h, seqs) rk_call(.Call(wrap__rk_text_fit_sequences, h, seqs))
 
-rk_sequences_to_matrix <- function(state, seqs, mode) rk_call(.Call(wrap__rk_sequences_to_matrix, state, seqs, mode))
+rk_texts_to_sequences <- function(h, texts) rk_call(.Call(wrap__rk_texts_to_sequences, h, texts))
 
-rk_tokenizer_to_json <- function(state) rk_call(.Call(wrap__rk_tokenizer_to_json, state))
+rk_sequences_to_texts <- function(h, seqs) rk_call(.Call(wrap__rk_sequences_to_texts, h, seqs))
+
+rk_sequences_to_matrix <- function(h, seqs, mode) rk_call(.Call(wrap__rk_sequences_to_matrix, h, seqs, mode))
+
+rk_tokenizer_to_json <- function(h) rk_call(.Call(wrap__rk_tokenizer_to_json, h))
 
 rk_tokenizer_from_json <- function(text) rk_call(.Call(wrap__rk_tokenizer_from_json, text))
 

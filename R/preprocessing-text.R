@@ -67,17 +67,49 @@ check_tokenizer <- function(x, name = "tokenizer") {
   x
 }
 
-tokenizer_state <- function(tok) {
-  fields <- c("num_words", "filters", "lower", "split", "char_level", "oov_token", "document_count",
-              "word_counts", "word_docs", "word_index", "index_word", "index_docs")
-  state <- mget(fields, envir = tok, ifnotfound = list(NULL))
+state_fields <- c("num_words", "filters", "lower", "split", "char_level", "oov_token", "document_count",
+                  "word_counts", "word_docs", "word_index", "index_word", "index_docs")
+dict_fields <- c("word_counts", "word_docs", "word_index", "index_word", "index_docs")
+
+# The handle of the core tokenizer for `tok`. It is rebuilt from the R fields when they
+# changed since it was made (a user assigned `tok$num_words`, say; unchanged fields are the
+# same R objects, so the check is cheap) or when it did not survive saveRDS()/readRDS().
+tokenizer_handle <- function(tok) {
+  state <- mget(state_fields, envir = tok, ifnotfound = list(NULL))
+  h <- tok$.handle
+  if (!is.null(h) && rk_text_handle_ok(h) && identical(state, tok$.snapshot)) return(h)
   state$num_words <- check_count(state$num_words, "tokenizer$num_words", min = 0, null_ok = TRUE)
-  state
+  sent <- state
+  for (f in dict_fields) {
+    d <- state[[f]]
+    if (!is.list(d) && !is.atomic(d)) stop_arg("the tokenizer's `", f, "` must be a named list")
+    sent[[f]] <- list(if (length(d)) names(d) else character(), unlist(d, use.names = FALSE))
+  }
+  h <- rk_text_handle(sent)
+  assign(".handle", h, envir = tok)
+  assign(".snapshot", mget(state_fields, envir = tok, ifnotfound = list(NULL)), envir = tok)
+  h
 }
 
-set_tokenizer_state <- function(tok, state) {
-  for (f in names(state)) assign(f, state[[f]], envir = tok)
+# Stores the fields the core returned (dictionaries as list(keys, values)) and the snapshot
+# that says the handle matches them.
+set_tokenizer_state <- function(tok, state, handle = NULL) {
+  for (f in names(state)) {
+    v <- state[[f]]
+    if (f %in% dict_fields) v <- expand_dict(v)
+    assign(f, v, envir = tok)
+  }
+  if (!is.null(handle)) {
+    assign(".handle", handle, envir = tok)
+    assign(".snapshot", mget(state_fields, envir = tok, ifnotfound = list(NULL)), envir = tok)
+  }
   invisible(tok)
+}
+
+expand_dict <- function(d) {
+  v <- as.list(d[[2]])
+  names(v) <- d[[1]]
+  v
 }
 
 # Texts as a character vector with no NA (factors are taken as their labels).
@@ -138,12 +170,9 @@ fit_text_tokenizer <- function(object, x) {
     x <- unlist(chunks, use.names = FALSE)
     if (is.null(x)) x <- character()
   }
-  state <- if (is.list(x)) {
-    rk_text_fit_sequences(tokenizer_state(tok), check_sequences(x, "x"))
-  } else {
-    rk_text_fit(tokenizer_state(tok), check_texts(x, "x"))
-  }
-  set_tokenizer_state(tok, state)
+  h <- tokenizer_handle(tok)
+  state <- if (is.list(x)) rk_text_fit_sequences(h, check_sequences(x, "x")) else rk_text_fit(h, check_texts(x, "x"))
+  set_tokenizer_state(tok, state, h)
 }
 
 #' Transform texts to sequences of word indexes
@@ -166,7 +195,7 @@ fit_text_tokenizer <- function(object, x) {
 #' nxt <- texts_to_sequences_generator(tok, c("a", "b"))
 #' nxt(); nxt(); nxt()
 texts_to_sequences <- function(tokenizer, texts) {
-  rk_texts_to_sequences(tokenizer_state(check_tokenizer(tokenizer)), check_texts(texts))
+  rk_texts_to_sequences(tokenizer_handle(check_tokenizer(tokenizer)), check_texts(texts))
 }
 
 #' @rdname texts_to_sequences
@@ -180,7 +209,7 @@ texts_to_sequences_generator <- function(tokenizer, texts) {
     if (!length(buffer)) {
       if (pos >= length(texts)) return(NULL)
       take <- seq.int(pos + 1L, min(pos + 1000L, length(texts)))
-      buffer <<- rk_texts_to_sequences(tokenizer_state(tok), texts[take])
+      buffer <<- rk_texts_to_sequences(tokenizer_handle(tok), texts[take])
       pos <<- max(take)
     }
     s <- buffer[[1]]
@@ -204,7 +233,7 @@ texts_to_sequences_generator <- function(tokenizer, texts) {
 #' tok <- fit_text_tokenizer(text_tokenizer(), c("a b b", "b c"))
 #' sequences_to_texts(tok, list(c(1, 2), c(3, 9)))
 sequences_to_texts <- function(tokenizer, sequences) {
-  rk_sequences_to_texts(tokenizer_state(check_tokenizer(tokenizer)), check_sequences(sequences))
+  rk_sequences_to_texts(tokenizer_handle(check_tokenizer(tokenizer)), check_sequences(sequences))
 }
 
 #' Convert texts or sequences to a matrix
@@ -228,15 +257,15 @@ sequences_to_texts <- function(tokenizer, sequences) {
 #' sequences_to_matrix(tok, list(c(1, 1), 3), mode = "freq")
 texts_to_matrix <- function(tokenizer, texts, mode = c("binary", "count", "tfidf", "freq")) {
   mode <- check_matrix_mode(mode)
-  state <- tokenizer_state(check_tokenizer(tokenizer))
-  rk_sequences_to_matrix(state, rk_texts_to_sequences(state, check_texts(texts)), mode)
+  h <- tokenizer_handle(check_tokenizer(tokenizer))
+  rk_sequences_to_matrix(h, rk_texts_to_sequences(h, check_texts(texts)), mode)
 }
 
 #' @rdname texts_to_matrix
 #' @export
 sequences_to_matrix <- function(tokenizer, sequences, mode = c("binary", "count", "tfidf", "freq")) {
   mode <- check_matrix_mode(mode)
-  rk_sequences_to_matrix(tokenizer_state(check_tokenizer(tokenizer)), check_sequences(sequences), mode)
+  rk_sequences_to_matrix(tokenizer_handle(check_tokenizer(tokenizer)), check_sequences(sequences), mode)
 }
 
 check_matrix_mode <- function(mode) {
@@ -266,7 +295,7 @@ check_matrix_mode <- function(mode) {
 save_text_tokenizer <- function(object, filename) {
   tok <- check_tokenizer(object, "object")
   filename <- check_string(filename, "filename")
-  json <- rk_tokenizer_to_json(tokenizer_state(tok))
+  json <- rk_tokenizer_to_json(tokenizer_handle(tok))
   con <- file(filename, "wb")
   on.exit(close(con))
   writeBin(charToRaw(enc2utf8(json)), con)
@@ -284,6 +313,7 @@ load_text_tokenizer <- function(filename) {
     stop_arg("'", filename, "' is not a Keras tokenizer JSON file: ", conditionMessage(e)))
   tok <- text_tokenizer()
   set_tokenizer_state(tok, state)
+  tokenizer_handle(tok)
   tok
 }
 

@@ -43,6 +43,18 @@ test_that("num_words and oov_token limit the sequences as in Keras", {
   expect_identical(sequences_to_texts(oov, list(c(4, 2, 9))), "<unk> y <unk>")
 })
 
+test_that("fields the user assigns take effect (the core tokenizer is rebuilt from them)", {
+  tok <- fit_text_tokenizer(text_tokenizer(), c("x y y", "z y x"))
+  expect_identical(texts_to_sequences(tok, "z x y"), list(c(3L, 2L, 1L)))
+  tok$num_words <- 3L
+  expect_identical(texts_to_sequences(tok, "z x y"), list(c(2L, 1L)))
+  expect_identical(dim(texts_to_matrix(tok, "x")), c(1L, 3L))
+  tok$oov_token <- "y"  # an existing word as the OOV token: its index is used for unknown words
+  expect_identical(texts_to_sequences(tok, "q z"), list(c(1L, 1L)))
+  tok$num_words <- "many"
+  expect_error(texts_to_sequences(tok, "x"), "tokenizer\\$num_words")
+})
+
 test_that("texts_to_matrix() and sequences_to_matrix() fill rows by mode (by hand)", {
   tok <- fit_text_tokenizer(text_tokenizer(), c("a a b", "b c"))  # a=1, b=2, c=3; 2 documents
   m <- texts_to_matrix(tok, c("a a b", "c q"), mode = "count")

@@ -45,37 +45,64 @@ fn opt_i64(x: &Robj, what: &str) -> R<Option<i64>> {
     }
 }
 
-/// The `(name, value)` pairs of a named list (or named vector).
-fn named_pairs(x: &Robj, what: &str) -> R<Vec<(String, Robj)>> {
-    if x.is_null() || x.len() == 0 {
+/// A dictionary field as R sends it: `list(names, values)` (R has `unlist()`ed the named list).
+struct Compact {
+    keys: Vec<String>,
+    values: Robj,
+}
+
+fn compact(x: &Robj, what: &str) -> R<Compact> {
+    let bad = || format!("the tokenizer's `{what}` must be a named list");
+    let l = x.as_list().ok_or_else(bad)?;
+    if l.len() != 2 {
+        return Err(bad());
+    }
+    let keys_robj = l.elt(0).map_err(|_| bad())?;
+    let values = l.elt(1).map_err(|_| bad())?;
+    let keys: Vec<String> = if keys_robj.is_null() {
+        Vec::new()
+    } else {
+        keys_robj.as_str_iter().ok_or_else(bad)?.map(String::from).collect()
+    };
+    if keys.len() != values.len() {
+        return Err(bad());
+    }
+    Ok(Compact { keys, values })
+}
+
+fn compact_ints(c: &Compact, what: &str) -> R<Vec<i64>> {
+    if c.keys.is_empty() {
         return Ok(Vec::new());
     }
-    let names: Vec<String> = match x.names() {
-        Some(n) => n.map(|s| s.to_string()).collect(),
-        None => return Err(format!("the tokenizer's `{what}` must be a named list")),
-    };
-    let values: Vec<Robj> = match x.as_list() {
-        Some(l) => l.values().collect(),
-        None => {
-            if let Some(v) = x.as_integer_slice() {
-                v.iter().map(|&i| Robj::from(i)).collect()
-            } else if let Some(v) = x.as_real_slice() {
-                v.iter().map(|&d| Robj::from(d)).collect()
-            } else if let Some(v) = x.as_str_vector() {
-                v.iter().map(|&d| Robj::from(d)).collect()
-            } else {
-                return Err(format!("the tokenizer's `{what}` must be a named list"));
-            }
-        }
-    };
-    Ok(names.into_iter().zip(values).collect())
+    if let Some(v) = c.values.as_integer_slice() {
+        return v
+            .iter()
+            .zip(&c.keys)
+            .map(|(&x, k)| if x == i32::MIN { Err(format!("`{what}[[\"{k}\"]]` is NA")) } else { Ok(x as i64) })
+            .collect();
+    }
+    if let Some(v) = c.values.as_real_slice() {
+        return v
+            .iter()
+            .zip(&c.keys)
+            .map(|(&x, k)| {
+                if x.is_finite() && x == x.trunc() {
+                    Ok(x as i64)
+                } else {
+                    Err(format!("`{what}[[\"{k}\"]]` must be a whole number, got {x}"))
+                }
+            })
+            .collect();
+    }
+    Err(format!("the values of the tokenizer's `{what}` must be whole numbers"))
 }
 
 fn string_map(x: &Robj, what: &str) -> R<OrderedMap<String, i64>> {
+    let c = compact(x, what)?;
+    let values = compact_ints(&c, what)?;
     let mut m = OrderedMap::new();
-    for (k, v) in named_pairs(x, what)? {
-        let c = scalar_i64(&v, &format!("`{what}[[\"{k}\"]]`"))?;
-        m.insert(k, c);
+    for (k, v) in c.keys.into_iter().zip(values) {
+        m.insert(k, v);
     }
     Ok(m)
 }
@@ -100,13 +127,16 @@ fn tokenizer_from_state(state: &List) -> R<Tokenizer> {
     t.word_counts = string_map(&field(state, "word_counts")?, "word_counts")?;
     t.word_docs = string_map(&field(state, "word_docs")?, "word_docs")?;
     t.word_index = string_map(&field(state, "word_index")?, "word_index")?;
-    for (k, v) in named_pairs(&field(state, "index_word")?, "index_word")? {
-        let w = v.as_str().ok_or_else(|| format!("the tokenizer's `index_word[[\"{k}\"]]` must be a string"))?;
-        t.index_word.insert(key_of(&k, "index_word")?, w.to_string());
+    let iw = compact(&field(state, "index_word")?, "index_word")?;
+    if !iw.keys.is_empty() {
+        let words = iw.values.as_str_iter().ok_or("the values of the tokenizer's `index_word` must be strings")?;
+        for (k, w) in iw.keys.iter().zip(words) {
+            t.index_word.insert(key_of(k, "index_word")?, w.to_string());
+        }
     }
-    for (k, v) in named_pairs(&field(state, "index_docs")?, "index_docs")? {
-        let c = scalar_i64(&v, &format!("`index_docs[[\"{k}\"]]`"))?;
-        t.index_docs.insert(key_of(&k, "index_docs")?, c);
+    let id = compact(&field(state, "index_docs")?, "index_docs")?;
+    for (k, c) in id.keys.iter().zip(compact_ints(&id, "index_docs")?) {
+        t.index_docs.insert(key_of(k, "index_docs")?, c);
     }
     Ok(t)
 }
@@ -119,20 +149,25 @@ fn int_robj(v: i64) -> Robj {
     }
 }
 
-fn named_list<K: ToString, V>(entries: impl Iterator<Item = (K, V)>, f: impl Fn(V) -> Robj) -> Robj {
-    let (names, values): (Vec<String>, Vec<Robj>) = entries.map(|(k, v)| (k.to_string(), f(v))).unzip();
-    if names.is_empty() {
-        // keras for R shows an empty dict as an empty named list
-        let mut l: Robj = List::new(0).into();
-        let _ = l.set_attrib("names", Strings::new(0));
-        return l;
-    }
-    List::from_names_and_values(names, values).map(Robj::from).unwrap_or_else(|_| List::new(0).into())
+/// A dictionary as `list(keys, values)` (R turns it into a named list with `as.list()`).
+fn compact_ints_r<K: ToString>(entries: impl Iterator<Item = (K, i64)>) -> Robj {
+    let (keys, values): (Vec<String>, Vec<i64>) = entries.map(|(k, v)| (k.to_string(), v)).unzip();
+    let values: Robj = if values.iter().all(|v| v.abs() <= i32::MAX as i64) {
+        Integers::from_values(values.iter().map(|&v| v as i32)).into()
+    } else {
+        Doubles::from_values(values.iter().map(|&v| v as f64)).into()
+    };
+    List::from_values([Robj::from(Strings::from_values(keys)), values]).into()
 }
 
-/// The fields of a core tokenizer as R values (named lists as keras for R gives them).
+fn compact_strings_r<K: ToString>(entries: impl Iterator<Item = (K, String)>) -> Robj {
+    let (keys, values): (Vec<String>, Vec<String>) = entries.map(|(k, v)| (k.to_string(), v)).unzip();
+    List::from_values([Strings::from_values(keys), Strings::from_values(values)]).into()
+}
+
+/// The fields of a core tokenizer as R values (dictionaries as `list(keys, values)`).
 fn state_to_r(t: &Tokenizer) -> R<Robj> {
-    let counts = |m: &OrderedMap<String, i64>| named_list(m.entries().iter().map(|(k, v)| (k, *v)), int_robj);
+    let counts = |m: &OrderedMap<String, i64>| compact_ints_r(m.entries().iter().map(|(k, v)| (k, *v)));
     let values: Vec<Robj> = vec![
         t.num_words.map_or(().into(), int_robj),
         t.analyzer.filters.clone().into(),
@@ -144,8 +179,8 @@ fn state_to_r(t: &Tokenizer) -> R<Robj> {
         counts(&t.word_counts),
         counts(&t.word_docs),
         counts(&t.word_index),
-        named_list(t.index_word.entries().iter().map(|(k, v)| (k, v.clone())), Robj::from),
-        named_list(t.index_docs.iter().map(|(k, v)| (k, *v)), int_robj),
+        compact_strings_r(t.index_word.entries().iter().map(|(k, v)| (k, v.clone()))),
+        compact_ints_r(t.index_docs.iter().map(|(k, v)| (k, *v))),
     ];
     let names = [
         "num_words",
@@ -197,40 +232,68 @@ fn seq_list(seqs: &[Vec<i64>], what: &str) -> R<Robj> {
     Ok(List::from_values(items).into())
 }
 
-/// `fit_text_tokenizer()` on texts: the new fields.
-#[extendr]
-fn rk_text_fit(state: List, texts: Strings) -> R<Robj> {
-    let mut t = tokenizer_from_state(&state)?;
-    t.fit_on_texts(&strings_of(&texts, "x")?);
-    state_to_r(&t)
+fn handle(h: Robj) -> R<ExternalPtr<Tokenizer>> {
+    h.try_into().map_err(|_| "not a tokenizer handle".to_string())
 }
 
-/// `fit_text_tokenizer()` on sequences: the new fields.
+/// A core tokenizer built from the fields of an R tokenizer (kept by R with a snapshot of
+/// those fields, and rebuilt when they change or after `readRDS()`).
 #[extendr]
-fn rk_text_fit_sequences(state: List, seqs: List) -> R<Robj> {
-    let mut t = tokenizer_from_state(&state)?;
+fn rk_text_handle(state: List) -> R<Robj> {
+    Ok(ExternalPtr::new(tokenizer_from_state(&state)?).into())
+}
+
+#[extendr]
+fn rk_text_handle_ok(h: Robj) -> bool {
+    handle(h).map(|p| p.try_addr().is_ok()).unwrap_or(false)
+}
+
+fn with_tokenizer<T>(h: Robj, f: impl FnOnce(&mut Tokenizer) -> R<T>) -> R<T> {
+    let mut p = handle(h)?;
+    let t = p.try_addr_mut().map_err(|_| "the tokenizer handle is empty".to_string())?;
+    f(t)
+}
+
+/// `fit_text_tokenizer()` on texts: updates the tokenizer behind `h`, returns the new fields.
+#[extendr]
+fn rk_text_fit(h: Robj, texts: Strings) -> R<Robj> {
+    let texts = strings_of(&texts, "x")?;
+    with_tokenizer(h, |t| {
+        t.fit_on_texts(&texts);
+        state_to_r(t)
+    })
+}
+
+/// `fit_text_tokenizer()` on sequences: updates the tokenizer, returns the new fields.
+#[extendr]
+fn rk_text_fit_sequences(h: Robj, seqs: List) -> R<Robj> {
     let s = sequences_of(&seqs, "x")?;
-    t.fit_on_sequences(&s.iter().map(|v| v.as_slice()).collect::<Vec<_>>());
-    state_to_r(&t)
+    with_tokenizer(h, |t| {
+        t.fit_on_sequences(&s.iter().map(|v| v.as_slice()).collect::<Vec<_>>());
+        state_to_r(t)
+    })
 }
 
 #[extendr]
-fn rk_texts_to_sequences(state: List, texts: Strings) -> R<Robj> {
-    let t = tokenizer_from_state(&state)?;
+fn rk_texts_to_sequences(h: Robj, texts: Strings) -> R<Robj> {
+    let p = handle(h)?;
+    let t = p.try_addr().map_err(|_| "the tokenizer handle is empty".to_string())?;
     let seqs: Vec<Vec<i64>> = strings_of(&texts, "texts")?.iter().map(|x| t.text_to_sequence(x)).collect();
     seq_list(&seqs, "texts_to_sequences()")
 }
 
 #[extendr]
-fn rk_sequences_to_texts(state: List, seqs: List) -> R<Robj> {
-    let t = tokenizer_from_state(&state)?;
+fn rk_sequences_to_texts(h: Robj, seqs: List) -> R<Robj> {
+    let p = handle(h)?;
+    let t = p.try_addr().map_err(|_| "the tokenizer handle is empty".to_string())?;
     let out: Vec<String> = sequences_of(&seqs, "sequences")?.iter().map(|s| t.sequence_to_text(s)).collect();
     Ok(Strings::from_values(out).into())
 }
 
 #[extendr]
-fn rk_sequences_to_matrix(state: List, seqs: List, mode: &str) -> R<Robj> {
-    let t = tokenizer_from_state(&state)?;
+fn rk_sequences_to_matrix(h: Robj, seqs: List, mode: &str) -> R<Robj> {
+    let p = handle(h)?;
+    let t = p.try_addr().map_err(|_| "the tokenizer handle is empty".to_string())?;
     let s = sequences_of(&seqs, "sequences")?;
     let (cols, data) =
         t.sequences_to_matrix(&s.iter().map(|v| v.as_slice()).collect::<Vec<_>>(), MatrixMode::parse(mode)?)?;
@@ -240,8 +303,10 @@ fn rk_sequences_to_matrix(state: List, seqs: List, mode: &str) -> R<Robj> {
 }
 
 #[extendr]
-fn rk_tokenizer_to_json(state: List) -> R<String> {
-    Ok(json::tokenizer_to_json(&tokenizer_from_state(&state)?))
+fn rk_tokenizer_to_json(h: Robj) -> R<String> {
+    let p = handle(h)?;
+    let t = p.try_addr().map_err(|_| "the tokenizer handle is empty".to_string())?;
+    Ok(json::tokenizer_to_json(t))
 }
 
 #[extendr]
@@ -362,16 +427,18 @@ fn rk_reuters_process(x: List, y: &[i32], test_split: f64, options: List) -> R<R
     parts_to_r(&tr, &te)
 }
 
-/// A word-index JSON file (`{"word": index, ...}`) as a named list in file order.
+/// A word-index JSON file (`{"word": index, ...}`) as `list(words, indexes)` in file order.
 #[extendr]
 fn rk_read_word_index(path: &str) -> R<Robj> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read '{path}': {e}"))?;
     let pairs = json::word_index(&text).map_err(|e| format!("'{path}': {e}"))?;
-    Ok(named_list(pairs.into_iter(), int_robj))
+    Ok(compact_ints_r(pairs.into_iter()))
 }
 
 extendr_module! {
     mod r_text;
+    fn rk_text_handle;
+    fn rk_text_handle_ok;
     fn rk_text_fit;
     fn rk_text_fit_sequences;
     fn rk_texts_to_sequences;
