@@ -465,7 +465,7 @@ skipgrams <- function(sequence, vocabulary_size, window_size = 4, negative_sampl
 #' Keras' `make_sampling_table()`: entry `i + 1` is the probability of keeping
 #' the word of rank `i` under word2vec's subsampling with Zipf-distributed word
 #' frequencies, `min(1, sqrt(sampling_factor * (r (log r + 0.577) + 1/2 - 1/(12 r))))`
-#' with `r = max(i, 1)`. Used as `sampling_table` in [skipgrams()].
+#' with rank `max(i, 1)` as r. Used as `sampling_table` in [skipgrams()].
 #'
 #' @param size Number of words (ranks 0 to `size - 1`).
 #' @param sampling_factor The sampling factor of the word2vec formula.
