@@ -10,18 +10,25 @@
 //! `numpy.ndarray`, `numpy.dtype`, `_codecs.encode`; any other is an error that names it, as
 //! is any opcode outside the protocol 0-5 binary subset numpy's arrays use.
 
+/// A value on the stack or in a container: integers inline (the bulk of the data: one per
+/// word), everything else as an index into the arena.
+#[derive(Clone, Copy, Debug)]
+enum Item {
+    Int(i64),
+    Obj(usize),
+}
+
 #[derive(Clone, Debug)]
 enum Val {
     None,
     Bool(bool),
-    Int(i64),
     Str(String),
     Bytes(Vec<u8>),
-    Tuple(Vec<usize>),
-    List(Vec<usize>),
+    Tuple(Vec<Item>),
+    List(Vec<Item>),
     Global(String, String),
-    Reduce(usize, usize),
-    Built(Box<Val>, usize),
+    Reduce(Item, Item),
+    Built(Box<Val>, Item),
 }
 
 struct Machine<'a> {
@@ -29,8 +36,8 @@ struct Machine<'a> {
     pos: usize,
     arena: Vec<Val>,
     /// `None` is a MARK.
-    stack: Vec<Option<usize>>,
-    memo: std::collections::HashMap<u64, usize>,
+    stack: Vec<Option<Item>>,
+    memo: std::collections::HashMap<u64, Item>,
 }
 
 const KNOWN_GLOBALS: [(&str, &str); 7] = [
@@ -82,10 +89,14 @@ impl<'a> Machine<'a> {
 
     fn push(&mut self, v: Val) {
         self.arena.push(v);
-        self.stack.push(Some(self.arena.len() - 1));
+        self.stack.push(Some(Item::Obj(self.arena.len() - 1)));
     }
 
-    fn pop(&mut self) -> Result<usize, String> {
+    fn push_int(&mut self, v: i64) {
+        self.stack.push(Some(Item::Int(v)));
+    }
+
+    fn pop(&mut self) -> Result<Item, String> {
         match self.stack.pop() {
             Some(Some(id)) => Ok(id),
             Some(None) => self.err("unexpected MARK on the stack"),
@@ -93,14 +104,28 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn top(&self) -> Result<usize, String> {
+    fn top(&self) -> Result<Item, String> {
         match self.stack.last() {
             Some(Some(id)) => Ok(*id),
             _ => self.err("expected a value on the stack"),
         }
     }
 
-    fn pop_mark(&mut self) -> Result<Vec<usize>, String> {
+    fn top_obj(&self) -> Result<usize, String> {
+        match self.top()? {
+            Item::Obj(id) => Ok(id),
+            Item::Int(_) => self.err("expected an object on the stack, found an integer"),
+        }
+    }
+
+    fn obj(&self, it: Item) -> Result<&Val, String> {
+        match it {
+            Item::Obj(id) => Ok(&self.arena[id]),
+            Item::Int(_) => self.err("expected an object, found an integer"),
+        }
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<Item>, String> {
         let Some(m) = self.stack.iter().rposition(|s| s.is_none()) else {
             return self.err("no MARK on the stack");
         };
@@ -135,7 +160,7 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn append(&mut self, list: usize, items: Vec<usize>) -> Result<(), String> {
+    fn append(&mut self, list: usize, items: Vec<Item>) -> Result<(), String> {
         match &mut self.arena[list] {
             Val::List(v) => {
                 v.extend(items);
@@ -145,7 +170,7 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn run(&mut self) -> Result<usize, String> {
+    fn run(&mut self) -> Result<Item, String> {
         loop {
             let op = self.take(1)?[0];
             match op {
@@ -167,7 +192,7 @@ impl<'a> Machine<'a> {
                 0x93 => {
                     let name = self.pop()?;
                     let module = self.pop()?;
-                    match (&self.arena[module], &self.arena[name]) {
+                    match (self.obj(module)?, self.obj(name)?) {
                         (Val::Str(m), Val::Str(n)) => {
                             let (m, n) = (m.clone(), n.clone());
                             self.global(m, n)?;
@@ -197,15 +222,15 @@ impl<'a> Machine<'a> {
                 }
                 b'K' => {
                     let v = self.uint(1)? as i64;
-                    self.push(Val::Int(v));
+                    self.push_int(v);
                 }
                 b'M' => {
                     let v = self.uint(2)? as i64;
-                    self.push(Val::Int(v));
+                    self.push_int(v);
                 }
                 b'J' => {
                     let v = self.uint(4)? as u32 as i32 as i64;
-                    self.push(Val::Int(v));
+                    self.push_int(v);
                 }
                 0x8a => {
                     let n = self.uint(1)? as usize;
@@ -220,7 +245,7 @@ impl<'a> Machine<'a> {
                     if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 {
                         v -= 1i64 << (8 * n); // two's complement of n bytes
                     }
-                    self.push(Val::Int(v));
+                    self.push_int(v);
                 }
                 b'N' => self.push(Val::None),
                 0x88 => self.push(Val::Bool(true)),
@@ -277,12 +302,12 @@ impl<'a> Machine<'a> {
                 }
                 b'a' => {
                     let item = self.pop()?;
-                    let list = self.top()?;
+                    let list = self.top_obj()?;
                     self.append(list, vec![item])?;
                 }
                 b'e' => {
                     let items = self.pop_mark()?;
-                    let list = self.top()?;
+                    let list = self.top_obj()?;
                     self.append(list, items)?;
                 }
                 b'R' => {
@@ -293,7 +318,7 @@ impl<'a> Machine<'a> {
                 }
                 b'b' => {
                     let state = self.pop()?;
-                    let obj = self.top()?;
+                    let obj = self.top_obj()?;
                     let old = std::mem::replace(&mut self.arena[obj], Val::None);
                     self.arena[obj] = Val::Built(Box::new(old), state);
                 }
@@ -307,11 +332,11 @@ impl<'a> Machine<'a> {
     }
 
     /// REDUCE: `_codecs.encode(s, 'latin1')` becomes bytes; everything else stays symbolic.
-    fn reduce(&self, f: usize, args: usize) -> Result<Val, String> {
-        if let (Val::Global(m, n), Val::Tuple(a)) = (&self.arena[f], &self.arena[args]) {
+    fn reduce(&self, f: Item, args: Item) -> Result<Val, String> {
+        if let (Ok(Val::Global(m, n)), Ok(Val::Tuple(a))) = (self.obj(f), self.obj(args)) {
             if m == "_codecs" && n == "encode" {
-                return match a.first().map(|&i| &self.arena[i]) {
-                    Some(Val::Str(s)) => Ok(Val::Bytes(s.chars().map(|c| c as u32 as u8).collect())),
+                return match a.first().map(|&i| self.obj(i)) {
+                    Some(Ok(Val::Str(s))) => Ok(Val::Bytes(s.chars().map(|c| c as u32 as u8).collect())),
                     _ => self.err("_codecs.encode without a string"),
                 };
             }
@@ -321,18 +346,25 @@ impl<'a> Machine<'a> {
     }
 }
 
-fn global_is(arena: &[Val], id: usize, name: &str) -> bool {
-    matches!(&arena[id], Val::Global(m, n) if n == name && (m == "numpy" || m.ends_with(".multiarray")))
+fn val(arena: &[Val], it: Item) -> Option<&Val> {
+    match it {
+        Item::Obj(id) => Some(&arena[id]),
+        Item::Int(_) => None,
+    }
 }
 
-/// `(callable, args)` of a reduced value (possibly built).
-fn reduced(arena: &[Val], id: usize) -> Option<(usize, &[usize], Option<usize>)> {
-    let (v, state) = match &arena[id] {
+fn global_is(arena: &[Val], it: Item, name: &str) -> bool {
+    matches!(val(arena, it), Some(Val::Global(m, n)) if n == name && (m == "numpy" || m.ends_with(".multiarray")))
+}
+
+/// `(callable, args, build state)` of a reduced value (possibly built).
+fn reduced(arena: &[Val], it: Item) -> Option<(Item, &[Item], Option<Item>)> {
+    let (v, state) = match val(arena, it)? {
         Val::Built(v, s) => (v.as_ref(), Some(*s)),
         v => (v, None),
     };
     match v {
-        Val::Reduce(f, a) => match &arena[*a] {
+        Val::Reduce(f, a) => match val(arena, *a)? {
             Val::Tuple(args) => Some((*f, args.as_slice(), state)),
             _ => None,
         },
@@ -341,55 +373,55 @@ fn reduced(arena: &[Val], id: usize) -> Option<(usize, &[usize], Option<usize>)>
 }
 
 /// The dtype code (`"O8"`, `"i8"`, ...) and byte order of a pickled `numpy.dtype`.
-fn dtype_code(arena: &[Val], id: usize) -> Option<(String, bool)> {
-    let (f, args, state) = reduced(arena, id)?;
+fn dtype_code(arena: &[Val], it: Item) -> Option<(String, bool)> {
+    let (f, args, state) = reduced(arena, it)?;
     if !global_is(arena, f, "dtype") {
         return None;
     }
-    let code = match arena.get(*args.first()?)? {
+    let code = match val(arena, *args.first()?)? {
         Val::Str(s) => s.clone(),
         _ => return None,
     };
     let mut big = false;
-    if let Some(s) = state {
-        if let Val::Tuple(t) = &arena[s] {
-            if let Some(Val::Str(order)) = t.get(1).map(|&i| &arena[i]) {
-                big = order == ">";
-            }
+    if let Some(Val::Tuple(t)) = state.and_then(|s| val(arena, s)) {
+        if let Some(Val::Str(order)) = t.get(1).and_then(|&i| val(arena, i)) {
+            big = order == ">";
         }
     }
     Some((code, big))
 }
 
-fn int_of(arena: &[Val], id: usize) -> Result<i64, String> {
-    match &arena[id] {
-        Val::Int(v) => Ok(*v),
-        Val::Bool(b) => Ok(*b as i64),
-        _ => {
-            // a numpy integer scalar: scalar(dtype('i8'), b'...')
-            if let Some((f, args, _)) = reduced(arena, id) {
-                if global_is(arena, f, "scalar") && args.len() == 2 {
-                    if let (Some((code, big)), Val::Bytes(b)) = (dtype_code(arena, args[0]), &arena[args[1]]) {
-                        let signed = code.starts_with('i');
-                        let width: usize = code[1..].parse().unwrap_or(0);
-                        if (signed || code.starts_with('u')) && matches!(width, 1 | 2 | 4 | 8) && b.len() == width {
-                            let mut bytes = b.clone();
-                            if big {
-                                bytes.reverse();
-                            }
-                            let mut v: u64 = 0;
-                            for (i, &x) in bytes.iter().enumerate() {
-                                v |= (x as u64) << (8 * i);
-                            }
-                            let shift = 64 - 8 * width as u32;
-                            return Ok(if signed { ((v << shift) as i64) >> shift } else { v as i64 });
-                        }
-                    }
-                }
+fn int_of(arena: &[Val], it: Item) -> Result<i64, String> {
+    match it {
+        Item::Int(v) => return Ok(v),
+        Item::Obj(id) => {
+            if let Val::Bool(b) = &arena[id] {
+                return Ok(*b as i64);
             }
-            Err("an element of a sequence is not an integer".into())
         }
     }
+    // a numpy integer scalar: scalar(dtype('i8'), b'...')
+    if let Some((f, args, _)) = reduced(arena, it) {
+        if global_is(arena, f, "scalar") && args.len() == 2 {
+            if let (Some((code, big)), Some(Val::Bytes(b))) = (dtype_code(arena, args[0]), val(arena, args[1])) {
+                let signed = code.starts_with('i');
+                let width: usize = code[1..].parse().unwrap_or(0);
+                if (signed || code.starts_with('u')) && matches!(width, 1 | 2 | 4 | 8) && b.len() == width {
+                    let mut bytes = b.clone();
+                    if big {
+                        bytes.reverse();
+                    }
+                    let mut v: u64 = 0;
+                    for (i, &x) in bytes.iter().enumerate() {
+                        v |= (x as u64) << (8 * i);
+                    }
+                    let shift = 64 - 8 * width as u32;
+                    return Ok(if signed { ((v << shift) as i64) >> shift } else { v as i64 });
+                }
+            }
+        }
+    }
+    Err("an element of a sequence is not an integer".into())
 }
 
 /// Reads the pickle stream of a numpy 1-D object array of integer lists (what follows the
@@ -403,12 +435,12 @@ pub fn read_object_int_lists(stream: &[u8]) -> Result<Vec<Vec<i64>>, String> {
     if !global_is(arena, f, "_reconstruct") {
         return Err(shape_err());
     }
-    let state = match state.map(|s| &arena[s]) {
+    let state = match state.and_then(|s| val(arena, s)) {
         Some(Val::Tuple(t)) if t.len() == 5 => t.clone(),
         _ => return Err(shape_err()),
     };
-    let shape: Vec<i64> = match &arena[state[1]] {
-        Val::Tuple(dims) => dims.iter().map(|&d| int_of(arena, d)).collect::<Result<_, _>>()?,
+    let shape: Vec<i64> = match val(arena, state[1]) {
+        Some(Val::Tuple(dims)) => dims.iter().map(|&d| int_of(arena, d)).collect::<Result<_, _>>()?,
         _ => return Err(shape_err()),
     };
     match dtype_code(arena, state[2]) {
@@ -419,8 +451,8 @@ pub fn read_object_int_lists(stream: &[u8]) -> Result<Vec<Vec<i64>>, String> {
     if shape.len() != 1 {
         return Err(format!("the object array has {} dimensions, expected 1", shape.len()));
     }
-    let items = match &arena[state[4]] {
-        Val::List(items) => items,
+    let items = match val(arena, state[4]) {
+        Some(Val::List(items)) => items,
         _ => return Err(shape_err()),
     };
     if items.len() as i64 != shape[0] {
@@ -429,8 +461,8 @@ pub fn read_object_int_lists(stream: &[u8]) -> Result<Vec<Vec<i64>>, String> {
     items
         .iter()
         .enumerate()
-        .map(|(i, &it)| match &arena[it] {
-            Val::List(xs) | Val::Tuple(xs) => {
+        .map(|(i, &it)| match val(arena, it) {
+            Some(Val::List(xs)) | Some(Val::Tuple(xs)) => {
                 xs.iter().map(|&x| int_of(arena, x).map_err(|e| format!("element {}: {e}", i + 1))).collect()
             }
             _ => Err(format!("element {} of the object array is not a list of integers", i + 1)),
