@@ -69,7 +69,7 @@ test_that("conv arguments and shapes give clear errors", {
   expect_error(layer_conv_2d(filters = 0, kernel_size = 3), "filters")
   expect_error(layer_conv_2d(filters = 2, kernel_size = c(3, 3, 3)), "kernel_size")
   expect_error(layer_conv_2d(filters = 2, kernel_size = 3, padding = "causal"), "padding")
-  expect_error(layer_conv_2d(filters = 2, kernel_size = 3, data_format = "channels_first"), "channels_last")
+  expect_error(layer_conv_2d(filters = 2, kernel_size = 3, data_format = "first"), "`data_format` must be")
   expect_error(layer_conv_2d(filters = 2, kernel_size = 3, groups = 2), "groups")
   expect_error(layer_conv_1d(filters = 2, kernel_size = 3, strides = 0), "strides")
   expect_error(layer_conv_1d(filters = 2, kernel_size = 3, kernel_regularizer = "l2"), "not supported")

@@ -3,7 +3,9 @@
 //! `(kh, kw, cin, cout)` (1d: `(k, cin, cout)`), bias `(cout)`. The im2col rows are ordered
 //! `(ky, kx, c)`, so the kernel read row-major is the `(kh*kw*cin) x cout` matrix.
 
-use super::kernel_bias::{Init, KernelBias};
+use super::channels_first;
+use super::kernel_bias::{kernel_bias_layer_methods, Init, KernelBias};
+use super::padding::DataFormat;
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -77,6 +79,8 @@ macro_rules! conv_config {
             pub kernel_initializer: Initializer,
             #[serde(default = "zeros")]
             pub bias_initializer: Initializer,
+            #[serde(default, skip_serializing_if = "DataFormat::is_channels_last")]
+            pub data_format: DataFormat,
         }
 
         impl $name {
@@ -93,6 +97,7 @@ macro_rules! conv_config {
                     use_bias: self.use_bias,
                     kernel_initializer: &self.kernel_initializer,
                     bias_initializer: &self.bias_initializer,
+                    data_format: self.data_format,
                 }
             }
         }
@@ -104,7 +109,10 @@ macro_rules! conv_config {
                 inputs: &[&[usize]],
                 rng: &mut Rng,
             ) -> Result<Box<dyn Layer<T>>, String> {
-                Ok(Box::new(Conv::new(spec, &self.common(), inputs[0], rng)?))
+                let a = self.common();
+                channels_first::build(self.data_format, spec, inputs[0], |input| {
+                    Ok(Box::new(Conv::new(spec, &a, input, rng)?))
+                })
             }
 
             fn keras_config(&self, c: &mut ConfigEntries) {
@@ -127,11 +135,12 @@ macro_rules! conv_config {
                     use_bias: c.bool_or("use_bias", true),
                     kernel_initializer: c.initializer("kernel_initializer", Initializer::GlorotUniform),
                     bias_initializer: c.initializer("bias_initializer", Initializer::Zeros),
+                    data_format: DataFormat::from_keras(c)?,
                 })
             }
 
             fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
-                self.common().weight_count(shape)
+                channels_first::weight_count(self.data_format, shape, |s| self.common().weight_count(s))
             }
 
             fn min_weight_count(&self) -> usize {
@@ -163,11 +172,6 @@ fn read_keras(c: &mut KerasLayerConfig<'_>, rank: usize) -> Result<KerasArgs, St
     ])?;
     let (name, class) = (c.name.to_string(), c.class.to_string());
     let err = |what: String| format!("layer '{name}' ({class}): {what}");
-    if let Some(f) = c.get("data_format").and_then(|v| v.as_str()) {
-        if f != "channels_last" {
-            return Err(err(format!("data_format = '{f}' is not supported (only channels_last)")));
-        }
-    }
     if c.int_arg("groups")?.unwrap_or(1) != 1 {
         return Err(err("groups other than 1 are not supported".into()));
     }
@@ -212,6 +216,7 @@ pub(super) struct Common<'a> {
     pub(super) use_bias: bool,
     pub(super) kernel_initializer: &'a Initializer,
     pub(super) bias_initializer: &'a Initializer,
+    pub(super) data_format: DataFormat,
 }
 
 pub(super) fn ints(v: &[usize]) -> Json {
@@ -224,7 +229,7 @@ impl Common<'_> {
         c.push(("kernel_size", ints(self.kernel_size)));
         c.push(("strides", ints(self.strides)));
         c.push(("padding", Json::s(self.padding.name())));
-        c.push(("data_format", Json::s("channels_last")));
+        c.push(("data_format", self.data_format.json()));
         c.push(("dilation_rate", ints(self.dilation_rate)));
         c.push(("groups", Json::Int(1)));
     }
@@ -645,21 +650,7 @@ impl<T: Real> Layer<T> for Conv<T> {
         }
     }
 
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        self.kb.weights()
-    }
-
-    fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        self.kb.push_params(params, grads);
-    }
-
-    fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        self.kb.push_weights_mut(out);
-    }
-
-    fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation)
-    }
+    kernel_bias_layer_methods!(kb, activation);
 }
 
 #[cfg(test)]
