@@ -36,7 +36,7 @@ check_workers <- function(workers) {
 #' model %>% compile(loss = "categorical_crossentropy", optimizer = "adam")
 #' model %>% fit_generator(gen, steps_per_epoch = 5, epochs = 2, verbose = 0)
 fit_generator <- function(object, generator, steps_per_epoch, epochs = 1,
-                          verbose = getOption("keras.fit_verbose", default = 1), callbacks = NULL,
+                          verbose = getOption("keras.fit_verbose", default = "auto"), callbacks = NULL,
                           view_metrics = getOption("keras.view_metrics", default = "auto"),
                           validation_data = NULL, validation_steps = NULL, class_weight = NULL,
                           max_queue_size = 10, workers = 1, initial_epoch = 0) {

@@ -123,17 +123,6 @@ ensure_compiled <- function(model, x = NULL) {
   model_ptr(model, data_shapes(x))
 }
 
-resolve_verbose <- function(verbose) {
-  if (identical(verbose, "auto")) {
-    if (isTRUE(getOption("knitr.in.progress"))) return(2L)
-    if (identical(Sys.getenv("TESTTHAT"), "true")) return(0L)
-    return(1L)
-  }
-  v <- check_count(verbose, "verbose", min = 0)
-  if (v > 2) stop_arg("`verbose` must be 0, 1, 2 or \"auto\", got ", v)
-  v
-}
-
 # Arrays for the .Call: x and y as one array each (one input / output) or unnamed lists of
 # arrays in input / output order (see model-io.R).
 array_data <- function(x, y, sample_weight = NULL, prefix = "", model) {
@@ -226,7 +215,11 @@ normalize_callbacks <- function(callbacks, model) {
 #'   the same number of rows.
 #' @param batch_size Samples per step (default 32).
 #' @param epochs Number of the final epoch (`initial_epoch` counts as already run).
-#' @param verbose 0 (silent), 1 (progress bar), 2 (a line per epoch) or `"auto"` (1; 2 in knitr).
+#' @param verbose 0 (silent), 1 (progress bar), 2 (a line per epoch) or `"auto"` (1 at an
+#'   interactive console, 2 in scripts and knitr, 0 under testthat). The bar redraws itself only
+#'   where the output can (a terminal, the RStudio or Positron console); elsewhere (`Rscript
+#'   > log`, knitr, `capture.output()`) 1 prints one line per epoch as 2 does, without
+#'   control characters. Colours follow the console (cli's detection, `NO_COLOR`).
 #' @param callbacks A list of `callback_*()` objects.
 #' @param view_metrics Accepted for compatibility.
 #' @param validation_split Fraction of the data (the last rows, before shuffling) to validate on.
@@ -290,7 +283,7 @@ run_fit <- function(object, train, val, cfg, callbacks) {
   apply_threads()
   cbs <- normalize_callbacks(callbacks, object)
   hold_model(object)
-  res <- rk_fit(model_ptr(object), train, val, cfg, cbs)
+  res <- rk_fit(model_ptr(object), train, val, cfg, cbs, console_style())
   store_callback_states(callbacks, res$callback_states)
   refresh_state(object)
   history <- new_history(res, cfg, object)
@@ -353,7 +346,7 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
   hold_model(object)
   res <- rk_evaluate(model_ptr(object), data,
                      check_count(batch_size %||% 32L, "batch_size"), resolve_verbose(verbose),
-                     normalize_callbacks(callbacks, object))
+                     normalize_callbacks(callbacks, object), console_style())
   raise_outcome(res, what = "evaluate")
   logs <- res$logs
   logs[c("loss", setdiff(names(logs), "loss"))]
@@ -364,7 +357,8 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
 #' @inheritParams fit.rkeras_model
 #' @param object A model.
 #' @param steps Steps for a generator.
-#' @param verbose 0 (silent), 1 (progress bar), 2 or `"auto"` (1 at the console, 0 in tests).
+#' @param verbose 0 (silent), 1 (progress bar), 2 or `"auto"` (1 at an interactive console,
+#'   2 in scripts and knitr, 0 in tests).
 #'   Esc/Ctrl-C stops a prediction between chunks with an error of class
 #'   `rkeras_interrupted` (there is no partial result).
 #' @param ... No other arguments: an unknown name is an error.
@@ -381,7 +375,7 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto",
   apply_threads()
   hold_model(object)
   res <- rk_predict(model_ptr(object, data_shapes(data$x)), data, check_count(batch_size %||% 32L, "batch_size"),
-                    resolve_verbose(verbose), normalize_callbacks(callbacks, object))
+                    resolve_verbose(verbose), normalize_callbacks(callbacks, object), console_style())
   raise_outcome(res, what = "predict")
   res$value
 }
