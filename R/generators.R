@@ -50,7 +50,7 @@ fit_generator <- function(object, generator, steps_per_epoch, epochs = 1,
               verbose = resolve_verbose(verbose), class_weight = class_weight_arg(class_weight, model = object),
               batch_size = 32L, shuffle = FALSE, validation_split = 0)
   run_fit(object, generator_data(generator, steps_per_epoch, "steps_per_epoch", object),
-          validation_arg(validation_data, validation_steps, object), cfg, callbacks)
+          validation_arg(validation_data, validation_steps, object), cfg, callbacks, view_metrics)
 }
 
 #' @rdname fit_generator

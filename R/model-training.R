@@ -217,11 +217,14 @@ normalize_callbacks <- function(callbacks, model) {
 #' @param epochs Number of the final epoch (`initial_epoch` counts as already run).
 #' @param verbose 0 (silent), 1 (progress bar), 2 (a line per epoch) or `"auto"` (1 at an
 #'   interactive console, 2 in scripts and knitr, 0 under testthat). The bar redraws itself only
-#'   where the output can (a terminal, the RStudio or Positron console); elsewhere (`Rscript
-#'   > log`, knitr, `capture.output()`) 1 prints one line per epoch as 2 does, without
-#'   control characters. Colours follow the console (cli's detection, `NO_COLOR`).
+#'   where the output can (a terminal, the RStudio or Positron console); elsewhere
+#'   (`Rscript train.R > log`, knitr, `capture.output()`) 1 prints one line per epoch as 2
+#'   does, without control characters. Colours follow the console (cli's detection, `NO_COLOR`).
 #' @param callbacks A list of `callback_*()` objects.
-#' @param view_metrics Accepted for compatibility.
+#' @param view_metrics Show live charts of the metrics (one per metric, training and
+#'   validation) while training: `TRUE`, `FALSE` or `"auto"` (on in RStudio and Positron when
+#'   `verbose > 0`). The page opens in the IDE's Viewer, elsewhere in a browser; see
+#'   [view_metrics()].
 #' @param validation_split Fraction of the data (the last rows, before shuffling) to validate on.
 #' @param validation_data `list(x, y)`, `list(x, y, sample_weight)` or a generator function
 #'   (`x` and `y` lists of arrays for several inputs/outputs).
@@ -275,16 +278,25 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
               batch_size = check_count(batch_size %||% 32L, "batch_size"),
               validation_batch_size = check_count(dots$validation_batch_size, "validation_batch_size", null_ok = TRUE),
               shuffle = check_flag(shuffle, "shuffle"), validation_split = validation_split)
-  run_fit(object, train, val, cfg, callbacks)
+  run_fit(object, train, val, cfg, callbacks, view_metrics)
 }
 
-run_fit <- function(object, train, val, cfg, callbacks) {
+run_fit <- function(object, train, val, cfg, callbacks, view_metrics = FALSE) {
+  view <- resolve_view_metrics(view_metrics, cfg$verbose)
   object$stop_training <- FALSE
   apply_threads()
   cbs <- normalize_callbacks(callbacks, object)
+  n_user <- length(cbs)
+  res <- NULL
+  if (view) {
+    # the live page (view-metrics.R): its epoch-end hook runs last, as keras adds its viewer last
+    page <- metrics_page_for_fit(cfg, open = interactive())
+    cbs <- c(cbs, list(prepare_callback(metrics_page_callback(page), object)))
+    on.exit(metrics_page_finish(page, res), add = TRUE)
+  }
   hold_model(object)
   res <- rk_fit(model_ptr(object), train, val, cfg, cbs, console_style())
-  store_callback_states(callbacks, res$callback_states)
+  store_callback_states(callbacks, res$callback_states[seq_len(n_user)])
   refresh_state(object)
   history <- new_history(res, cfg, object)
   object$history <- history
