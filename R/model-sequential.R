@@ -277,6 +277,14 @@ summary.rkeras_model <- function(object, ...) {
 #' @returns A character vector, one element per line.
 #' @family model
 #' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = 784) %>%
+#'   layer_dense(256, activation = "relu") %>%
+#'   layer_dense(10, activation = "softmax")
+#' txt <- format(model, width = 70)
+#' length(txt)
+#' cat(txt, sep = "\n")
+#' str(model)  # one line
 format.rkeras_model <- function(x, width = getOption("width"), line_length = min(width, 180), ...) {
   if (!is.null(x$graph) || !is_built(x) || length(x$layer_specs) == 0)
     return(format_keras3(x, line_length))

@@ -344,6 +344,14 @@ eval_data <- function(x, y, sample_weight, steps, model) {
 #'   `score[[1]]`, `score$accuracy`).
 #' @family training
 #' @export
+#' @examples
+#' x <- matrix(runif(400), 100); y <- to_categorical(as.integer(x[, 1] > 0.5), 2)
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(2, activation = "softmax")
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "adam", metrics = "accuracy")
+#' model %>% fit(x, y, epochs = 2, verbose = 0)
+#' score <- model %>% evaluate(x, y, verbose = 0)
+#' score$loss
+#' score$accuracy
 evaluate <- function(object, ...) UseMethod("evaluate")
 
 #' @rdname evaluate
@@ -378,6 +386,13 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
 #'   several outputs, an unnamed list of them in output order (as keras returns it).
 #' @family training
 #' @export
+#' @examples
+#' x <- matrix(runif(40), 10)
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(3, activation = "softmax")
+#' p <- predict(model, x, verbose = 0)  # no compile() needed
+#' dim(p)
+#' rowSums(p)
+#' max.col(p) - 1  # class ids, counted from 0 as in keras
 predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto", steps = NULL, callbacks = NULL,
                                  ...) {
   check_dots(list(...), fn = "predict")
@@ -403,6 +418,13 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto",
 #'   by `model$metrics_names`; `predict_on_batch()`: predictions.
 #' @family training
 #' @export
+#' @examples
+#' x <- matrix(runif(128), 32); y <- to_categorical(as.integer(x[, 1] > 0.5), 2)
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(2, activation = "softmax")
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "sgd", metrics = "accuracy")
+#' train_on_batch(model, x, y)  # the loss and accuracy before this step's update
+#' test_on_batch(model, x, y)
+#' dim(predict_on_batch(model, x))
 train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NULL) {
   check_model_idle(object)
   check_compiled(object)
@@ -445,6 +467,11 @@ batch_result <- function(logs) {
 #' @returns `predict_classes()`: 0-based class ids; `predict_proba()`: probabilities.
 #' @family training
 #' @export
+#' @examples
+#' x <- matrix(runif(40), 10)
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(3, activation = "softmax")
+#' suppressWarnings(predict_classes(model, x))
+#' max.col(predict(model, x, verbose = 0)) - 1  # the same, without the warning
 predict_classes <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL) {
   warning("`predict_classes()` is deprecated: use `predict(model, x) %>% max.col() - 1` instead", call. = FALSE)
   p <- predict(object, x, batch_size = batch_size, verbose = verbose, steps = steps)
