@@ -5,7 +5,9 @@
 #   cli::is_dynamic_tty() decides; never in knitr or while a sink() (capture.output()) takes
 #   the output. Elsewhere a verbose = 1 bar becomes verbose = 2's one line per epoch.
 # - colour: cli::num_ansi_colors() > 1 (RStudio's setting, NO_COLOR, TERM, knitr).
-# - backspaces: only on a real terminal; RStudio and Positron redraw with "\r" alone.
+# - backspaces: only on a real terminal. RStudio's console handles "\r" and "\b", Positron's
+#   only "\r" (it shows "\b" as a glyph: posit-dev/positron#3683, seen with keras' own bar),
+#   so in both the bar redraws with "\r" alone (same line, padded with spaces).
 # cli's options and variables (cli.dynamic, R_CLI_DYNAMIC, cli.num_colors, R_CLI_NUM_COLORS)
 # override the detection, with or without cli installed.
 

@@ -223,7 +223,7 @@ normalize_callbacks <- function(callbacks, model) {
 #' @param callbacks A list of `callback_*()` objects.
 #' @param view_metrics Show live charts of the metrics (one per metric, training and
 #'   validation) while training: `TRUE`, `FALSE` or `"auto"` (on in RStudio and Positron when
-#'   `verbose > 0`). The page opens in the IDE's Viewer, elsewhere in a browser; see
+#'   `verbose > 0` and more than one epoch is run). The page opens in the IDE's Viewer, elsewhere in a browser; see
 #'   [view_metrics()].
 #' @param validation_split Fraction of the data (the last rows, before shuffling) to validate on.
 #' @param validation_data `list(x, y)`, `list(x, y, sample_weight)` or a generator function
@@ -282,7 +282,7 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
 }
 
 run_fit <- function(object, train, val, cfg, callbacks, view_metrics = FALSE) {
-  view <- resolve_view_metrics(view_metrics, cfg$verbose)
+  view <- resolve_view_metrics(view_metrics, cfg$verbose, cfg$epochs - cfg$initial_epoch)
   object$stop_training <- FALSE
   apply_threads()
   cbs <- normalize_callbacks(callbacks, object)

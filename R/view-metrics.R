@@ -12,9 +12,10 @@
 #'
 #' `fit()` and `fit_generator()` show a page with one chart per metric (training and
 #' validation, whole-number epochs) that follows the run epoch by epoch when `view_metrics`
-#' is `TRUE`, or `"auto"` in RStudio or Positron with `verbose > 0`; the page keeps the last
-#' state when training ends or is interrupted. `view_metrics()` shows the same page
-#' afterwards, for a history or for the file a [callback_csv_logger()] wrote.
+#' is `TRUE`, or `"auto"` in RStudio or Positron with `verbose > 0` and more than one epoch;
+#' the page keeps the last state when training ends or is interrupted. `view_metrics()`
+#' shows the same page afterwards, for a history or for the file a [callback_csv_logger()]
+#' wrote.
 #'
 #' The page is in a folder under [tempdir()] and needs no network. In RStudio and Positron it
 #' opens in the Viewer pane; elsewhere in the browser ([utils::browseURL()]).
@@ -73,11 +74,11 @@ csv_metrics <- function(path) {
   df[num]
 }
 
-# keras for R: "auto" is on when training prints (verbose > 0) in an IDE that has a viewer
-# (RStudio, Positron); TRUE is on everywhere (a browser outside the IDEs).
-resolve_view_metrics <- function(view_metrics, verbose) {
+# keras for R: "auto" is on when training prints (verbose > 0) for more than one epoch in an
+# IDE that has a viewer (RStudio, Positron); TRUE is on everywhere (a browser outside the IDEs).
+resolve_view_metrics <- function(view_metrics, verbose, epochs = 2) {
   if (identical(view_metrics, "auto"))
-    return(verbose > 0 && !isTRUE(getOption("knitr.in.progress")) && has_ide_viewer())
+    return(verbose > 0 && epochs > 1 && !isTRUE(getOption("knitr.in.progress")) && has_ide_viewer())
   if (!is.logical(view_metrics) || length(view_metrics) != 1 || is.na(view_metrics))
     stop_arg("`view_metrics` must be TRUE, FALSE or \"auto\", got ", describe_value(view_metrics))
   view_metrics

@@ -67,6 +67,7 @@ test_that("view_metrics = 'auto' is on only in RStudio/Positron with verbose > 0
   withr::local_envvar(RSTUDIO = "1")
   expect_equal(resolve_view_metrics("auto", 1), interactive())
   expect_false(resolve_view_metrics("auto", 0))
+  expect_false(resolve_view_metrics("auto", 1, epochs = 1))  # keras: a single epoch is no chart
   d <- toy_data(50)
   expect_error(fit(toy_model(), d$x, d$y, epochs = 1, verbose = 0, view_metrics = "yes"), "view_metrics")
 })
