@@ -98,7 +98,7 @@ test_that("str(model) is one line; model$nonexistent is an error listing the fie
   expect_error(model$layer, "did you mean \"get_layer\", \"layers\"")
   expect_equal(model$stop_training, NULL)
   expect_length(model$layers, 2)
-  expect_true("trainable_weights" %in% utils:::.DollarNames(model, "train"))
+  expect_true("trainable_weights" %in% utils::.DollarNames(model, "train"))
 })
 
 test_that("callbacks print what they are, their settings and their state after fit()", {
