@@ -17,11 +17,11 @@ rk_model_compile <- function(h, spec) rk_call(.Call(wrap__rk_model_compile, h, s
 
 rk_model_layers <- function(h) rk_call(.Call(wrap__rk_model_layers, h))
 
-rk_fit <- function(h, train, val, spec, callbacks) rk_call(.Call(wrap__rk_fit, h, train, val, spec, callbacks))
+rk_fit <- function(h, train, val, spec, callbacks, console) rk_call(.Call(wrap__rk_fit, h, train, val, spec, callbacks, console))
 
-rk_evaluate <- function(h, data, batch_size, verbose, callbacks) rk_call(.Call(wrap__rk_evaluate, h, data, batch_size, verbose, callbacks))
+rk_evaluate <- function(h, data, batch_size, verbose, callbacks, console) rk_call(.Call(wrap__rk_evaluate, h, data, batch_size, verbose, callbacks, console))
 
-rk_predict <- function(h, data, batch_size, verbose, callbacks) rk_call(.Call(wrap__rk_predict, h, data, batch_size, verbose, callbacks))
+rk_predict <- function(h, data, batch_size, verbose, callbacks, console) rk_call(.Call(wrap__rk_predict, h, data, batch_size, verbose, callbacks, console))
 
 rk_train_on_batch <- function(h, x, y, w, class_weight) rk_call(.Call(wrap__rk_train_on_batch, h, x, y, w, class_weight))
 
