@@ -108,30 +108,12 @@ test_that("channels-first layers give clear errors", {
 })
 
 test_that("Keras 3 and tf.keras 2 load rkeras' channels-first HDF5 files and predict the same", {
-  pythons <- list(list(py = Sys.getenv("RKERAS_KERAS_PYTHON"), extra = character(), version = 3),
-                  list(py = Sys.getenv("RKERAS_TFKERAS_PYTHON"), extra = "--tf-keras", version = 2))
-  pythons <- Filter(function(p) nzchar(p$py) && file.exists(p$py), pythons)
-  if (!length(pythons)) skip("set RKERAS_KERAS_PYTHON or RKERAS_TFKERAS_PYTHON to run the Keras interop checks")
-  script <- normalizePath(test_path("..", "interop", "check_keras.py"))
+  keras_pythons()
   k_clear_session()
   set.seed(8)
   m <- cf_chain()
   m %>% compile(optimizer = "adam", loss = "mean_squared_error")
   x <- array(runif(4 * 2 * 6 * 5), c(4, 2, 6, 5))
   fit(m, x, runif(4), epochs = 1, verbose = 0)
-  dir <- withr::local_tempdir()
-  rows <- function(a) t(apply(a, 1, function(s) as.vector(aperm(s, rev(seq_along(dim(s)))))))
-  xf <- file.path(dir, "x.csv")
-  pf <- file.path(dir, "pred.csv")
-  utils::write.table(format(rows(x), digits = 17), xf, sep = ",", row.names = FALSE, col.names = FALSE, quote = FALSE)
-  utils::write.table(format(predict(m, x, verbose = 0), digits = 17), pf, sep = ",", row.names = FALSE,
-                     col.names = FALSE, quote = FALSE)
-  for (p in pythons) {
-    f <- file.path(dir, sprintf("m%d.h5", p$version))
-    save_model_hdf5(m, f, keras_version = p$version)
-    out <- suppressWarnings(system2(p$py, c(script, p$extra, "load", f, xf, pf), stdout = TRUE, stderr = FALSE,
-                                    env = "TF_CPP_MIN_LOG_LEVEL=3"))
-    line <- utils::tail(grep("^\\{", out, value = TRUE), 1)
-    expect_true(length(line) == 1 && grepl('"ok": true', line), info = paste(out, collapse = "\n"))
-  }
+  expect_keras_loads(m, x)
 })

@@ -161,31 +161,12 @@ test_that("embedding models survive saving and loading (HDF5 in both layouts, .k
 })
 
 test_that("real Keras loads rkeras's embedding HDF5 files and predicts the same (optional)", {
-  pythons <- list(list(py = Sys.getenv("RKERAS_KERAS_PYTHON"), extra = character(), version = 3),
-                  list(py = Sys.getenv("RKERAS_TFKERAS_PYTHON"), extra = "--tf-keras", version = 2))
-  pythons <- Filter(function(p) nzchar(p$py) && file.exists(p$py), pythons)
-  if (!length(pythons)) skip("set RKERAS_KERAS_PYTHON / RKERAS_TFKERAS_PYTHON to run the Keras interop checks")
-  script <- normalizePath(test_path("..", "interop", "check_keras.py"))
+  keras_pythons()
   set.seed(4)
   m <- keras_model_sequential(input_shape = 6) %>% layer_embedding(20, 4) %>% layer_conv_1d(3, 2) %>%
     layer_global_max_pooling_1d() %>% layer_dense(1, activation = "sigmoid")
   m %>% compile(loss = "binary_crossentropy", optimizer = "adam")
   x <- matrix(sample(0:19, 60, TRUE), 10)
   fit(m, x, as.numeric(runif(10) < 0.5), epochs = 1, verbose = 0)
-  dir <- tempfile("emb-interop-")
-  dir.create(dir)
-  on.exit(unlink(dir, recursive = TRUE))
-  csv <- function(v, p) utils::write.table(format(v, digits = 17), p, sep = ",", row.names = FALSE,
-                                           col.names = FALSE, quote = FALSE)
-  csv(x, file.path(dir, "x.csv"))
-  csv(predict(m, x), file.path(dir, "p.csv"))
-  for (p in pythons) {
-    f <- file.path(dir, paste0("m", p$version, ".h5"))
-    save_model_hdf5(m, f, keras_version = p$version)
-    out <- suppressWarnings(system2(p$py, c(script, p$extra, "load", f, file.path(dir, "x.csv"),
-                                            file.path(dir, "p.csv")), stdout = TRUE, stderr = FALSE,
-                                    env = "TF_CPP_MIN_LOG_LEVEL=3"))
-    line <- utils::tail(grep("^\\{", out, value = TRUE), 1)
-    expect_match(paste(line, ""), "\"ok\": true", fixed = TRUE, label = paste("Keras", p$version))
-  }
+  expect_keras_loads(m, x)
 })

@@ -229,11 +229,7 @@ test_that("bad arguments and shapes give clear errors naming the layer", {
 test_that("Keras 3 and tf.keras 2 load rkeras's HDF5 files with spatial layers and predict the same", {
   # optional: RKERAS_KERAS_PYTHON / RKERAS_TFKERAS_PYTHON name pythons with keras (3) / tf_keras and
   # h5py (tests/interop/check_keras.py, as in test-persistence-hdf5.R)
-  pythons <- list(list(py = Sys.getenv("RKERAS_KERAS_PYTHON"), extra = character(), version = 3),
-                  list(py = Sys.getenv("RKERAS_TFKERAS_PYTHON"), extra = "--tf-keras", version = 2))
-  pythons <- Filter(function(p) nzchar(p$py) && file.exists(p$py), pythons)
-  if (!length(pythons)) skip("set RKERAS_KERAS_PYTHON or RKERAS_TFKERAS_PYTHON to run the Keras interop checks")
-  script <- normalizePath(test_path("..", "interop", "check_keras.py"))
+  keras_pythons()
   set.seed(5)
   models <- list(
     two_d = list(keras_model_sequential(input_shape = c(6, 5, 2)) %>%
@@ -253,25 +249,11 @@ test_that("Keras 3 and tf.keras 2 load rkeras's HDF5 files with spatial layers a
                                                 interpolation = "bilinear") %>%
                             layer_flatten() %>% layer_dense(2),
                           c(2, 4, 5), c(2, 3)))
-  dir <- withr::local_tempdir()
   for (name in names(models)) {
     m <- models[[name]][[1]]
     m %>% compile(optimizer = "adam", loss = "mean_squared_error")
     x <- array(runif(5 * prod(models[[name]][[2]])), c(5, models[[name]][[2]]))
     fit(m, x, matrix(runif(10), 5), epochs = 1, verbose = 0)
-    xf <- file.path(dir, paste0(name, "_x.csv"))
-    pf <- file.path(dir, paste0(name, "_pred.csv"))
-    utils::write.table(format(array_reshape(x, c(5, -1)), digits = 17), xf, sep = ",", row.names = FALSE,
-                       col.names = FALSE, quote = FALSE)
-    utils::write.table(format(predict(m, x, verbose = 0), digits = 17), pf, sep = ",", row.names = FALSE,
-                       col.names = FALSE, quote = FALSE)
-    for (p in pythons) {
-      f <- file.path(dir, sprintf("%s_%d.h5", name, p$version))
-      save_model_hdf5(m, f, keras_version = p$version)
-      out <- suppressWarnings(system2(p$py, c(script, p$extra, "load", f, xf, pf), stdout = TRUE, stderr = FALSE,
-                                      env = "TF_CPP_MIN_LOG_LEVEL=3"))
-      line <- utils::tail(grep("^\\{", out, value = TRUE), 1)
-      expect_true(length(line) == 1 && grepl('"ok": true', line), info = paste(name, p$version, paste(out, collapse = "\n")))
-    }
+    expect_keras_loads(m, x, label = name)
   }
 })
