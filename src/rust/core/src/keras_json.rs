@@ -186,6 +186,8 @@ pub fn initializer_json(init: &Initializer) -> Json {
             "TruncatedNormal",
             obj([("mean", Json::Float(*mean)), ("stddev", Json::Float(*stddev)), ("seed", Json::Null)]),
         ),
+        Initializer::Orthogonal { gain } => ("Orthogonal", obj([("seed", Json::Null), ("gain", Json::Float(*gain))])),
+        Initializer::Identity { gain } => ("Identity", obj([("gain", Json::Float(*gain))])),
     };
     keras_object("keras.initializers", class, config, Json::Null)
 }
