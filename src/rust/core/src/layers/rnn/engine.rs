@@ -1,6 +1,6 @@
 //! The recurrent layer's forward and backward passes (see the module docs for the layout).
 
-use super::Cell;
+use super::{fastmath, Cell};
 use crate::activations::Activation;
 use crate::init::Initializer;
 use crate::layers::{fmt_shape, Layer, LayerSpec, WeightRef};
@@ -187,7 +187,7 @@ impl<T: Real> Ctx<'_, T> {
             match self.cell {
                 Cell::Simple => {
                     pstep.iter_mut().zip(q.iter()).for_each(|(p, q)| *p += *q);
-                    self.act.forward(pstep, u);
+                    fastmath::forward(self.act, pstep, u);
                     hn.copy_from_slice(pstep);
                 }
                 Cell::Lstm => {
@@ -197,16 +197,16 @@ impl<T: Real> Ctx<'_, T> {
                     for i in 0..nb {
                         let pr = &mut pstep[i * gu..(i + 1) * gu];
                         pr.iter_mut().zip(&q[i * gu..(i + 1) * gu]).for_each(|(p, q)| *p += *q);
-                        self.ract.forward(&mut pr[..2 * u], u);
-                        self.act.forward(&mut pr[2 * u..3 * u], u);
-                        self.ract.forward(&mut pr[3 * u..], u);
+                        fastmath::forward(self.ract, &mut pr[..2 * u], u);
+                        fastmath::forward(self.act, &mut pr[2 * u..3 * u], u);
+                        fastmath::forward(self.ract, &mut pr[3 * u..], u);
                         let (cr, hr) = (&mut cn[i * u..(i + 1) * u], &mut hn[i * u..(i + 1) * u]);
                         let cpr = &cp[i * u..(i + 1) * u];
                         for j in 0..u {
                             cr[j] = pr[u + j] * cpr[j] + pr[j] * pr[2 * u + j];
                         }
                         hr.copy_from_slice(cr);
-                        self.act.forward(hr, u);
+                        fastmath::forward(self.act, hr, u);
                         hr.iter_mut().zip(&pr[3 * u..]).for_each(|(h, o)| *h *= *o);
                     }
                 }
@@ -216,7 +216,7 @@ impl<T: Real> Ctx<'_, T> {
                         let pr = &mut pstep[i * gu..(i + 1) * gu];
                         let qr = &q[i * gu..(i + 1) * gu];
                         pr[..2 * u].iter_mut().zip(&qr[..2 * u]).for_each(|(p, q)| *p += *q);
-                        self.ract.forward(&mut pr[..2 * u], u);
+                        fastmath::forward(self.ract, &mut pr[..2 * u], u);
                         let rr = &mut rqs[i * u..(i + 1) * u];
                         if reset_after {
                             rr.copy_from_slice(&qr[2 * u..]);
@@ -239,7 +239,7 @@ impl<T: Real> Ctx<'_, T> {
                         } else {
                             pr[2 * u..].iter_mut().zip(qr).for_each(|(p, q)| *p += *q);
                         }
-                        self.act.forward(&mut pr[2 * u..], u);
+                        fastmath::forward(self.act, &mut pr[2 * u..], u);
                         let (hpr, hr) = (&hp[i * u..(i + 1) * u], &mut hn[i * u..(i + 1) * u]);
                         for j in 0..u {
                             let z = pr[j];
@@ -319,7 +319,7 @@ impl<T: Real> Ctx<'_, T> {
                         let cpr = &c[s * nb * u + i * u..s * nb * u + (i + 1) * u];
                         let (tc, dtc) = (&mut t1[i * u..(i + 1) * u], &mut t2[i * u..(i + 1) * u]);
                         tc.copy_from_slice(cr);
-                        self.act.forward(tc, u);
+                        fastmath::forward(self.act, tc, u);
                         let dcr = &mut dc[i * u..(i + 1) * u];
                         for j in 0..u {
                             dpr[3 * u + j] = dhr[j] * tc[j];

@@ -30,6 +30,7 @@
 
 mod config;
 mod engine;
+mod fastmath;
 
 pub use config::{GRUConfig, LSTMConfig, SimpleRNNConfig};
 pub use engine::Recurrent;

@@ -251,3 +251,40 @@ fn forward_values_equal_keras_3_for_every_layer_and_option() {
     }
     assert!(worst < 1e-5, "worst {worst}");
 }
+
+/// Times the imdb_lstm layer's passes (`cargo test --release -p rkeras-core rnn_timing -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn rnn_timing() {
+    let mut r = Rng::seed_from(5);
+    let x = Tensor::from_vec(&[32, 80, 128], (0..32 * 80 * 128).map(|_| r.uniform() as f32 - 0.5).collect());
+    for l in [
+        json!({"class_name": "LSTM", "name": "l", "units": 128}),
+        json!({"class_name": "LSTM", "name": "l", "units": 128, "activation": "linear", "recurrent_activation": "linear"}),
+        json!({"class_name": "LSTM", "name": "l", "units": 128, "dropout": 0.2, "recurrent_dropout": 0.2}),
+        json!({"class_name": "GRU", "name": "g", "units": 128, "dropout": 0.2, "recurrent_dropout": 0.2}),
+    ] {
+        let s = spec(l.clone());
+        let mut layer = build::<f32>(&s, &[&[80, 128]], &mut Rng::seed_from(3)).unwrap();
+        let mut out = Tensor::default();
+        let mut rng = Rng::seed_from(4);
+        for threads in [1, 2] {
+            crate::linalg::set_threads(threads);
+            let t0 = std::time::Instant::now();
+            for _ in 0..20 {
+                layer.forward(&[&x], &mut out, false, &mut rng);
+            }
+            let inf = t0.elapsed().as_secs_f64() / 20.0;
+            let t0 = std::time::Instant::now();
+            let mut dx = Tensor::default();
+            for _ in 0..20 {
+                layer.forward(&[&x], &mut out, true, &mut rng);
+                let mut g = out.clone();
+                layer.backward(&[&x], &out, &mut g, &mut [Some(&mut dx)], false);
+            }
+            let tr = t0.elapsed().as_secs_f64() / 20.0;
+            eprintln!("{l} threads {threads}: predict {:.2} ms, train step {:.2} ms", inf * 1e3, tr * 1e3);
+        }
+        crate::linalg::set_threads(0);
+    }
+}
