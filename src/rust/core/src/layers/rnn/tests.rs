@@ -288,3 +288,17 @@ fn rnn_timing() {
         crate::linalg::set_threads(0);
     }
 }
+
+#[test]
+fn functional_calls_record_keras_3s_kwargs() {
+    let m = model(
+        vec![5, 3],
+        vec![
+            json!({"class_name": "LSTM", "name": "lstm", "units": 2}),
+            json!({"class_name": "Dense", "name": "d", "units": 1}),
+        ],
+    );
+    let j = crate::keras_json::model_json(&m, crate::keras_json::Style::ToJson).to_string();
+    assert!(j.contains(r#""kwargs": {"training": false, "mask": null}"#), "{j}");
+    assert_eq!(j.matches(r#""mask": null"#).count(), 1, "{j}");
+}
