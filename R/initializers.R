@@ -11,6 +11,7 @@ new_initializer <- function(name, ...) structure(list(name = name, ...), class =
 #' @param minval,maxval Bounds of the uniform distribution.
 #' @param value The constant.
 #' @param seed Accepted for compatibility (draws come from `set.seed()`).
+#' @param gain Multiplier of the orthogonal or identity matrix.
 #' @returns An initializer.
 #' @family layers
 #' @name initializers
@@ -68,3 +69,15 @@ initializer_lecun_uniform <- function(seed = NULL) new_initializer("lecun_unifor
 #' @rdname initializers
 #' @export
 initializer_lecun_normal <- function(seed = NULL) new_initializer("lecun_normal")
+
+#' @rdname initializers
+#' @details `initializer_orthogonal()` draws a random orthogonal matrix (the Q of the QR
+#'   decomposition of a matrix of standard normals, as Keras), the weight read as a matrix of
+#'   its last axis' columns; the default recurrent initializer of the recurrent layers.
+#'   `initializer_identity()` is `gain` times the identity matrix (2-d weights).
+#' @export
+initializer_orthogonal <- function(gain = 1, seed = NULL) new_initializer("orthogonal", gain = check_number(gain, "gain"))
+
+#' @rdname initializers
+#' @export
+initializer_identity <- function(gain = 1) new_initializer("identity", gain = check_number(gain, "gain"))

@@ -31,7 +31,8 @@ compose_layer <- function(object, layer) {
 }
 
 initializer_names <- c("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
-                       "zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal")
+                       "zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal",
+                       "orthogonal", "identity")
 
 initializer_spec <- function(init, name) {
   if (inherits(init, "rkeras_initializer")) return(unclass(init))

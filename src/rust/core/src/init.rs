@@ -37,6 +37,22 @@ pub enum Initializer {
         #[serde(default = "default_stddev")]
         stddev: f64,
     },
+    /// A random orthogonal matrix (Keras' `Orthogonal`): the weight read as a
+    /// `(fan_in, size / fan_in)` matrix has orthonormal rows or columns, times `gain`.
+    Orthogonal {
+        #[serde(default = "default_gain")]
+        gain: f64,
+    },
+    /// `gain` times the identity matrix (Keras' `Identity`), the weight read as a
+    /// `(fan_in, size / fan_in)` matrix.
+    Identity {
+        #[serde(default = "default_gain")]
+        gain: f64,
+    },
+}
+
+fn default_gain() -> f64 {
+    1.0
 }
 
 fn default_stddev() -> f64 {
@@ -63,6 +79,8 @@ pub const INITIALIZER_NAMES: &[&str] = &[
     "random_normal",
     "random_uniform",
     "truncated_normal",
+    "orthogonal",
+    "identity",
 ];
 
 /// Keras' correction so that a normal truncated at two standard deviations has the wanted stddev.
@@ -118,6 +136,56 @@ impl Initializer {
             Initializer::TruncatedNormal { mean, stddev } => {
                 out.iter_mut().for_each(|v| *v = T::c(truncated_normal(rng, mean, stddev)))
             }
+            Initializer::Orthogonal { gain } => {
+                let rows = fan_in.max(1).min(out.len().max(1));
+                orthogonal(out, rows, out.len() / rows, gain, rng)
+            }
+            Initializer::Identity { gain } => {
+                let rows = fan_in.max(1).min(out.len().max(1));
+                let cols = out.len() / rows;
+                for (i, v) in out.iter_mut().enumerate() {
+                    *v = if i / cols == i % cols { T::c(gain) } else { T::zero() };
+                }
+            }
+        }
+    }
+}
+
+/// Keras' orthogonal initializer on a `rows x cols` row-major `out`: the QR decomposition of a
+/// `(max, min)` matrix of standard normals, Q with its columns' signs set so that R has a
+/// positive diagonal (modified Gram-Schmidt gives exactly that Q), transposed when there are
+/// fewer rows than columns, times `gain`. Computed in f64, so f32 and f64 weights agree.
+fn orthogonal<T: Real>(out: &mut [T], rows: usize, cols: usize, gain: f64, rng: &mut Rng) {
+    let (m, n) = (rows.max(cols), rows.min(cols));
+    if n == 0 {
+        return;
+    }
+    // a: m x n, column-major (column j at j*m), drawn row by row as numpy's (m, n) normal
+    let mut a = vec![0f64; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            a[j * m + i] = rng.normal();
+        }
+    }
+    for j in 0..n {
+        for k in 0..j {
+            let (qk, qj) = a.split_at_mut(j * m);
+            let qk = &qk[k * m..(k + 1) * m];
+            let qj = &mut qj[..m];
+            let d: f64 = qk.iter().zip(qj.iter()).map(|(x, y)| x * y).sum();
+            qj.iter_mut().zip(qk).for_each(|(y, x)| *y -= d * x);
+        }
+        let col = &mut a[j * m..(j + 1) * m];
+        let norm = col.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            col.iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+    for r in 0..rows {
+        for c in 0..cols {
+            // q is m x n; out = q (rows >= cols) or q^T (rows < cols)
+            let v = if rows >= cols { a[c * m + r] } else { a[r * m + c] };
+            out[r * cols + c] = T::c(gain * v);
         }
     }
 }
@@ -145,6 +213,37 @@ mod tests {
         Initializer::HeNormal.fill(&mut w, 50, 10, &mut rng);
         let sd = (w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64).sqrt();
         assert!((sd - (2.0f64 / 50.0).sqrt()).abs() < 0.005, "sd {sd}");
+    }
+
+    #[test]
+    fn orthogonal_has_orthonormal_rows_or_columns_and_repeats_under_a_seed() {
+        for &(rows, cols) in &[(4usize, 16usize), (16, 4), (5, 5)] {
+            let mut w = vec![0f64; rows * cols];
+            Initializer::Orthogonal { gain: 2.0 }.fill(&mut w, rows, cols, &mut Rng::seed_from(9));
+            let (a, b, outer) = if rows < cols { (rows, cols, true) } else { (cols, rows, false) };
+            for i in 0..a {
+                for j in 0..a {
+                    let d: f64 =
+                        (0..b)
+                            .map(|k| {
+                                if outer {
+                                    w[i * cols + k] * w[j * cols + k]
+                                } else {
+                                    w[k * cols + i] * w[k * cols + j]
+                                }
+                            })
+                            .sum();
+                    let want = if i == j { 4.0 } else { 0.0 };
+                    assert!((d - want).abs() < 1e-12, "{rows}x{cols} ({i},{j}): {d}");
+                }
+            }
+            let mut again = vec![0f64; rows * cols];
+            Initializer::Orthogonal { gain: 2.0 }.fill(&mut again, rows, cols, &mut Rng::seed_from(9));
+            assert_eq!(w, again);
+        }
+        let mut w = vec![0f32; 6];
+        Initializer::Identity { gain: 0.5 }.fill(&mut w, 2, 3, &mut Rng::seed_from(1));
+        assert_eq!(w, [0.5, 0.0, 0.0, 0.0, 0.5, 0.0]);
     }
 
     #[test]

@@ -186,6 +186,8 @@ pub fn initializer_json(init: &Initializer) -> Json {
             "TruncatedNormal",
             obj([("mean", Json::Float(*mean)), ("stddev", Json::Float(*stddev)), ("seed", Json::Null)]),
         ),
+        Initializer::Orthogonal { gain } => ("Orthogonal", obj([("seed", Json::Null), ("gain", Json::Float(*gain))])),
+        Initializer::Identity { gain } => ("Identity", obj([("gain", Json::Float(*gain))])),
     };
     keras_object("keras.initializers", class, config, Json::Null)
 }
@@ -417,7 +419,10 @@ fn model_config<T: Real>(spec: &ModelSpec, built: Built<'_, T>, style: Style, tr
                 build = Some(if list { Json::Arr(shapes.collect()) } else { shapes.into_iter().next().unwrap() });
             }
             let arg = if list { Json::Arr(tensors) } else { tensors.into_iter().next().unwrap() };
-            let kwargs = if nested.is_some() || ls.kind.mask_kwarg() {
+            let kwargs = if nested.is_none() && ls.kind.mask_kwarg() && ls.kind.takes_training() {
+                // recurrent layers: `call(sequences, initial_state=None, mask=None, training=False)`
+                obj([("training", Json::Bool(false)), ("mask", Json::Null)])
+            } else if nested.is_some() || ls.kind.mask_kwarg() {
                 obj([("mask", Json::Null)])
             } else if ls.kind.takes_training() {
                 obj([("training", Json::Bool(false))])

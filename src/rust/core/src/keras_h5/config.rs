@@ -168,6 +168,9 @@ fn initializer(
             spec.insert("minval".into(), json!(num("minval").unwrap_or(-0.05)));
             spec.insert("maxval".into(), json!(num("maxval").unwrap_or(0.05)));
         }
+        "orthogonal" | "identity" => {
+            spec.insert("gain".into(), json!(num("gain").unwrap_or(1.0)));
+        }
         _ => {}
     }
     serde_json::from_value(Value::Object(spec)).unwrap_or_else(|_| {
@@ -672,9 +675,9 @@ mod tests {
         let mut w = vec![];
         let cfg = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
             {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 8, 8, 1], "name": "in"}},
-            {"class_name": "LSTM", "config": {"name": "lstm", "units": 2}}]}}"#;
+            {"class_name": "ConvLSTM1D", "config": {"name": "lstm", "filters": 2}}]}}"#;
         let e = model_spec(cfg, Generation::Keras2, &mut w).unwrap_err();
-        assert!(e.starts_with("layer 'lstm' (LSTM) is not supported by rkeras"), "{e}");
+        assert!(e.starts_with("layer 'lstm' (ConvLSTM1D) is not supported by rkeras"), "{e}");
         let cfg = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
             {"class_name": "Dense", "config": {"name": "d", "units": 2, "batch_input_shape": [null, 2],
              "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}}}]}}"#;

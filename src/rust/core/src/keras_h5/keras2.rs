@@ -56,6 +56,8 @@ pub(crate) fn initializer(init: &Initializer) -> Json {
             "TruncatedNormal",
             o(vec![("mean", Json::Float(*mean)), ("stddev", Json::Float(*stddev)), ("seed", Json::Null)]),
         ),
+        Initializer::Orthogonal { gain } => ("Orthogonal", o(vec![("gain", Json::Float(*gain)), ("seed", Json::Null)])),
+        Initializer::Identity { gain } => ("Identity", o(vec![("gain", Json::Float(*gain))])),
     };
     o(vec![("class_name", s(class)), ("config", config)])
 }

@@ -419,9 +419,9 @@ fn unsupported_layers_and_foreign_files_give_clear_errors() {
     let conv = r#"{"class_name": "Sequential", "config": {"name": "s", "layers": [
         {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 8, 8, 1], "name": "in"}},
         {"class_name": "Reshape", "config": {"name": "r", "target_shape": [64, 1]}},
-        {"class_name": "LSTM", "config": {"name": "lstm", "units": 2}}]}}"#;
+        {"class_name": "ConvLSTM1D", "config": {"name": "lstm", "filters": 2}}]}}"#;
     let err = load_err(file_with_config(conv));
-    assert!(err.starts_with("layer 'lstm' (LSTM) is not supported by rkeras"), "{err}");
+    assert!(err.starts_with("layer 'lstm' (ConvLSTM1D) is not supported by rkeras"), "{err}");
     let err = load_err(b"not an hdf5 file at all".to_vec());
     assert!(err.contains("not an HDF5 file"), "{err}");
     let err = load_err(Vec::new());

@@ -20,6 +20,7 @@ mod normalization;
 mod padding;
 mod pooling;
 mod reshape;
+mod rnn;
 mod separable;
 mod spatial_dropout;
 mod upsampling;
@@ -43,6 +44,7 @@ pub use pooling::{
     GlobalMaxPooling1DConfig, GlobalMaxPooling2DConfig, MaxPooling1DConfig, MaxPooling2DConfig, Pool,
 };
 pub use reshape::{FlattenConfig, Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, Reshape, ReshapeConfig};
+pub use rnn::{GRUConfig, LSTMConfig, Recurrent, SimpleRNNConfig};
 pub use separable::{Separable, SeparableConv2DConfig};
 
 pub use spatial_dropout::{SpatialDropout, SpatialDropout1DConfig, SpatialDropout2DConfig};
@@ -269,7 +271,10 @@ layer_kinds! {
     SpatialDropout1D(SpatialDropout1DConfig),
     SpatialDropout2D(SpatialDropout2DConfig),
     BatchNormalization(BatchNormalizationConfig),
-    Embedding(EmbeddingConfig);
+    Embedding(EmbeddingConfig),
+    SimpleRNN(SimpleRNNConfig),
+    LSTM(LSTMConfig),
+    GRU(GRUConfig);
     test:
     // a layer with state (a weight the optimizer does not train)
     TestScaleShift(test_state::ScaleShiftConfig),
@@ -461,7 +466,7 @@ mod wire_tests {
 
     /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
     /// serializes to these bytes (those of the struct variants before `LayerDef`).
-    const SPECS: [&str; 28] = [
+    const SPECS: [&str; 31] = [
         r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
         r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
         r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
@@ -490,6 +495,9 @@ mod wire_tests {
         r#"{"name":"emb","trainable":true,"class_name":"Embedding","input_dim":5000,"output_dim":50,"embeddings_initializer":{"name":"random_uniform","minval":-0.05,"maxval":0.05}}"#,
         r#"{"name":"inner","trainable":true,"class_name":"Sequential","model":{"name":"s","class_name":"Sequential","input_shape":[2],"layers":[{"name":"f2","trainable":true,"class_name":"Flatten"}]}}"#,
         r#"{"name":"ss","trainable":true,"class_name":"TestScaleShift","momentum":0.5}"#,
+        r#"{"name":"sr","trainable":true,"class_name":"SimpleRNN","units":3,"activation":"relu","use_bias":true,"kernel_initializer":{"name":"glorot_uniform"},"recurrent_initializer":{"name":"identity","gain":0.5},"bias_initializer":{"name":"zeros"},"dropout":0.0,"recurrent_dropout":0.0,"return_sequences":true,"go_backwards":false,"unroll":false}"#,
+        r#"{"name":"l","trainable":true,"class_name":"LSTM","units":4,"activation":"tanh","recurrent_activation":"sigmoid","use_bias":true,"kernel_initializer":{"name":"glorot_uniform"},"recurrent_initializer":{"name":"orthogonal","gain":1.0},"bias_initializer":{"name":"zeros"},"unit_forget_bias":true,"dropout":0.2,"recurrent_dropout":0.2,"return_sequences":false,"go_backwards":true,"unroll":false}"#,
+        r#"{"name":"g","trainable":true,"class_name":"GRU","units":2,"activation":"tanh","recurrent_activation":"hard_sigmoid","use_bias":false,"kernel_initializer":{"name":"he_normal"},"recurrent_initializer":{"name":"orthogonal","gain":2.0},"bias_initializer":{"name":"zeros"},"dropout":0.0,"recurrent_dropout":0.0,"return_sequences":false,"go_backwards":false,"unroll":true,"reset_after":false}"#,
     ];
 
     #[test]
@@ -523,7 +531,7 @@ mod wire_tests {
              Dot, Reshape, Permute, RepeatVector, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
              AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
              Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, \
-             UpSampling1D, UpSampling2D, SpatialDropout1D, SpatialDropout2D, BatchNormalization, Embedding, InputLayer, and Functional and Sequential \
+             UpSampling1D, UpSampling2D, SpatialDropout1D, SpatialDropout2D, BatchNormalization, Embedding, SimpleRNN, LSTM, GRU, InputLayer, and Functional and Sequential \
              models"
         );
     }
