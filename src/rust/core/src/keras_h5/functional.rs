@@ -79,7 +79,12 @@ fn call_refs(node: &Value, layer: &str) -> R<(Vec<KRef>, bool)> {
             let mut refs = Vec::new();
             keras_tensors(o.get("args").unwrap_or(&Value::Null), &mut refs);
             let mut in_kwargs = Vec::new();
-            keras_tensors(o.get("kwargs").unwrap_or(&Value::Null), &mut in_kwargs);
+            // a `mask` argument is the Keras mask of the input, which rkeras works out itself
+            for (k, v) in o.get("kwargs").and_then(Value::as_object).into_iter().flatten() {
+                if k != "mask" {
+                    keras_tensors(v, &mut in_kwargs);
+                }
+            }
             if let Some(r) = in_kwargs.first() {
                 return Err(format!(
                     "layer '{layer}' is called with the output of '{}' as a keyword argument, which rkeras does not \
@@ -104,6 +109,37 @@ fn entry_class(e: &Value) -> &str {
 /// Whether a layer entry is a model used as a layer.
 pub(super) fn is_model_class(class: &str) -> bool {
     matches!(class, "Functional" | "Model" | "Sequential")
+}
+
+/// Whether a Keras 3 entry is an op (`keras.src.ops.*`: `NotEqual`, `Any`, `LogicalOr`, ...)
+/// rather than a layer. Keras 3 writes the ops that compute masks as entries of their own, read
+/// only through the `mask` arguments of the layers that use masks.
+fn is_op(e: &Value) -> bool {
+    e.get("module").and_then(Value::as_str).is_some_and(|m| m.starts_with("keras.src.ops"))
+}
+
+/// The names of the layers whose outputs some call takes as a tensor argument (not as a `mask`)
+/// or that are model outputs.
+fn read_as_tensors<'a>(entries: &'a [Value], outputs: &'a [KRef]) -> std::collections::HashSet<String> {
+    let mut used: std::collections::HashSet<String> = outputs.iter().map(|r| r.layer.clone()).collect();
+    for e in entries {
+        for node in e.get("inbound_nodes").and_then(Value::as_array).into_iter().flatten() {
+            let mut refs = Vec::new();
+            match node {
+                Value::Object(o) => {
+                    keras_tensors(o.get("args").unwrap_or(&Value::Null), &mut refs);
+                    for (k, v) in o.get("kwargs").and_then(Value::as_object).into_iter().flatten() {
+                        if k != "mask" {
+                            keras_tensors(v, &mut refs);
+                        }
+                    }
+                }
+                other => refs.extend(other.as_array().into_iter().flatten().filter_map(parse_ref)),
+            }
+            used.extend(refs.into_iter().map(|r| r.layer));
+        }
+    }
+    used
 }
 
 /// A Keras functional config as an rkeras graph spec.
@@ -147,9 +183,14 @@ pub(super) fn functional_spec(config: &Value, generation: Generation, warnings: 
     let mut calls: Vec<Vec<Vec<KRef>>> = Vec::new();
     let mut nested_layer: Vec<(bool, bool)> = Vec::new(); // (model, functional model)
     let mut keras3_form = false;
+    let used = read_as_tensors(entries, &output_refs);
     for e in entries {
         let n = entry_name(e).unwrap();
         let class = entry_class(e);
+        if is_op(e) && !used.contains(n) {
+            // an op computing a mask (see [`is_op`]): rkeras makes masks itself
+            continue;
+        }
         if class == "InputLayer" {
             if !input_of.contains_key(n) {
                 return Err(format!("model '{name}': input layer '{n}' is not one of the model's inputs"));

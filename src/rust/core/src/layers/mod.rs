@@ -22,6 +22,7 @@ mod pooling;
 mod reshape;
 mod separable;
 mod spatial_dropout;
+mod time_distributed;
 mod upsampling;
 
 pub use activation::{ActivationConfig, ActivationLayer};
@@ -47,6 +48,7 @@ pub use reshape::{FlattenConfig, Permute, PermuteConfig, RepeatVector, RepeatVec
 pub use separable::{Separable, SeparableConv2DConfig};
 
 pub use spatial_dropout::{SpatialDropout, SpatialDropout1DConfig, SpatialDropout2DConfig};
+pub use time_distributed::{TimeDistributed, TimeDistributedConfig};
 pub use upsampling::{Interpolation, UpSampling1DConfig, UpSampling2DConfig, Upsample};
 
 use crate::activations::Activation;
@@ -285,6 +287,7 @@ layer_kinds! {
     Permute(PermuteConfig),
     RepeatVector(RepeatVectorConfig),
     Masking(MaskingConfig),
+    TimeDistributed(TimeDistributedConfig),
     Conv2D(Conv2DConfig),
     Conv1D(Conv1DConfig),
     MaxPooling1D(MaxPooling1DConfig),
@@ -515,7 +518,7 @@ mod wire_tests {
 
     /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
     /// serializes to these bytes (those of the struct variants before `LayerDef`).
-    const SPECS: [&str; 30] = [
+    const SPECS: [&str; 31] = [
         r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
         r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
         r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
@@ -544,6 +547,7 @@ mod wire_tests {
         r#"{"name":"emb","trainable":true,"class_name":"Embedding","input_dim":5000,"output_dim":50,"embeddings_initializer":{"name":"random_uniform","minval":-0.05,"maxval":0.05}}"#,
         r#"{"name":"embm","trainable":true,"class_name":"Embedding","input_dim":50,"output_dim":5,"embeddings_initializer":{"name":"random_uniform","minval":-0.05,"maxval":0.05},"mask_zero":true}"#,
         r#"{"name":"mk","trainable":true,"class_name":"Masking","mask_value":-1.0}"#,
+        r#"{"name":"td","trainable":true,"class_name":"TimeDistributed","layer":{"name":"d","trainable":false,"class_name":"Dropout","rate":0.5}}"#,
         r#"{"name":"inner","trainable":true,"class_name":"Sequential","model":{"name":"s","class_name":"Sequential","input_shape":[2],"layers":[{"name":"f2","trainable":true,"class_name":"Flatten"}]}}"#,
         r#"{"name":"ss","trainable":true,"class_name":"TestScaleShift","momentum":0.5}"#,
     ];
@@ -576,7 +580,7 @@ mod wire_tests {
         assert_eq!(
             SUPPORTED_LAYERS,
             "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, \
-             Dot, Reshape, Permute, RepeatVector, Masking, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
+             Dot, Reshape, Permute, RepeatVector, Masking, TimeDistributed, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
              AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
              Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, \
              UpSampling1D, UpSampling2D, SpatialDropout1D, SpatialDropout2D, BatchNormalization, Embedding, InputLayer, and Functional and Sequential \
