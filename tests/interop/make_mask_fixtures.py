@@ -18,6 +18,9 @@ Keras 3 (default) writes `mask.json` and the HDF5 files `emb_gap.h5`, `seq.h5`, 
 - `td`: `Input((4, 3)) -> TimeDistributed(Dense(2, tanh))`, predictions; `td_mask`:
   `Input((6,)) -> Embedding(9, 4, mask_zero) -> TimeDistributed(Dense(3, relu)) -> GlobalAveragePooling1D
   -> Dense(1, sigmoid)`, predictions and `evaluate()` (binary cross-entropy).
+It also writes the core's `src/rust/core/testdata/keras3_or_mask_to_json.json`: `to_json()` of
+`ids -> Embedding ea, eb (mask_zero) -> Add -> TimeDistributed(Dense) -> GlobalAveragePooling1D`,
+whose config holds the NotEqual/LogicalOr ops that compute masks.
 With --tf-keras (tf.keras 2) it writes `tfk2.json` and `td_tfk2.h5`, `emb_gap_tfk2.h5` (the td and
 emb_gap models with the same weights, saved by tf.keras 2) with their predictions.
 Inputs come from `numpy.random.default_rng(16)`, so a rerun writes the same values. Arrays are
@@ -156,6 +159,16 @@ def keras3(out):
     m.save(os.path.join(out, "td_mask.h5"))
     with open(os.path.join(out, "mask.json"), "w") as f:
         json.dump(res, f, indent=1)
+
+    inp = keras.Input((6,), name="ids")
+    a = layers.Embedding(10, 4, mask_zero=True, name="ea")(inp)
+    b = layers.Embedding(10, 4, mask_zero=True, name="eb")(inp)
+    h = layers.Add(name="add")([a, b])
+    h = layers.TimeDistributed(layers.Dense(2, name="inner"), name="td")(h)
+    h = layers.GlobalAveragePooling1D(name="gap")(h)
+    testdata = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "rust", "core", "testdata")
+    with open(os.path.join(testdata, "keras3_or_mask_to_json.json"), "w") as f:
+        f.write(keras.Model(inp, h, name="or_mask").to_json())
 
 
 def tf_keras2(out):

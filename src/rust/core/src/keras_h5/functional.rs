@@ -111,9 +111,12 @@ pub(super) fn is_model_class(class: &str) -> bool {
     matches!(class, "Functional" | "Model" | "Sequential")
 }
 
+/// A call's tensor arguments and its `mask` argument's tensors (see [`call_tensors`]).
+type CallTensors = (Vec<KRef>, Vec<KRef>);
+
 /// The Keras 3 tensor references of one call: its tensor arguments (`args`, and `kwargs` but
 /// `mask`) and those of its `mask` argument.
-fn call_tensors(node: &Value) -> (Vec<KRef>, Vec<KRef>) {
+fn call_tensors(node: &Value) -> CallTensors {
     let (mut args, mut mask) = (Vec::new(), Vec::new());
     match node {
         Value::Object(o) => {
@@ -132,7 +135,7 @@ fn call_tensors(node: &Value) -> (Vec<KRef>, Vec<KRef>) {
 /// `mask` arguments of the layers that use masks (and by each other); rkeras makes masks
 /// itself, so it skips them.
 fn mask_only(entries: &[Value], outputs: &[KRef]) -> HashSet<String> {
-    let calls: Vec<(&str, Vec<(Vec<KRef>, Vec<KRef>)>)> = entries
+    let calls: Vec<(&str, Vec<CallTensors>)> = entries
         .iter()
         .filter_map(|e| {
             let nodes = e.get("inbound_nodes").and_then(Value::as_array).into_iter().flatten();

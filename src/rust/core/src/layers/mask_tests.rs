@@ -294,3 +294,20 @@ fn a_model_without_masks_trains_bitwise_as_before_and_masks_change_nothing_for_f
     };
     assert_eq!(run(false), run(true));
 }
+
+#[test]
+fn keras3_configs_with_mask_ops_read_as_the_layers_alone() {
+    // Keras 3's to_json() of ids -> embeddings ea, eb (mask_zero) -> add -> time_distributed(dense)
+    // -> global average pooling: it lists NotEqual, NotEqual and LogicalOr entries that compute
+    // the masks, read through `mask` arguments; rkeras skips them and makes the masks itself
+    let json = include_str!("../../testdata/keras3_or_mask_to_json.json");
+    let mut warnings = Vec::new();
+    let spec = crate::keras_h5::model_spec(json, crate::keras_h5::Generation::Keras3, &mut warnings).unwrap();
+    let names: Vec<&str> = spec.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["ea", "eb", "add", "td", "gap"]);
+    assert_eq!(spec.nodes.len(), 5);
+    let m = Model::<f64>::build(spec, &mut Rng::seed_from(1)).unwrap();
+    let p = MaskPlan::new(m.graph(), &m.spec.layers).unwrap();
+    assert_eq!(p.of, vec![Some(0), Some(1), Some(2), Some(2), None]);
+    assert_eq!(p.fill[2], MaskFill::Or);
+}
