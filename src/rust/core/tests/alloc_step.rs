@@ -111,3 +111,43 @@ fn the_tutorial_chains_training_step_allocates_nothing() {
     }
     assert_eq!(allocations_per_step(m, vec![data(&[128, 784], 4)], vec![y]), 0);
 }
+
+#[test]
+fn a_masked_models_training_step_allocates_nothing() {
+    let _turn = turn();
+    // ids -> two embeddings with mask_zero (their masks or-ed by the add) -> a masked sequence
+    // output (softmax, cross-entropy per unmasked step) and a masked average pooling output
+    let emb = |name: &str| json!({"class_name": "Embedding", "name": name, "input_dim": 20, "output_dim": 8, "mask_zero": true});
+    let spec: ModelSpec = serde_json::from_value(json!({
+        "name": "masked", "class_name": "Functional",
+        "inputs": [{"name": "a", "shape": [12]}, {"name": "b", "shape": [12]}],
+        "layers": [emb("ea"), emb("eb"), {"class_name": "Add", "name": "add"},
+                   {"class_name": "Dense", "name": "seq", "units": 4, "activation": "softmax"},
+                   {"class_name": "GlobalAveragePooling1D", "name": "gap"},
+                   {"class_name": "Dense", "name": "out", "units": 1, "activation": "linear"}],
+        "nodes": [{"layer": 0, "inputs": [{"input": 0}]}, {"layer": 1, "inputs": [{"input": 1}]},
+                  {"layer": 2, "inputs": [{"node": 0}, {"node": 1}]}, {"layer": 3, "inputs": [{"node": 2}]},
+                  {"layer": 4, "inputs": [{"node": 2}]}, {"layer": 5, "inputs": [{"node": 4}]}],
+        "outputs": [{"node": 3}, {"node": 5}]}))
+    .unwrap();
+    let mut m = Model::<f32>::build(spec, &mut Rng::seed_from(1)).unwrap();
+    let c: CompileSpec = serde_json::from_value(json!({
+        "optimizer": {"name": "adam", "learning_rate": 0.001}, "loss": ["categorical_crossentropy", "mse"],
+        "metrics": [["accuracy"], ["mae"]], "weighted_metrics": [["accuracy"], []]}))
+    .unwrap();
+    m.compile(c).unwrap();
+    let ids = |seed: u64| {
+        let mut r = Rng::seed_from(seed);
+        // padding at the start of each row, at least one real id
+        Tensor::from_vec(
+            &[64, 12],
+            (0..64 * 12).map(|i| if i % 12 < (i / 12) % 11 { 0.0 } else { (1 + r.below(19)) as f32 }).collect(),
+        )
+    };
+    let mut y = Tensor::zeros(&[64, 12, 4]);
+    for i in 0..64 * 12 {
+        y.data[i * 4 + i % 4] = 1.0;
+    }
+    let n = allocations_per_step(m, vec![ids(1), ids(2)], vec![y, data(&[64, 1], 3)]);
+    assert_eq!(n, 0, "allocations in 5 training steps");
+}
