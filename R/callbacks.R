@@ -203,9 +203,64 @@ callback_lambda <- function(on_epoch_begin = NULL, on_epoch_end = NULL, on_batch
   new_callback("r", hooks = hooks)
 }
 
+# Keras' class for each built-in callback type, for printing.
+callback_keras_class <- c(csv_logger = "CSVLogger", early_stopping = "EarlyStopping",
+                          reduce_lr_on_plateau = "ReduceLROnPlateau", learning_rate_scheduler = "LearningRateScheduler",
+                          terminate_on_nan = "TerminateOnNaN", model_checkpoint = "ModelCheckpoint",
+                          tensorboard = "TensorBoard", remote_monitor = "RemoteMonitor", progbar_logger = "ProgbarLogger",
+                          r = "LambdaCallback")
+
+format_setting <- function(v) {
+  if (is.null(v)) return("NULL")
+  if (is.function(v)) return("<function>")
+  if (is.character(v)) return(paste0("\"", v, "\"", collapse = ", "))
+  if (is.numeric(v) || is.logical(v)) return(paste(format(v, digits = 6), collapse = ", "))
+  paste0("<", class(v)[[1]], ">")
+}
+
+# Prints "  <lead>a, b, c" wrapped between items at the console width.
+wrap_items <- function(items, lead = "") {
+  width <- getOption("width") - 2
+  line <- paste0("  ", lead)
+  start <- TRUE
+  for (i in seq_along(items)) {
+    piece <- paste0(items[[i]], if (i < length(items)) ",")
+    if (!start && nchar(line) + 1 + nchar(piece) > width) {
+      cat(line, "\n", sep = "")
+      line <- paste0("  ", strrep(" ", nchar(lead)), piece)
+    } else {
+      line <- paste0(line, if (!start) " ", piece)
+    }
+    start <- FALSE
+  }
+  cat(line, "\n", sep = "")
+}
+
 #' @export
 print.rkeras_callback <- function(x, ...) {
-  cat(sprintf("<callback %s>\n", x$type))
+  type <- .subset2(x, "type")
+  custom <- setdiff(class(x), "rkeras_callback")
+  what <- if (length(custom)) custom[[1]] else callback_keras_class[[type]] %||% type
+  cat(sprintf("<callback %s> (%s)\n", if (length(custom)) "class" else type, what))
+  fields <- unclass(x)[setdiff(names(unclass(x)), c("type", "self", "hooks"))]
+  if (length(fields)) wrap_items(paste(names(fields), vapply(fields, format_setting, ""), sep = " = "))
+  hooks <- .subset2(x, "hooks")
+  if (length(hooks)) wrap_items(names(hooks), "hooks: ")
+  self <- .subset2(x, "self")
+  state <- if (is.environment(self)) setdiff(ls(self), c("model", names(hooks), names(fields)))
+  if (!length(custom)) state <- state[vapply(state, function(k) is.atomic(get(k, envir = self)), TRUE)]
+  if (length(state)) {
+    vals <- vapply(state, function(k) {
+      v <- get(k, envir = self)
+      # the core counts epochs from 0 as Keras does; people count from 1
+      if (!length(custom) && grepl("_epoch$", k) && is.numeric(v)) {
+        if (k == "stopped_epoch" && v == 0) "none" else format_setting(v + 1)
+      } else format_setting(v)
+    }, "")
+    wrap_items(paste(state, vals, sep = " = "), if (length(custom)) "fields: " else "after the last fit(): ")
+  } else if (!length(custom) && type %in% c("early_stopping", "reduce_lr_on_plateau", "model_checkpoint")) {
+    cat("  not used in a fit() yet\n")
+  }
   invisible(x)
 }
 

@@ -133,3 +133,14 @@ as_input_array <- function(x, name, allow_empty = FALSE) {
     stop_arg("`", name, "` has no samples (0 rows): the data must not be empty")
   x
 }
+
+# The `data_format` of a spatial layer (convolutions, poolings, padding, ...); NULL is Keras'
+# default, channels last.
+check_data_format <- function(data_format, fn) {
+  if (is.null(data_format)) return("channels_last")
+  if (!is.character(data_format) || length(data_format) != 1 || is.na(data_format) ||
+      !data_format %in% c("channels_last", "channels_first"))
+    stop_arg(fn, "(): `data_format` must be \"channels_last\" or \"channels_first\", got ",
+             describe_value(data_format))
+  data_format
+}

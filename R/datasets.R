@@ -235,19 +235,23 @@ dataset_boston_housing <- function(path = "boston_housing.npz", test_split = 0.2
 #'
 #' 25,000 training and 25,000 test movie reviews labelled by sentiment
 #' (1 positive, 0 negative), each a sequence of word indexes, as in
-#' `keras.datasets.imdb`. Words are indexed by overall frequency, so index
-#' `w + index_from` is the `w`-th most frequent word; `start_char` marks the
-#' start of a review and `oov_char` replaces words outside
-#' `skip_top <= w < num_words`.
+#' `keras.datasets.imdb.load_data()`. Words are indexed by overall frequency,
+#' so index `w + index_from` is the `w`-th most frequent word (see
+#' [dataset_imdb_word_index()]); `start_char` marks the start of a review and
+#' `oov_char` replaces words outside `skip_top <= w < num_words`.
 #'
-#' **Limitation.** Keras' `imdb.npz` stores the reviews as numpy *object*
-#' arrays, i.e. pickled Python lists, which rkeras cannot read without Python;
-#' with that file `dataset_imdb()` stops with an explanatory error. rkeras
-#' reads an `.npz` whose `x_train`/`x_test` are plain numeric matrices with
-#' one review per row, padded with zeros (index 0 is never a word), and
-#' `y_train`/`y_test` numeric vectors. The shuffle uses R's `set.seed(seed)`
-#' and `sample()`, so the order differs from Keras' numpy shuffle; the global
-#' random number stream is left as it was.
+#' rkeras reads Keras' own `imdb.npz` (its reviews are numpy object arrays,
+#' i.e. pickled Python lists: a small reader in the Rust core decodes exactly
+#' that form, executing nothing) and processes it exactly as Keras does: the
+#' rows are shuffled with numpy's `RandomState(seed)` (re-implemented, so the
+#' order equals Keras'), then `start_char` and `index_from` are applied,
+#' reviews of `maxlen` or more words dropped, and rare words replaced. As in
+#' Keras, without `num_words` the largest index present becomes the limit and
+#' is itself replaced by `oov_char`. An `.npz` with zero-padded numeric
+#' matrices `x_train`/`x_test` (one review per row) is also accepted.
+#'
+#' The file is `path` if it exists, else that name in the Keras cache folder
+#' (`~/.keras/datasets`, see [dataset_mnist()]), else it is downloaded there.
 #'
 #' @param path An `.npz` file (a bare name is relative to the cache folder).
 #' @param num_words Keep only the `num_words` most frequent words (indexes
@@ -256,7 +260,7 @@ dataset_boston_housing <- function(path = "boston_housing.npz", test_split = 0.2
 #'   vocabulary.
 #' @param maxlen Drop reviews with `maxlen` or more words (after adding
 #'   `start_char`); `NULL` keeps all.
-#' @param seed Random seed for shuffling.
+#' @param seed Random seed for shuffling (numpy's `RandomState`, as Keras).
 #' @param start_char Index that marks the start of each review (`NULL`: none).
 #' @param oov_char Index that replaces dropped words (`NULL`: remove them).
 #' @param index_from Offset added to the word indexes.
@@ -269,50 +273,92 @@ dataset_boston_housing <- function(path = "boston_housing.npz", test_split = 0.2
 dataset_imdb <- function(path = "imdb.npz", num_words = NULL, skip_top = 0L,
                          maxlen = NULL, seed = 113L, start_char = 1L,
                          oov_char = 2L, index_from = 3L) {
+  opts <- seq_dataset_options(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from)
   file <- find_npz("dataset_imdb", "IMDB", path, "imdb.npz")
-  d <- tryCatch(read_npz(file, c("x_train", "y_train", "x_test", "y_test")),
-                rkeras_npy_object = function(e) {
-    stop("dataset_imdb(): '", file, "' stores the reviews as pickled Python ",
-         "object arrays (Keras' imdb.npz format), which rkeras cannot read ",
-         "without Python. Convert it to an .npz with zero-padded numeric ",
-         "matrices x_train/x_test (one review per row) and numeric vectors ",
-         "y_train/y_test, and pass that as `path`.", call. = FALSE)
-  })
-  rows <- function(m) {
-    if (is.null(dim(m))) m <- matrix(m, nrow = 1L)
-    lapply(seq_len(nrow(m)), function(i) { v <- as.integer(m[i, ]); v[v != 0L] })
-  }
-  x_train <- rows(d$x_train)
-  x_test <- rows(d$x_test)
-  y_train <- as.integer(d$y_train)
-  y_test <- as.integer(d$y_test)
-  with_seed(seed, {
-    i <- sample.int(length(x_train)); x_train <- x_train[i]; y_train <- y_train[i]
-    i <- sample.int(length(x_test)); x_test <- x_test[i]; y_test <- y_test[i]
-  })
-  shift <- function(xs) lapply(xs, function(v) {
-    v <- v + if (is.null(index_from)) 0L else as.integer(index_from)
-    if (is.null(start_char)) v else c(as.integer(start_char), v)
-  })
-  x_train <- shift(x_train)
-  x_test <- shift(x_test)
-  if (!is.null(maxlen)) {
-    keep <- lengths(x_train) < maxlen
-    x_train <- x_train[keep]; y_train <- y_train[keep]
-    keep <- lengths(x_test) < maxlen
-    x_test <- x_test[keep]; y_test <- y_test[keep]
-    if (!length(x_train) || !length(x_test)) {
-      stop("After filtering for sequences shorter than maxlen=", maxlen,
-           ", no sequence was kept. Increase maxlen.", call. = FALSE)
-    }
-  }
-  if (is.null(num_words)) num_words <- max(unlist(c(x_train, x_test)))
-  limit <- function(xs) lapply(xs, function(v) {
-    ok <- v >= skip_top & v < num_words
-    if (is.null(oov_char)) v[ok] else { v[!ok] <- as.integer(oov_char); v }
-  })
-  list(train = list(x = limit(x_train), y = y_train),
-       test = list(x = limit(x_test), y = y_test))
+  d <- read_npz(file, c("x_train", "y_train", "x_test", "y_test"))
+  rk_imdb_process(as_sequence_list(d$x_train), as.integer(d$y_train),
+                  as_sequence_list(d$x_test), as.integer(d$y_test), opts)
+}
+
+#' Reuters newswire topics classification
+#'
+#' 11,228 newswires from Reuters labelled over 46 topics, each a sequence of
+#' word indexes, as in `keras.datasets.reuters.load_data()`: the rows are
+#' shuffled (numpy's `RandomState(seed)`, as Keras), processed like
+#' [dataset_imdb()], and the first `floor(n * (1 - test_split))` rows form the
+#' training part. Reads Keras' `reuters.npz` (arrays `x`, `y`) from `path`,
+#' the cache folder, or downloads it there.
+#'
+#' @inheritParams dataset_imdb
+#' @param test_split Fraction of the rows to put in the test part.
+#' @returns `list(train = list(x, y), test = list(x, y))`: `x` is a list of
+#'   integer vectors, `y` an integer vector of topic labels 0-45.
+#' @family datasets
+#' @export
+#' @examples
+#' try(dataset_reuters(path = tempfile(fileext = ".npz")))  # missing file: clear error
+dataset_reuters <- function(path = "reuters.npz", num_words = NULL, skip_top = 0L,
+                            maxlen = NULL, test_split = 0.2, seed = 113L, start_char = 1L,
+                            oov_char = 2L, index_from = 3L) {
+  opts <- seq_dataset_options(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from)
+  if (!is.numeric(test_split) || length(test_split) != 1L || is.na(test_split) || test_split < 0 || test_split > 1)
+    stop_arg("`test_split` must be a number in [0, 1], got ", describe_value(test_split))
+  file <- find_npz("dataset_reuters", "Reuters", path, "reuters.npz")
+  d <- read_npz(file, c("x", "y"))
+  rk_reuters_process(as_sequence_list(d$x), as.integer(d$y), as.double(test_split), opts)
+}
+
+#' Word indexes of the IMDB and Reuters datasets
+#'
+#' The word -> index dictionaries of [dataset_imdb()] and [dataset_reuters()]
+#' (`keras.datasets.imdb.get_word_index()`), read from Keras' JSON files
+#' `imdb_word_index.json` / `reuters_word_index.json` (from `path`, the cache
+#' folder, or downloaded there). The indexes do not include `index_from`: word
+#' `w` appears in the data as `w + index_from`.
+#'
+#' @param path A JSON file (a bare name is relative to the cache folder).
+#' @returns A named list of integers (names are the words), in the file's order.
+#' @family datasets
+#' @export
+#' @examples
+#' f <- tempfile(fileext = ".json")
+#' writeLines('{"the": 1, "and": 2}', f)
+#' str(dataset_imdb_word_index(f))
+dataset_imdb_word_index <- function(path = "imdb_word_index.json") {
+  expand_dict(rk_read_word_index(find_npz("dataset_imdb_word_index", "IMDB word index", path,
+                                          "imdb_word_index.json")))
+}
+
+#' @rdname dataset_imdb_word_index
+#' @export
+dataset_reuters_word_index <- function(path = "reuters_word_index.json") {
+  expand_dict(rk_read_word_index(find_npz("dataset_reuters_word_index", "Reuters word index", path,
+                                          "reuters_word_index.json")))
+}
+
+seq_dataset_options <- function(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from) {
+  list(num_words = check_count(num_words, "num_words", min = 0, null_ok = TRUE),
+       skip_top = check_count(skip_top, "skip_top", min = 0),
+       maxlen = check_count(maxlen, "maxlen", min = 0, null_ok = TRUE),
+       seed = as.double(check_whole(seed, "seed", 0, 2^32 - 1)),
+       start_char = check_count(start_char, "start_char", min = 0, null_ok = TRUE),
+       oov_char = check_count(oov_char, "oov_char", min = 0, null_ok = TRUE),
+       index_from = check_count(if (is.null(index_from)) 0L else index_from, "index_from", min = 0))
+}
+
+check_whole <- function(x, name, min, max) {
+  if (!is.numeric(x) || length(x) != 1 || is.na(x) || x != round(x) || x < min || x > max)
+    stop_arg("`", name, "` must be a whole number from ", format(min), " to ", format(max, scientific = FALSE),
+             ", got ", describe_value(x))
+  x
+}
+
+# The sequences of an .npz member: a list of integer vectors (object array) as it is, or
+# the rows of a zero-padded numeric matrix without their zeros.
+as_sequence_list <- function(m) {
+  if (is.list(m)) return(m)
+  if (is.null(dim(m))) m <- matrix(m, nrow = 1L)
+  lapply(seq_len(nrow(m)), function(i) { v <- as.integer(m[i, ]); v[v != 0L] })
 }
 
 # ---- locating and downloading --------------------------------------------
@@ -569,11 +615,7 @@ read_npy <- function(file) {
   n <- prod(shape)
   endian <- if (substr(descr, 1, 1) == ">") "big" else "little"
   type <- substring(descr, 2)
-  if (type == "O") {
-    stop(structure(class = c("rkeras_npy_object", "error", "condition"), list(
-      message = paste0("'", basename(file), "' holds a pickled Python object array, ",
-                       "which cannot be read without Python."), call = NULL)))
-  }
+  if (type == "O") return(rk_npy_object_int_lists(file))  # a list of integer vectors
   v <- switch(type,
     b1 = readBin(con, "raw", n) != 0,
     u1 = as.integer(readBin(con, "raw", n)),

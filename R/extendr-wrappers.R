@@ -17,11 +17,11 @@ rk_model_compile <- function(h, spec) rk_call(.Call(wrap__rk_model_compile, h, s
 
 rk_model_layers <- function(h) rk_call(.Call(wrap__rk_model_layers, h))
 
-rk_fit <- function(h, train, val, spec, callbacks) rk_call(.Call(wrap__rk_fit, h, train, val, spec, callbacks))
+rk_fit <- function(h, train, val, spec, callbacks, console) rk_call(.Call(wrap__rk_fit, h, train, val, spec, callbacks, console))
 
-rk_evaluate <- function(h, data, batch_size, verbose, callbacks) rk_call(.Call(wrap__rk_evaluate, h, data, batch_size, verbose, callbacks))
+rk_evaluate <- function(h, data, batch_size, verbose, callbacks, console) rk_call(.Call(wrap__rk_evaluate, h, data, batch_size, verbose, callbacks, console))
 
-rk_predict <- function(h, data, batch_size, verbose, callbacks) rk_call(.Call(wrap__rk_predict, h, data, batch_size, verbose, callbacks))
+rk_predict <- function(h, data, batch_size, verbose, callbacks, console) rk_call(.Call(wrap__rk_predict, h, data, batch_size, verbose, callbacks, console))
 
 rk_train_on_batch <- function(h, x, y, w, class_weight) rk_call(.Call(wrap__rk_train_on_batch, h, x, y, w, class_weight))
 
@@ -88,5 +88,39 @@ rk_image_permutation <- function(n, seed) rk_call(.Call(wrap__rk_image_permutati
 rk_image_apply_transforms <- function(x, transforms, fill_mode, cval) rk_call(.Call(wrap__rk_image_apply_transforms, x, transforms, fill_mode, cval))
 
 rk_live_models <- function() rk_call(.Call(wrap__rk_live_models))
+
+rk_text_handle <- function(state) rk_call(.Call(wrap__rk_text_handle, state))
+
+rk_text_handle_ok <- function(h) rk_call(.Call(wrap__rk_text_handle_ok, h))
+
+rk_text_fit <- function(h, texts) rk_call(.Call(wrap__rk_text_fit, h, texts))
+
+rk_text_fit_sequences <- function(h, seqs) rk_call(.Call(wrap__rk_text_fit_sequences, h, seqs))
+
+rk_texts_to_sequences <- function(h, texts) rk_call(.Call(wrap__rk_texts_to_sequences, h, texts))
+
+rk_sequences_to_texts <- function(h, seqs) rk_call(.Call(wrap__rk_sequences_to_texts, h, seqs))
+
+rk_sequences_to_matrix <- function(h, seqs, mode) rk_call(.Call(wrap__rk_sequences_to_matrix, h, seqs, mode))
+
+rk_tokenizer_to_json <- function(h) rk_call(.Call(wrap__rk_tokenizer_to_json, h))
+
+rk_tokenizer_from_json <- function(text) rk_call(.Call(wrap__rk_tokenizer_from_json, text))
+
+rk_text_to_word_sequence <- function(text, filters, lower, split) rk_call(.Call(wrap__rk_text_to_word_sequence, text, filters, lower, split))
+
+rk_text_hashing_md5 <- function(text, n, filters, lower, split) rk_call(.Call(wrap__rk_text_hashing_md5, text, n, filters, lower, split))
+
+rk_make_sampling_table <- function(size, sampling_factor) rk_call(.Call(wrap__rk_make_sampling_table, size, sampling_factor))
+
+rk_skipgrams <- function(sequence, vocabulary_size, window_size, negative_samples, sampling_table, seed, shuffle_seed) rk_call(.Call(wrap__rk_skipgrams, sequence, vocabulary_size, window_size, negative_samples, sampling_table, seed, shuffle_seed))
+
+rk_npy_object_int_lists <- function(path) rk_call(.Call(wrap__rk_npy_object_int_lists, path))
+
+rk_imdb_process <- function(x_train, y_train, x_test, y_test, options) rk_call(.Call(wrap__rk_imdb_process, x_train, y_train, x_test, y_test, options))
+
+rk_reuters_process <- function(x, y, test_split, options) rk_call(.Call(wrap__rk_reuters_process, x, y, test_split, options))
+
+rk_read_word_index <- function(path) rk_call(.Call(wrap__rk_read_word_index, path))
 
 # nolint end

@@ -36,7 +36,7 @@ check_workers <- function(workers) {
 #' model %>% compile(loss = "categorical_crossentropy", optimizer = "adam")
 #' model %>% fit_generator(gen, steps_per_epoch = 5, epochs = 2, verbose = 0)
 fit_generator <- function(object, generator, steps_per_epoch, epochs = 1,
-                          verbose = getOption("keras.fit_verbose", default = 1), callbacks = NULL,
+                          verbose = getOption("keras.fit_verbose", default = "auto"), callbacks = NULL,
                           view_metrics = getOption("keras.view_metrics", default = "auto"),
                           validation_data = NULL, validation_steps = NULL, class_weight = NULL,
                           max_queue_size = 10, workers = 1, initial_epoch = 0) {
@@ -50,7 +50,7 @@ fit_generator <- function(object, generator, steps_per_epoch, epochs = 1,
               verbose = resolve_verbose(verbose), class_weight = class_weight_arg(class_weight, model = object),
               batch_size = 32L, shuffle = FALSE, validation_split = 0)
   run_fit(object, generator_data(generator, steps_per_epoch, "steps_per_epoch", object),
-          validation_arg(validation_data, validation_steps, object), cfg, callbacks)
+          validation_arg(validation_data, validation_steps, object), cfg, callbacks, view_metrics)
 }
 
 #' @rdname fit_generator

@@ -1,4 +1,4 @@
-# Convolution layers (channels_last): layer_conv_1d(), layer_conv_2d().
+# Convolution layers: layer_conv_1d(), layer_conv_2d(), the transposed, depthwise and separable ones.
 
 # An integer tuple argument of a conv layer: one whole number (repeated) or `rank` of them,
 # each at least `min` (1: positive; 0: non-negative).
@@ -24,10 +24,8 @@ conv_layer <- function(object, fn, class_name, prefix, rank, filters, kernel_siz
   given <- names(Filter(Negate(is.null), unsupported))
   if (length(given)) stop_arg(fn, "(): ", paste0("`", given, "`", collapse = ", "), " not supported yet")
   check_dots(dots, c("input_shape", "batch_input_shape", "batch_size", "dtype", "trainable", "weights"), fn = fn)
-  if (!is.null(data_format) && !identical(data_format, "channels_last"))
-    stop_arg(fn, "(): only data_format = \"channels_last\" is supported, got ", describe_value(data_format))
-  if (!identical(check_count(groups, "groups"), 1L))
-    stop_arg(fn, "(): `groups` other than 1 is not supported yet, got ", groups)
+  data_format <- check_data_format(data_format, fn)
+  groups <- check_count(groups, "groups")
   paddings <- if (rank == 1) c("valid", "same", "causal") else c("valid", "same")
   if (!is.numeric(filters) || length(filters) != 1 || !is.finite(filters) || filters != round(filters) ||
       filters < 1 || filters > .Machine$integer.max)
@@ -44,7 +42,8 @@ conv_layer <- function(object, fn, class_name, prefix, rank, filters, kernel_siz
                activation = activation_name(activation),
                use_bias = check_flag(use_bias, "use_bias"),
                kernel_initializer = initializer_spec(kernel_initializer, "kernel_initializer"),
-               bias_initializer = initializer_spec(bias_initializer, "bias_initializer"))
+               bias_initializer = initializer_spec(bias_initializer, "bias_initializer"),
+               data_format = data_format, groups = groups)
   make_layer(object, class_name, prefix, args, name, dots$trainable,
              input_shape_arg(dots$input_shape, dots$batch_input_shape))
 }
@@ -65,9 +64,13 @@ conv_layer <- function(object, fn, class_name, prefix, rank, filters, kernel_siz
 #' @param strides Strides along height and width: one whole number or two.
 #' @param padding `"valid"` (no padding) or `"same"` (zero padding so that the output has
 #'   `ceiling(input / strides)` positions).
-#' @param data_format Only `NULL` or `"channels_last"`.
+#' @param data_format `NULL` or `"channels_last"` (input `(batch, height, width, channels)`), or
+#'   `"channels_first"` (input `(batch, channels, height, width)`, output `(batch, filters,
+#'   new_height, new_width)`; the kernel keeps its shape).
 #' @param dilation_rate Dilation along height and width: one whole number or two.
-#' @param groups Only 1.
+#' @param groups Number of groups the input channels and the filters are split into, each group
+#'   of filters convolving its group of channels only; it must divide both. The kernel then has
+#'   shape `(kernel_height, kernel_width, channels / groups, filters)`.
 #' @param ... `input_shape` (for the first layer), `batch_input_shape`, `trainable`; `batch_size`,
 #'   `dtype` and `weights` are accepted for compatibility.
 #' @param name Layer name (default `conv2d`, `conv2d_1`, ...).
@@ -128,14 +131,13 @@ conv_unsupported <- function(fn, unsupported) {
   if (length(given)) stop_arg(fn, "(): ", paste0("`", given, "`", collapse = ", "), " not supported yet")
 }
 
-# kernel_size, strides, padding, dilation_rate of a 2d convolution layer.
+# kernel_size, strides, padding, dilation_rate, data_format of a 2d convolution layer.
 conv2d_shape_args <- function(fn, kernel_size, strides, padding, data_format, dilation_rate) {
-  if (!is.null(data_format) && !identical(data_format, "channels_last"))
-    stop_arg(fn, "(): only data_format = \"channels_last\" is supported, got ", describe_value(data_format))
   list(kernel_size = conv_tuple(kernel_size, "kernel_size", 2L, fn),
        strides = conv_tuple(strides, "strides", 2L, fn),
        padding = check_choice(tolower(check_string(padding, "padding")), "padding", c("valid", "same")),
-       dilation_rate = conv_tuple(dilation_rate, "dilation_rate", 2L, fn))
+       dilation_rate = conv_tuple(dilation_rate, "dilation_rate", 2L, fn),
+       data_format = check_data_format(data_format, fn))
 }
 
 conv_dots <- c("input_shape", "batch_input_shape", "batch_size", "dtype", "trainable", "weights")
@@ -192,7 +194,8 @@ layer_conv_2d_transpose <- function(object, filters, kernel_size, strides = c(1L
             list(output_padding = output_padding, dilation_rate = shape$dilation_rate,
                  activation = activation_name(activation), use_bias = check_flag(use_bias, "use_bias"),
                  kernel_initializer = initializer_spec(kernel_initializer, "kernel_initializer"),
-                 bias_initializer = initializer_spec(bias_initializer, "bias_initializer")))
+                 bias_initializer = initializer_spec(bias_initializer, "bias_initializer"),
+                 data_format = shape$data_format))
   make_layer(object, "Conv2DTranspose", "conv2d_transpose", args, name, dots$trainable,
              input_shape_arg(dots$input_shape, dots$batch_input_shape))
 }
@@ -238,7 +241,8 @@ layer_depthwise_conv_2d <- function(object, kernel_size, strides = c(1L, 1L), pa
                  dilation_rate = shape$dilation_rate, activation = activation_name(activation),
                  use_bias = check_flag(use_bias, "use_bias"),
                  depthwise_initializer = initializer_spec(depthwise_initializer, "depthwise_initializer"),
-                 bias_initializer = initializer_spec(bias_initializer, "bias_initializer")))
+                 bias_initializer = initializer_spec(bias_initializer, "bias_initializer"),
+                 data_format = shape$data_format))
   make_layer(object, "DepthwiseConv2D", "depthwise_conv2d", args, name, dots$trainable,
              input_shape_arg(dots$input_shape, dots$batch_input_shape))
 }

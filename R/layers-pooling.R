@@ -1,4 +1,4 @@
-# Pooling layers (channels last): windowed max/average pooling over steps (1d) or rows and
+# Pooling layers: windowed max/average pooling over steps (1d) or rows and
 # columns (2d), and global pooling over all of them.
 
 # `pool_size` / `strides`: one whole number (used on every spatial axis) or `rank` of them.
@@ -19,19 +19,15 @@ check_padding <- function(padding, fn) {
   p
 }
 
-check_channels_last <- function(data_format, fn) {
-  if (!is.null(data_format) && !identical(data_format, "channels_last"))
-    stop_arg(fn, "(): only data_format = \"channels_last\" is supported, got ", describe_value(data_format))
-}
-
 pooling_layer <- function(object, class_name, prefix, rank, fn, pool_size, strides, padding, data_format,
                           name, dots) {
   check_dots(dots, c("input_shape", "batch_input_shape", "batch_size", "dtype", "trainable", "weights"), fn = fn)
-  check_channels_last(data_format, fn)
+  data_format <- check_data_format(data_format, fn)
   args <- list(pool_size = pool_sizes(pool_size, "pool_size", rank, fn))
   strides <- pool_sizes(strides, "strides", rank, fn, null_ok = TRUE)
   if (!is.null(strides)) args$strides <- strides
   args$padding <- check_padding(padding, fn)
+  args$data_format <- data_format
   make_layer(object, class_name, prefix, args, name, dots$trainable,
              input_shape_arg(dots$input_shape, dots$batch_input_shape))
 }
@@ -39,8 +35,8 @@ pooling_layer <- function(object, class_name, prefix, rank, fn, pool_size, strid
 global_pooling_layer <- function(object, class_name, prefix, fn, data_format, keepdims, dots) {
   check_dots(dots, c("input_shape", "batch_input_shape", "batch_size", "dtype", "name", "trainable", "weights"),
              fn = fn)
-  check_channels_last(data_format, fn)
-  make_layer(object, class_name, prefix, list(keepdims = check_flag(keepdims, "keepdims")), dots$name,
+  args <- list(keepdims = check_flag(keepdims, "keepdims"), data_format = check_data_format(data_format, fn))
+  make_layer(object, class_name, prefix, args, dots$name,
              dots$trainable, input_shape_arg(dots$input_shape, dots$batch_input_shape))
 }
 
@@ -55,7 +51,8 @@ global_pooling_layer <- function(object, class_name, prefix, fn, data_format, ke
 #' @param pool_size Size of the pooling window.
 #' @param strides Step of the window; `NULL` is `pool_size`.
 #' @param padding `"valid"` (no padding) or `"same"`.
-#' @param data_format `NULL` or `"channels_last"` (the only layout rkeras supports).
+#' @param data_format `NULL` or `"channels_last"` (features or channels on the last axis), or
+#'   `"channels_first"` (on the axis after the batch).
 #' @param name Layer name; generated when `NULL`.
 #' @param ... `input_shape`, `batch_input_shape`, `batch_size`, `dtype`, `trainable`, `weights`
 #'   (as for the other layers); an unknown name is an error.

@@ -10,15 +10,6 @@ spatial_layer <- function(object, class_name, prefix, fn, args, dots) {
              input_shape_arg(dots$input_shape, dots$batch_input_shape))
 }
 
-check_data_format <- function(data_format, fn) {
-  if (is.null(data_format)) return("channels_last")
-  if (!is.character(data_format) || length(data_format) != 1 || is.na(data_format) ||
-      !data_format %in% c("channels_last", "channels_first"))
-    stop_arg(fn, "(): `data_format` must be \"channels_last\" or \"channels_first\", got ",
-             describe_value(data_format))
-  data_format
-}
-
 is_whole <- function(x, min) {
   is.numeric(x) && !anyNA(x) && all(is.finite(x)) && all(x == round(x)) && all(x >= min) &&
     all(x <= .Machine$integer.max)

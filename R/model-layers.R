@@ -345,11 +345,34 @@ model_fields <- c("layers", "inputs", "outputs", "input", "output", "output_name
                   "trainable_weights", "non_trainable_weights", "trainable", "get_weights", "set_weights",
                   "get_layer", "count_params", "pop", "summary")
 
+# Fields a model may not have yet (read as NULL): keras sets them during fit().
+model_optional_fields <- c("name", "history", "stop_training")
+
+# `model$nonexistent` is an error naming what exists (keras: an AttributeError), not a silent NULL.
+no_model_field <- function(x, name) {
+  have <- model_public_fields(x)
+  near <- have[agrepl(name, have, max.distance = 0.2) | startsWith(have, name)]
+  stop_arg("a model has no field \"", name, "\"", if (length(near)) paste0(" (did you mean ", quote_names(near), "?)"),
+           ". Fields: ", paste(have, collapse = ", "))
+}
+
+model_public_fields <- function(x) sort(unique(c(model_fields, model_optional_fields)))
+
+#' @importFrom utils .DollarNames
+#' @export
+.DollarNames.rkeras_model <- function(x, pattern = "") {
+  grep(pattern, model_public_fields(x), value = TRUE)
+}
+
 #' @export
 `$.rkeras_model` <- function(x, name) {
   env <- model_env(x)
   field <- function(n) get0(n, envir = env, inherits = FALSE)
-  if (!name %in% model_fields || from_rkeras(parent.frame())) return(field(name))
+  if (from_rkeras(parent.frame())) return(field(name))
+  if (!name %in% model_fields) {
+    if (!exists(name, envir = env, inherits = FALSE) && !name %in% model_optional_fields) no_model_field(x, name)
+    return(field(name))
+  }
   g <- field("graph")
   switch(name,
     layers = lapply(layer_names(x), function(n) new_layer_ref(x, n)),

@@ -233,6 +233,29 @@ print.rkeras_model <- function(x, ...) {
   invisible(x)
 }
 
+# One line, for str() and RStudio's Environment pane: what the model is, not its table.
+describe_model <- function(x) {
+  env <- model_env(x)
+  n_layers <- length(get0("layer_specs", envir = env, inherits = FALSE))
+  params <- if (is_built(x)) tryCatch(prettyNum(count_params(x), big.mark = ","), error = function(e) NULL)
+  args <- get0("compile_args", envir = env, inherits = FALSE)
+  compiled <- if (is.null(args)) "not compiled" else {
+    opt <- args$optimizer$name %||% args$optimizer[[1]]
+    loss <- unlist(args$loss)
+    paste0("compiled (", paste(c(if (is.character(opt)) opt, if (is.character(loss)) loss), collapse = ", "), ")")
+  }
+  sprintf("%s model \"%s\": %d layer%s, %s, %s", get0("class_name", envir = env, inherits = FALSE) %||% "Keras",
+          get0("name", envir = env, inherits = FALSE) %||% "?", n_layers, if (n_layers == 1) "" else "s",
+          if (is.null(params)) "not built" else paste(params, "parameters"), compiled)
+}
+
+#' @importFrom utils str
+#' @export
+str.rkeras_model <- function(object, ...) {
+  cat("<", describe_model(object), ">\n", sep = "")
+  invisible()
+}
+
 #' @export
 summary.rkeras_model <- function(object, ...) {
   txt <- format(object, ...)
@@ -254,6 +277,14 @@ summary.rkeras_model <- function(object, ...) {
 #' @returns A character vector, one element per line.
 #' @family model
 #' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = 784) %>%
+#'   layer_dense(256, activation = "relu") %>%
+#'   layer_dense(10, activation = "softmax")
+#' txt <- format(model, width = 70)
+#' length(txt)
+#' cat(txt, sep = "\n")
+#' str(model)  # one line
 format.rkeras_model <- function(x, width = getOption("width"), line_length = min(width, 180), ...) {
   if (!is.null(x$graph) || !is_built(x) || length(x$layer_specs) == 0)
     return(format_keras3(x, line_length))

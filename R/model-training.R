@@ -123,17 +123,6 @@ ensure_compiled <- function(model, x = NULL) {
   model_ptr(model, data_shapes(x))
 }
 
-resolve_verbose <- function(verbose) {
-  if (identical(verbose, "auto")) {
-    if (isTRUE(getOption("knitr.in.progress"))) return(2L)
-    if (identical(Sys.getenv("TESTTHAT"), "true")) return(0L)
-    return(1L)
-  }
-  v <- check_count(verbose, "verbose", min = 0)
-  if (v > 2) stop_arg("`verbose` must be 0, 1, 2 or \"auto\", got ", v)
-  v
-}
-
 # Arrays for the .Call: x and y as one array each (one input / output) or unnamed lists of
 # arrays in input / output order (see model-io.R).
 array_data <- function(x, y, sample_weight = NULL, prefix = "", model) {
@@ -226,9 +215,16 @@ normalize_callbacks <- function(callbacks, model) {
 #'   the same number of rows.
 #' @param batch_size Samples per step (default 32).
 #' @param epochs Number of the final epoch (`initial_epoch` counts as already run).
-#' @param verbose 0 (silent), 1 (progress bar), 2 (a line per epoch) or `"auto"` (1; 2 in knitr).
+#' @param verbose 0 (silent), 1 (progress bar), 2 (a line per epoch) or `"auto"` (1 at an
+#'   interactive console, 2 in scripts and knitr, 0 under testthat). The bar redraws itself only
+#'   where the output can (a terminal, the RStudio or Positron console); elsewhere
+#'   (`Rscript train.R > log`, knitr, `capture.output()`) 1 prints one line per epoch as 2
+#'   does, without control characters. Colours follow the console (cli's detection, `NO_COLOR`).
 #' @param callbacks A list of `callback_*()` objects.
-#' @param view_metrics Accepted for compatibility.
+#' @param view_metrics Show live charts of the metrics (one per metric, training and
+#'   validation) while training: `TRUE`, `FALSE` or `"auto"` (on in RStudio and Positron when
+#'   `verbose > 0` and more than one epoch is run). The page opens in the IDE's Viewer, elsewhere in a browser; see
+#'   [view_metrics()].
 #' @param validation_split Fraction of the data (the last rows, before shuffling) to validate on.
 #' @param validation_data `list(x, y)`, `list(x, y, sample_weight)` or a generator function
 #'   (`x` and `y` lists of arrays for several inputs/outputs).
@@ -282,16 +278,25 @@ fit.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL, epoc
               batch_size = check_count(batch_size %||% 32L, "batch_size"),
               validation_batch_size = check_count(dots$validation_batch_size, "validation_batch_size", null_ok = TRUE),
               shuffle = check_flag(shuffle, "shuffle"), validation_split = validation_split)
-  run_fit(object, train, val, cfg, callbacks)
+  run_fit(object, train, val, cfg, callbacks, view_metrics)
 }
 
-run_fit <- function(object, train, val, cfg, callbacks) {
+run_fit <- function(object, train, val, cfg, callbacks, view_metrics = FALSE) {
+  view <- resolve_view_metrics(view_metrics, cfg$verbose, cfg$epochs - cfg$initial_epoch)
   object$stop_training <- FALSE
   apply_threads()
   cbs <- normalize_callbacks(callbacks, object)
+  n_user <- length(cbs)
+  res <- NULL
+  if (view) {
+    # the live page (view-metrics.R): its epoch-end hook runs last, as keras adds its viewer last
+    page <- metrics_page_for_fit(cfg, open = interactive())
+    cbs <- c(cbs, list(prepare_callback(metrics_page_callback(page), object)))
+    on.exit(metrics_page_finish(page, res), add = TRUE)
+  }
   hold_model(object)
-  res <- rk_fit(model_ptr(object), train, val, cfg, cbs)
-  store_callback_states(callbacks, res$callback_states)
+  res <- rk_fit(model_ptr(object), train, val, cfg, cbs, console_style())
+  store_callback_states(callbacks, res$callback_states[seq_len(n_user)])
   refresh_state(object)
   history <- new_history(res, cfg, object)
   object$history <- history
@@ -339,6 +344,14 @@ eval_data <- function(x, y, sample_weight, steps, model) {
 #'   `score[[1]]`, `score$accuracy`).
 #' @family training
 #' @export
+#' @examples
+#' x <- matrix(runif(400), 100); y <- to_categorical(as.integer(x[, 1] > 0.5), 2)
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(2, activation = "softmax")
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "adam", metrics = "accuracy")
+#' model %>% fit(x, y, epochs = 2, verbose = 0)
+#' score <- model %>% evaluate(x, y, verbose = 0)
+#' score$loss
+#' score$accuracy
 evaluate <- function(object, ...) UseMethod("evaluate")
 
 #' @rdname evaluate
@@ -353,7 +366,7 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
   hold_model(object)
   res <- rk_evaluate(model_ptr(object), data,
                      check_count(batch_size %||% 32L, "batch_size"), resolve_verbose(verbose),
-                     normalize_callbacks(callbacks, object))
+                     normalize_callbacks(callbacks, object), console_style())
   raise_outcome(res, what = "evaluate")
   logs <- res$logs
   logs[c("loss", setdiff(names(logs), "loss"))]
@@ -364,7 +377,8 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
 #' @inheritParams fit.rkeras_model
 #' @param object A model.
 #' @param steps Steps for a generator.
-#' @param verbose 0 (silent), 1 (progress bar), 2 or `"auto"` (1 at the console, 0 in tests).
+#' @param verbose 0 (silent), 1 (progress bar), 2 or `"auto"` (1 at an interactive console,
+#'   2 in scripts and knitr, 0 in tests).
 #'   Esc/Ctrl-C stops a prediction between chunks with an error of class
 #'   `rkeras_interrupted` (there is no partial result).
 #' @param ... No other arguments: an unknown name is an error.
@@ -372,6 +386,13 @@ evaluate.rkeras_model <- function(object, x = NULL, y = NULL, batch_size = NULL,
 #'   several outputs, an unnamed list of them in output order (as keras returns it).
 #' @family training
 #' @export
+#' @examples
+#' x <- matrix(runif(40), 10)
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(3, activation = "softmax")
+#' p <- predict(model, x, verbose = 0)  # no compile() needed
+#' dim(p)
+#' rowSums(p)
+#' max.col(p) - 1  # class ids, counted from 0 as in keras
 predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto", steps = NULL, callbacks = NULL,
                                  ...) {
   check_dots(list(...), fn = "predict")
@@ -381,7 +402,7 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto",
   apply_threads()
   hold_model(object)
   res <- rk_predict(model_ptr(object, data_shapes(data$x)), data, check_count(batch_size %||% 32L, "batch_size"),
-                    resolve_verbose(verbose), normalize_callbacks(callbacks, object))
+                    resolve_verbose(verbose), normalize_callbacks(callbacks, object), console_style())
   raise_outcome(res, what = "predict")
   res$value
 }
@@ -397,6 +418,13 @@ predict.rkeras_model <- function(object, x, batch_size = NULL, verbose = "auto",
 #'   by `model$metrics_names`; `predict_on_batch()`: predictions.
 #' @family training
 #' @export
+#' @examples
+#' x <- matrix(runif(128), 32); y <- to_categorical(as.integer(x[, 1] > 0.5), 2)
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(2, activation = "softmax")
+#' model %>% compile(loss = "categorical_crossentropy", optimizer = "sgd", metrics = "accuracy")
+#' train_on_batch(model, x, y)  # the loss and accuracy before this step's update
+#' test_on_batch(model, x, y)
+#' dim(predict_on_batch(model, x))
 train_on_batch <- function(object, x, y, class_weight = NULL, sample_weight = NULL) {
   check_model_idle(object)
   check_compiled(object)
@@ -439,6 +467,11 @@ batch_result <- function(logs) {
 #' @returns `predict_classes()`: 0-based class ids; `predict_proba()`: probabilities.
 #' @family training
 #' @export
+#' @examples
+#' x <- matrix(runif(40), 10)
+#' model <- keras_model_sequential(input_shape = 4) %>% layer_dense(3, activation = "softmax")
+#' suppressWarnings(predict_classes(model, x))
+#' max.col(predict(model, x, verbose = 0)) - 1  # the same, without the warning
 predict_classes <- function(object, x, batch_size = NULL, verbose = 0, steps = NULL) {
   warning("`predict_classes()` is deprecated: use `predict(model, x) %>% max.col() - 1` instead", call. = FALSE)
   p <- predict(object, x, batch_size = batch_size, verbose = verbose, steps = steps)

@@ -446,6 +446,13 @@ print.rkeras_image_flow <- function(x, ...) {
 #' @returns The next batch.
 #' @family image preprocessing
 #' @export
+#' @examples
+#' x <- array(runif(6 * 8 * 8), c(6, 8, 8, 1))
+#' flow <- flow_images_from_data(x, 0:5, image_data_generator(), batch_size = 4, shuffle = FALSE)
+#' b <- generator_next(flow)
+#' dim(b[[1]]); b[[2]]
+#' gen <- function() list(matrix(1:4, 2), c(0, 1))
+#' generator_next(gen)
 generator_next <- function(generator, completed = NULL) {
   if (!is.function(generator)) stop_arg("`generator` must be a generator function, got ", describe_value(generator))
   generator() %||% completed

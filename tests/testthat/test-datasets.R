@@ -152,7 +152,7 @@ test_that("read_npy() handles the numeric dtypes, C order and Fortran order", {
   expect_identical(read_npy(write_npy(f, small, "<i4")), small)
   expect_identical(read_npy(write_npy(f, abs(small), "|u1")), abs(small))
   expect_identical(read_npy(write_npy(f, 1:4, "<i4")), 1:4)
-  expect_error(read_npy(write_npy(f, 1, "|O")), class = "rkeras_npy_object")
+  expect_error(read_npy(write_npy(f, 1, "|O")), "pickle stream, byte 3: unterminated GLOBAL name")
   writeBin(charToRaw("not npy at all"), f)
   expect_error(read_npy(f), "not a .npy file")
 })
@@ -222,11 +222,11 @@ test_that("dataset_boston_housing() splits like keras (404/102) and keeps rows i
   expect_identical(nrow(dataset_boston_housing(npz, test_split = 0.5)$test$x), 253L)
 })
 
-test_that("dataset_imdb(): pickled keras file errors clearly; numeric npz is processed like keras", {
+test_that("dataset_imdb(): a damaged pickle errors clearly; numeric npz is processed like keras", {
   obj <- write_npz(tempfile(fileext = ".npz"),
                    list(x_train = 1, y_train = 1, x_test = 1, y_test = 1),
                    c("|O", "<i8", "|O", "<i8"))
-  expect_error(dataset_imdb(obj), "pickled Python object arrays")
+  expect_error(dataset_imdb(obj), "x_train.npy': pickle stream, byte 3: unterminated GLOBAL name")
   x_train <- rbind(c(5, 1, 9, 0), c(2, 0, 0, 0), c(7, 7, 7, 7))
   x_test <- rbind(c(4, 4, 0, 0))
   npz <- write_npz(tempfile(fileext = ".npz"),
@@ -276,4 +276,78 @@ test_that("datasets destructure with %<-% as in keras' examples", {
   c(c(x_train, y_train), c(x_test, y_test)) %<-% dataset_mnist(path = dir)
   expect_equal(dim(x_train), c(8000L, 28L, 28L))
   expect_length(y_test, 2000)
+})
+
+# ---- IMDB / Reuters in Keras' own format (fixtures: tests/interop/make_imdb_fixtures.py) ----
+
+text_data <- function(...) file.path(fixture_dir("keras", "text"), ...)
+as_seqs <- function(x) lapply(x, function(s) as.integer(unlist(s)))
+
+expect_keras_split <- function(d, case, info) {
+  expect_identical(d$train$x, as_seqs(case$x_train), info = info)
+  expect_identical(d$train$y, as.integer(unlist(case$y_train)), info = info)
+  expect_identical(d$test$x, as_seqs(case$x_test), info = info)
+  expect_identical(d$test$y, as.integer(unlist(case$y_test)), info = info)
+}
+
+test_that("dataset_imdb() equals Keras 3's imdb.load_data() on Keras-format files (pickled object arrays)", {
+  local_offline()
+  ex <- jsonlite::fromJSON(text_data("imdb_expected.json"), simplifyVector = FALSE)
+  # both the numpy 2 / protocol 4 pickle and the Python 2 / protocol 2 form of the real file
+  for (file in c("imdb_small.npz", "imdb_small_py2.npz")) {
+    for (case in ex$imdb) {
+      d <- do.call(dataset_imdb, c(list(path = text_data(file)), case$args))
+      expect_keras_split(d, case, paste(file, deparse(case$args)))
+    }
+  }
+  # shuffled with numpy's RandomState(113): the first training review is original row 1 + the
+  # first index of np.random.RandomState(113).shuffle(np.arange(40))
+  d <- dataset_imdb(text_data("imdb_small.npz"))
+  expect_length(d$train$x, 40L)
+  expect_length(d$test$x, 30L)
+  expect_true(all(vapply(d$train$x, `[`, 0L, 1L) == 1L))  # start_char
+})
+
+test_that("dataset_reuters() equals Keras 3's reuters.load_data() (test_split, maxlen, seed)", {
+  local_offline()
+  ex <- jsonlite::fromJSON(text_data("imdb_expected.json"), simplifyVector = FALSE)
+  for (case in ex$reuters) {
+    d <- do.call(dataset_reuters, c(list(path = text_data("reuters_small.npz")), case$args))
+    expect_keras_split(d, case, deparse(case$args))
+  }
+  expect_error(dataset_reuters(text_data("reuters_small.npz"), test_split = 2), "`test_split`")
+  expect_error(dataset_reuters(), "reuters.npz")
+})
+
+test_that("the datasets and word indexes are found in the keras cache folder", {
+  home <- local_offline()
+  ex <- jsonlite::fromJSON(text_data("imdb_expected.json"), simplifyVector = FALSE)
+  dir.create(file.path(home, "datasets"))
+  file.copy(text_data("imdb_small.npz"), file.path(home, "datasets", "imdb.npz"))
+  file.copy(text_data("reuters_small.npz"), file.path(home, "datasets", "reuters.npz"))
+  file.copy(text_data("imdb_small_word_index.json"), file.path(home, "datasets", "imdb_word_index.json"))
+  expect_keras_split(dataset_imdb(), ex$imdb[[1]], "cache")
+  expect_keras_split(dataset_reuters(), ex$reuters[[1]], "cache")
+  wi <- dataset_imdb_word_index()
+  expect_identical(wi, stats::setNames(lapply(ex$word_index, `[[`, 2), vapply(ex$word_index, `[[`, "", 1)))
+  expect_identical(wi[["caf\u00e9"]], 2L)
+  expect_identical(dataset_reuters_word_index(text_data("imdb_small_word_index.json")), wi)
+  expect_error(dataset_reuters_word_index(), "reuters_word_index.json")
+})
+
+test_that("dataset_imdb() refuses pickles that are not integer-list arrays, naming what it found", {
+  local_offline()
+  npy_raw <- function(pickle) {
+    header <- "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+    header <- paste0(header, strrep(" ", 64L - (10L + nchar(header) + 1L) %% 64L), "\n")
+    c(as.raw(0x93), charToRaw("NUMPY"), as.raw(c(1, 0)), writeBin(nchar(header), raw(), size = 2L, endian = "little"),
+      charToRaw(header), pickle)
+  }
+  f <- tempfile(fileext = ".npy")
+  writeBin(npy_raw(c(as.raw(0x80), as.raw(2), charToRaw("cos\nsystem\n"), as.raw(0x2e))), f)
+  expect_error(read_npy(f), "refusing the global `os.system`")
+  writeBin(npy_raw(c(as.raw(0x80), as.raw(2), as.raw(0x4b), as.raw(1), as.raw(0x2e))), f)  # the int 1
+  expect_error(read_npy(f), "does not hold a numpy object array")
+  expect_error(dataset_imdb(text_data("imdb_small.npz"), seed = -1), "`seed`")
+  expect_error(dataset_imdb(text_data("imdb_small.npz"), maxlen = 2), "Increase maxlen")
 })

@@ -114,8 +114,8 @@ test_that("arguments and shapes give clear errors naming the layer", {
   expect_error(layer_depthwise_conv_2d(kernel_size = 3, depth_multiplier = 0), "depth_multiplier")
   expect_error(layer_depthwise_conv_2d(kernel_size = c(3, 3, 3)), "kernel_size")
   expect_error(layer_separable_conv_2d(filters = 2, kernel_size = 3, padding = "causal"), "padding")
-  expect_error(layer_separable_conv_2d(filters = 2, kernel_size = 3, data_format = "channels_first"),
-               "channels_last")
+  expect_error(layer_separable_conv_2d(filters = 2, kernel_size = 3, data_format = "channels_middle"),
+               "`data_format` must be \"channels_last\" or \"channels_first\", got .*channels_middle")
   expect_error(layer_separable_conv_2d(filters = 2, kernel_size = 3, pointwise_regularizer = "l2"),
                "`pointwise_regularizer` not supported")
   expect_error(layer_depthwise_conv_2d(kernel_size = 3, kernl = 2), "unknown argument")

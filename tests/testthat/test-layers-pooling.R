@@ -59,7 +59,7 @@ test_that("pooling errors name the layer and the shapes", {
   expect_error(layer_average_pooling_2d(pool_size = c(2, 2, 2)), "`pool_size` must be a positive whole number or 2")
   expect_error(layer_max_pooling_2d(strides = -1), "`strides`")
   expect_error(layer_max_pooling_2d(padding = "full"), "`padding` must be \"valid\" or \"same\"")
-  expect_error(layer_max_pooling_2d(data_format = "channels_first"), "channels_last")
+  expect_error(layer_max_pooling_2d(data_format = NA), "`data_format` must be \"channels_last\" or \"channels_first\"")
   expect_error(layer_global_max_pooling_2d(keepdims = NA), "`keepdims` must be TRUE or FALSE")
   expect_error(layer_global_max_pooling_2d(kepdims = TRUE), "unknown argument `kepdims`")
 })

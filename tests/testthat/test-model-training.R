@@ -175,7 +175,9 @@ test_that("verbose = 1 and 2 print through R's console in keras' format; 0 is si
   out2 <- capture.output(fit(model, d$x, d$y, epochs = 2, batch_size = 50, verbose = 2))
   expect_equal(out2[1], "Epoch 1/2")
   expect_match(out2[2], "^4/4 - [0-9]+s - [0-9]+(us|ms|s)/step - accuracy: [0-9.]+ - loss: [0-9.]+$")
-  out1 <- capture.output(fit(model, d$x, d$y, epochs = 1, batch_size = 50, verbose = 1))
+  # the bar where the console redraws (test-console.R covers the other places)
+  out1 <- withr::with_options(list(cli.dynamic = TRUE),
+                              capture.output(fit(model, d$x, d$y, epochs = 1, batch_size = 50, verbose = 1)))
   txt <- paste(out1, collapse = "\n")
   expect_match(txt, "4/4", fixed = TRUE)
   expect_match(txt, "\u2501", fixed = TRUE)

@@ -14,6 +14,7 @@ mod r_lent;
 mod r_live;
 mod r_persist;
 mod r_reshape;
+mod r_text;
 
 use extendr_api::prelude::*;
 
@@ -23,4 +24,5 @@ extendr_module! {
     use r_files;
     use r_image;
     use r_live;
+    use r_text;
 }

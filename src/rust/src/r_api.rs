@@ -162,7 +162,7 @@ fn check_class_weight(m: &Model<f32>) -> std::result::Result<(), String> {
 }
 
 #[extendr]
-fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Robj> {
+fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List, console: Robj) -> R<Robj> {
     let cfg: FitConfig = from_spec(&spec, "fit() arguments")?;
     let slot = CondSlot::default();
     with_model(h, |m| {
@@ -177,7 +177,7 @@ fn rk_fit(h: Robj, train: Robj, val: Robj, spec: Robj, callbacks: List) -> R<Rob
         let cbs = build_callbacks(&callbacks, &slot)?;
         let bs = cfg.batch_size.unwrap_or(32);
         let vbs = cfg.validation_batch_size.unwrap_or(bs);
-        let mut host = RHost::new();
+        let mut host = RHost::new(&console);
         let outcome = match (&tdata, &vdata) {
             (Data::Arrays(a), v) => {
                 let split = split_point(a.rows(), cfg.validation_split)?;
@@ -214,7 +214,7 @@ fn halt_to_r(h: Halt, slot: &CondSlot, host: &RHost) -> Robj {
 }
 
 #[extendr]
-fn rk_evaluate(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: List) -> R<Robj> {
+fn rk_evaluate(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: List, console: Robj) -> R<Robj> {
     let slot = CondSlot::default();
     with_model(h, |m| {
         if m.compiled.is_none() {
@@ -222,7 +222,7 @@ fn rk_evaluate(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Li
         }
         let d = read_data(&data, m, true, "")?;
         let cbs = build_callbacks(&callbacks, &slot)?;
-        let mut host = RHost::new();
+        let mut host = RHost::new(&console);
         let r = match &d {
             Data::Arrays(a) => {
                 let mut src = array_source(a, 0..a.rows(), batch_size as usize, false);
@@ -242,10 +242,10 @@ fn rk_evaluate(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: Li
 }
 
 #[extendr]
-fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: List) -> R<Robj> {
+fn rk_predict(h: Robj, data: Robj, batch_size: f64, verbose: i32, callbacks: List, console: Robj) -> R<Robj> {
     let slot = CondSlot::default();
     with_model(h, |m| {
-        let mut host = RHost::new();
+        let mut host = RHost::new(&console);
         // no hooks to run: the arrays are read a chunk at a time
         if let Some(x) = arrays_x(&data).filter(|_| callbacks.is_empty() && verbose == 0) {
             return predict_array(m, &x, batch_size as usize);

@@ -2,8 +2,9 @@
 //! and RStudio see it), interrupts through R's event loop.
 
 use crate::r_interrupt;
-use extendr_api::print_r_output;
+use extendr_api::{print_r_output, Robj};
 use rkeras_core::callbacks::Host;
+use rkeras_core::progress::ConsoleStyle;
 use std::time::Instant;
 
 pub struct RHost {
@@ -12,11 +13,18 @@ pub struct RHost {
     interrupted: bool,
     /// Warnings for R to raise after the call.
     pub warnings: Vec<String>,
+    style: ConsoleStyle,
 }
 
 impl RHost {
-    pub fn new() -> Self {
-        RHost { start: Instant::now(), interrupted: false, warnings: Vec::new() }
+    /// A host for R's console as R described it: `console` is `c(color = , backspaces = )`
+    /// (R's `console_style()`); anything else means Keras' own bytes.
+    pub fn new(console: &Robj) -> Self {
+        let style = match console.as_logical_slice() {
+            Some([color, backspaces]) => ConsoleStyle { color: color.is_true(), backspaces: backspaces.is_true() },
+            _ => ConsoleStyle::default(),
+        };
+        RHost { start: Instant::now(), interrupted: false, warnings: Vec::new(), style }
     }
 }
 
@@ -39,5 +47,9 @@ impl Host for RHost {
 
     fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
+    }
+
+    fn console_style(&self) -> ConsoleStyle {
+        self.style
     }
 }

@@ -34,6 +34,7 @@ pub mod rng;
 pub mod sequences;
 pub mod serialize;
 pub mod tensor;
+pub mod text;
 pub mod tfevents;
 pub mod train;
 

@@ -61,6 +61,24 @@ pub fn epoch_header(epoch0: usize, epochs: usize) -> Option<String> {
     }
 }
 
+/// What the console a bar is drawn on can do (decided by the caller: R knows whether it runs in
+/// a terminal, RStudio, Positron or knitr). The default is Keras' own output: colours, and
+/// backspaces before the carriage return of every redraw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsoleStyle {
+    /// ANSI bold/green/white codes around the count, bar and time; off: plain text.
+    pub color: bool,
+    /// `"\x08" * prev_width` before the `"\r"` of a redraw; off: `"\r"` alone (RStudio and
+    /// Positron redraw with `"\r"`).
+    pub backspaces: bool,
+}
+
+impl Default for ConsoleStyle {
+    fn default() -> Self {
+        ConsoleStyle { color: true, backspaces: true }
+    }
+}
+
 /// A Keras 3 progress bar with injected time. See the [module documentation](self).
 #[derive(Debug, Clone)]
 pub struct Progbar {
@@ -72,6 +90,7 @@ pub struct Progbar {
     unit_name: String,
     /// `\b`-and-`\r` redraws (Keras: on whenever the `posix` module is loaded); else `\n` per update.
     dynamic_display: bool,
+    style: ConsoleStyle,
     start: f64,
     /// Time of the last update that was not throttled; `None` before the first one.
     last_update: Option<f64>,
@@ -100,6 +119,7 @@ impl Progbar {
             interval: DEFAULT_INTERVAL,
             unit_name: "step".to_string(),
             dynamic_display: true,
+            style: ConsoleStyle::default(),
             start,
             last_update: None,
             time_after_first_step: None,
@@ -131,6 +151,12 @@ impl Progbar {
     /// backspaces and `"\r"`, as Keras does without a tty on non-POSIX systems). Default: on.
     pub fn with_dynamic_display(mut self, dynamic: bool) -> Self {
         self.dynamic_display = dynamic;
+        self
+    }
+
+    /// Sets what the console can do (default: Keras' bytes, see [`ConsoleStyle`]).
+    pub fn with_style(mut self, style: ConsoleStyle) -> Self {
+        self.style = style;
         self
     }
 
@@ -234,42 +260,47 @@ impl Progbar {
     fn render_verbose1(&mut self, current: usize, now: f64, time_per_unit: f64, finalize: bool) -> String {
         let mut message = String::new();
         if self.dynamic_display {
-            message.push_str(&"\x08".repeat(self.prev_total_width));
+            if self.style.backspaces {
+                message.push_str(&"\x08".repeat(self.prev_total_width));
+            }
             message.push('\r');
         } else {
             message.push('\n');
         }
+        // ANSI codes, or nothing on a console without colours
+        let code = |c: &'static str| if self.style.color { c } else { "" };
+        let (bold, green, white, reset) = (code(BOLD), code(GREEN), code(WHITE), code(RESET));
 
         // Keras subtracts the length of the ANSI codes it added from the character count.
         let mut special_char_len = 0usize;
         let mut bar = String::new();
         if self.target > 0 {
             let digits = decimal_digits(self.target);
-            bar.push_str(&format!("{BOLD}{current:>digits$}/{}{RESET} ", self.target));
-            special_char_len += 8;
+            bar.push_str(&format!("{bold}{current:>digits$}/{}{reset} ", self.target));
+            special_char_len += bold.len() + reset.len();
             let prog = current as f64 / self.target as f64;
             let prog_width = (self.width as f64 * prog) as usize;
             if prog_width > 0 {
-                bar.push_str(GREEN);
+                bar.push_str(green);
                 bar.push_str(&BAR_CHAR.repeat(prog_width));
-                bar.push_str(RESET);
-                special_char_len += 9;
+                bar.push_str(reset);
+                special_char_len += green.len() + reset.len();
             }
-            bar.push_str(WHITE);
+            bar.push_str(white);
             bar.push_str(&BAR_CHAR.repeat(self.width.saturating_sub(prog_width)));
-            bar.push_str(RESET);
-            special_char_len += 9;
+            bar.push_str(reset);
+            special_char_len += white.len() + reset.len();
         } else {
             bar.push_str(&format!("{current:>7}/Unknown"));
         }
 
         let mut info = if self.target > 0 && !finalize {
             let eta = time_per_unit * (self.target as f64 - current as f64);
-            format!(" {BOLD}{}{RESET}", format_eta(eta))
+            format!(" {bold}{}{reset}", format_eta(eta))
         } else {
-            format!(" {BOLD}{:.0}s{RESET}", now - self.start)
+            format!(" {bold}{:.0}s{reset}", now - self.start)
         };
-        special_char_len += 8;
+        special_char_len += bold.len() + reset.len();
         info.push_str(&format_time_per_unit(time_per_unit, &self.unit_name));
         for (k, v) in &self.values {
             info.push_str(&format!(" - {k}: {}", format_value(*v, true)));
@@ -777,6 +808,45 @@ mod tests {
         let line = bar.update(1, &Logs::new(), 100.25, false);
         assert!(line.starts_with("\n\x1b[1m1/2\x1b[0m "), "{line:?}");
         assert!(line.ends_with(" 250ms/step"), "{line:?}");
+    }
+
+    #[test]
+    fn plain_style_has_no_escape_codes_and_redraws_with_carriage_return_only() {
+        let plain = ConsoleStyle { color: false, backspaces: false };
+        let mut keras = Progbar::new(40, 1);
+        let mut bar = Progbar::new(40, 1).with_style(plain);
+        let metrics = logs(&[("loss", 0.5)]);
+        let k1 = keras.update(1, &metrics, 2.0, false);
+        let line = bar.update(1, &metrics, 2.0, false);
+        assert_eq!(line, format!("\r 1/40 {} 1:18 2s/step - loss: 0.5000", "━".repeat(20)));
+        // the same text as Keras' once its ANSI codes are removed, and the same width
+        let strip = |s: &str| {
+            let mut s = s.to_string();
+            for c in [BOLD, GREEN, WHITE, RESET, "\x08"] {
+                s = s.replace(c, "");
+            }
+            s
+        };
+        assert_eq!(strip(&k1), line);
+        assert_eq!(bar.prev_total_width, keras.prev_total_width);
+        let k2 = keras.update(40, &Logs::new(), 2.0001, true);
+        let line = bar.update(40, &Logs::new(), 2.0001, true);
+        assert!(k2.starts_with(&"\x08".repeat(54)));
+        assert_eq!(line, format!("\r40/40 {} 2s 3us/step - loss: 0.5000 \n", "━".repeat(20)));
+        assert_eq!(strip(&k2), line);
+        assert!(!line.contains('\x1b') && !line.contains('\x08'));
+        // colours kept, backspaces dropped; and the reverse
+        let mut bar = Progbar::new(4, 1).with_style(ConsoleStyle { color: true, backspaces: false });
+        bar.update(1, &metrics, 1.0, false);
+        let line = bar.update(4, &metrics, 2.0, true);
+        assert!(line.starts_with("\r\x1b[1m4/4\x1b[0m \x1b[32m"), "{line:?}");
+        let mut bar = Progbar::new(4, 1).with_style(ConsoleStyle { color: false, backspaces: true });
+        bar.update(1, &metrics, 1.0, false);
+        let prev = bar.prev_total_width;
+        let line = bar.update(4, &metrics, 2.0, true);
+        assert!(line.starts_with(&format!("{}\r4/4 ━", "\x08".repeat(prev))), "{line:?}");
+        assert!(!line.contains('\x1b'));
+        assert_eq!(ConsoleStyle::default(), ConsoleStyle { color: true, backspaces: true });
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub trait Host {
     }
     /// Seconds on a monotonic clock.
     fn now(&self) -> f64;
+    /// What the console can show (colours, backspaces); progress bars follow it.
+    fn console_style(&self) -> crate::progress::ConsoleStyle {
+        crate::progress::ConsoleStyle::default()
+    }
 }
 
 /// A host that records output, for tests.
@@ -80,6 +84,8 @@ pub trait Host {
 pub struct StringHost {
     pub out: String,
     pub start: Option<std::time::Instant>,
+    /// What the recorded console can show (default: Keras' bytes).
+    pub style: crate::progress::ConsoleStyle,
 }
 
 impl Host for StringHost {
@@ -88,6 +94,9 @@ impl Host for StringHost {
     }
     fn now(&self) -> f64 {
         self.start.map_or(0.0, |s| s.elapsed().as_secs_f64())
+    }
+    fn console_style(&self) -> crate::progress::ConsoleStyle {
+        self.style
     }
 }
 

@@ -19,7 +19,8 @@ impl ProgbarLogger {
 
     fn start<T: Real>(&mut self, cx: &Ctx<T>) {
         let now = cx.host.now();
-        self.bar = Some(Progbar::starting_at(cx.params.steps.unwrap_or(0), self.verbose, now));
+        let style = cx.host.console_style();
+        self.bar = Some(Progbar::starting_at(cx.params.steps.unwrap_or(0), self.verbose, now).with_style(style));
     }
 
     fn batch<T: Real>(&mut self, cx: &mut Ctx<T>, batch: usize, logs: &Logs) {

@@ -138,6 +138,28 @@ fn hooks_fire_in_keras_order_with_one_shared_sorted_logs_map() {
     assert_eq!(names, vec!["accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"]);
 }
 
+#[test]
+fn progress_bar_follows_the_hosts_console_style() {
+    use crate::progress::ConsoleStyle;
+    let (x, y) = data(100);
+    let run = |style: ConsoleStyle| {
+        let mut model = tiny_model(0.001);
+        let mut train = ArraySource::new(vec![&x], vec![&y], None, 0..75, 32, true);
+        let mut host = StringHost { style, ..Default::default() };
+        let cfg = FitConfig { epochs: 2, verbose: 1, ..Default::default() };
+        let out = fit(&mut model, &mut train, None, Vec::new(), &mut host, &cfg);
+        assert!(out.halt.is_none());
+        host.out
+    };
+    let keras = run(ConsoleStyle::default());
+    assert!(keras.contains("\x1b[1m3/3\x1b[0m \x1b[32m") && keras.contains("\x08\r"), "{keras:?}");
+    let plain = run(ConsoleStyle { color: false, backspaces: false });
+    assert!(plain.starts_with("Epoch 1/2\n\r1/3 \u{2501}"), "{plain:?}");
+    assert!(!plain.contains('\x1b') && !plain.contains('\x08'), "{plain:?}");
+    assert_eq!(plain.matches("\nEpoch 2/2\n").count(), 1);
+    assert!(plain.contains("\r3/3 \u{2501}"), "{plain:?}");
+}
+
 /// Drives a callback through `on_train_begin`, `on_epoch_end(val_loss = seq[e])` until it
 /// stops training, and `on_train_end`; returns (epochs run, console output, model).
 fn drive(

@@ -3,7 +3,9 @@
 //! `(kh, kw, cin, cout)` (1d: `(k, cin, cout)`), bias `(cout)`. The im2col rows are ordered
 //! `(ky, kx, c)`, so the kernel read row-major is the `(kh*kw*cin) x cout` matrix.
 
-use super::kernel_bias::{Init, KernelBias};
+use super::channels_first;
+use super::kernel_bias::{kernel_bias_layer_methods, Init, KernelBias};
+use super::padding::DataFormat;
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -12,7 +14,7 @@ use crate::keras_h5::KerasLayerConfig;
 use crate::keras_json::{activation_name, initializer_json, Json};
 use crate::linalg::{gemm, op};
 use crate::rng::Rng;
-use crate::tensor::Tensor;
+use crate::tensor::{try_zeros, Tensor};
 use crate::Real;
 use crate::{forkjoin, parts};
 use faer::{MatMut, MatRef};
@@ -37,6 +39,12 @@ impl Padding {
     }
 }
 
+pub(super) fn one() -> usize {
+    1
+}
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
 fn valid() -> Padding {
     Padding::Valid
 }
@@ -77,6 +85,11 @@ macro_rules! conv_config {
             pub kernel_initializer: Initializer,
             #[serde(default = "zeros")]
             pub bias_initializer: Initializer,
+            #[serde(default, skip_serializing_if = "DataFormat::is_channels_last")]
+            pub data_format: DataFormat,
+            /// Input and output channels split into this many groups, each convolved alone.
+            #[serde(default = "one", skip_serializing_if = "is_one")]
+            pub groups: usize,
         }
 
         impl $name {
@@ -93,6 +106,8 @@ macro_rules! conv_config {
                     use_bias: self.use_bias,
                     kernel_initializer: &self.kernel_initializer,
                     bias_initializer: &self.bias_initializer,
+                    data_format: self.data_format,
+                    groups: self.groups,
                 }
             }
         }
@@ -104,7 +119,10 @@ macro_rules! conv_config {
                 inputs: &[&[usize]],
                 rng: &mut Rng,
             ) -> Result<Box<dyn Layer<T>>, String> {
-                Ok(Box::new(Conv::new(spec, &self.common(), inputs[0], rng)?))
+                let a = self.common();
+                channels_first::build(self.data_format, spec, inputs[0], |input| {
+                    Ok(Box::new(Conv::new(spec, &a, input, rng)?))
+                })
             }
 
             fn keras_config(&self, c: &mut ConfigEntries) {
@@ -127,11 +145,13 @@ macro_rules! conv_config {
                     use_bias: c.bool_or("use_bias", true),
                     kernel_initializer: c.initializer("kernel_initializer", Initializer::GlorotUniform),
                     bias_initializer: c.initializer("bias_initializer", Initializer::Zeros),
+                    data_format: DataFormat::from_keras(c)?,
+                    groups: r.5,
                 })
             }
 
             fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
-                self.common().weight_count(shape)
+                channels_first::weight_count(self.data_format, shape, |s| self.common().weight_count(s))
             }
 
             fn min_weight_count(&self) -> usize {
@@ -150,7 +170,7 @@ conv_config!(
     Conv1DConfig, "Conv1D", 1, "ones1"
 );
 
-type KerasArgs = (usize, Vec<usize>, Vec<usize>, Padding, Vec<usize>);
+type KerasArgs = (usize, Vec<usize>, Vec<usize>, Padding, Vec<usize>, usize);
 
 /// The shape arguments of a Keras conv config (either generation).
 fn read_keras(c: &mut KerasLayerConfig<'_>, rank: usize) -> Result<KerasArgs, String> {
@@ -163,14 +183,11 @@ fn read_keras(c: &mut KerasLayerConfig<'_>, rank: usize) -> Result<KerasArgs, St
     ])?;
     let (name, class) = (c.name.to_string(), c.class.to_string());
     let err = |what: String| format!("layer '{name}' ({class}): {what}");
-    if let Some(f) = c.get("data_format").and_then(|v| v.as_str()) {
-        if f != "channels_last" {
-            return Err(err(format!("data_format = '{f}' is not supported (only channels_last)")));
-        }
-    }
-    if c.int_arg("groups")?.unwrap_or(1) != 1 {
-        return Err(err("groups other than 1 are not supported".into()));
-    }
+    let groups = match c.int_arg("groups")? {
+        None => 1,
+        Some(g) if g >= 1 => g as usize,
+        Some(g) => return Err(err(format!("groups must be a positive integer, got {g}"))),
+    };
     let filters = c
         .usize_arg("filters")
         .filter(|f| *f > 0)
@@ -196,7 +213,7 @@ fn read_keras(c: &mut KerasLayerConfig<'_>, rank: usize) -> Result<KerasArgs, St
         "causal" if rank == 1 => Padding::Causal,
         p => return Err(err(format!("padding = '{p}' is not supported"))),
     };
-    Ok((filters, kernel_size, strides, padding, dilation))
+    Ok((filters, kernel_size, strides, padding, dilation, groups))
 }
 
 /// The arguments of either kind (and of the depthwise layers, whose `filters` is `cin * depth_multiplier`).
@@ -212,6 +229,8 @@ pub(super) struct Common<'a> {
     pub(super) use_bias: bool,
     pub(super) kernel_initializer: &'a Initializer,
     pub(super) bias_initializer: &'a Initializer,
+    pub(super) data_format: DataFormat,
+    pub(super) groups: usize,
 }
 
 pub(super) fn ints(v: &[usize]) -> Json {
@@ -224,9 +243,9 @@ impl Common<'_> {
         c.push(("kernel_size", ints(self.kernel_size)));
         c.push(("strides", ints(self.strides)));
         c.push(("padding", Json::s(self.padding.name())));
-        c.push(("data_format", Json::s("channels_last")));
+        c.push(("data_format", self.data_format.json()));
         c.push(("dilation_rate", ints(self.dilation_rate)));
-        c.push(("groups", Json::Int(1)));
+        c.push(("groups", Json::Int(self.groups as i64)));
     }
 
     fn config(&self, c: &mut ConfigEntries, _keras2: bool) {
@@ -258,7 +277,7 @@ impl Common<'_> {
 
     fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
         let Ok(g) = Geom::new("", self, shape) else { return WeightCount::Unknown };
-        let n = (g.kh * g.kw).checked_mul(g.cin).and_then(|k| k.checked_mul(g.cout));
+        let n = (g.kh * g.kw).checked_mul(g.cin / self.groups).and_then(|k| k.checked_mul(g.cout));
         let n = n.and_then(|n| n.checked_add(if self.use_bias { g.cout } else { 0 }));
         *shape = g.out_shape(self.rank);
         n.map_or(WeightCount::TooBig, WeightCount::Values)
@@ -331,6 +350,13 @@ impl Geom {
         }
         if a.padding == Padding::Causal && r != 1 {
             return Err(format!("{layer} ({}): padding 'causal' is only for 1d convolutions", a.class));
+        }
+        let cin = input[r];
+        if a.groups == 0 || !cin.is_multiple_of(a.groups) || !a.filters.is_multiple_of(a.groups) {
+            return Err(format!(
+                "{layer} ({}): groups = {} must divide both the input channels ({cin}) and filters ({})",
+                a.class, a.groups, a.filters
+            ));
         }
         let at = |v: &[usize], i: usize| {
             if r == 2 {
@@ -490,6 +516,42 @@ impl<T: Real> Forward<'_, T> {
 }
 
 /// Runs `a` and `b`, on two threads when allowed now.
+/// The kernel of a grouped convolution spread into the full GEMM matrix, and its gradient.
+struct Grouped<T> {
+    groups: usize,
+    /// `(kh*kw*cin) x cout`: row `(tap, c)` and column `o` hold Keras' `(tap, c - group(o) * cg,
+    /// o)` when input channel `c` is in output channel `o`'s group, and zero otherwise.
+    full: Vec<T>,
+    dfull: Vec<T>,
+}
+
+impl<T: Real> Grouped<T> {
+    /// Visits each kernel entry with its place in the full matrix: `f(keras, full)`.
+    fn each(&self, g: &Geom, mut f: impl FnMut(usize, usize)) {
+        let (cin, cout) = (g.cin, g.cout);
+        let (cg, og) = (cin / self.groups, cout / self.groups);
+        for tap in 0..g.kh * g.kw {
+            for c in 0..cg {
+                for o in 0..cout {
+                    f((tap * cg + c) * cout + o, (tap * cin + o / og * cg + c) * cout + o);
+                }
+            }
+        }
+    }
+
+    /// Writes Keras' kernel into the full matrix (the zeros between groups stay).
+    fn spread(&mut self, g: &Geom, kernel: &[T]) {
+        let mut full = std::mem::take(&mut self.full);
+        self.each(g, |k, f| full[f] = kernel[k]);
+        self.full = full;
+    }
+
+    /// Reads the kernel gradient out of the full matrix's.
+    fn gather(&self, g: &Geom, dkernel: &mut [T]) {
+        self.each(g, |k, f| dkernel[k] = self.dfull[f]);
+    }
+}
+
 fn both(a: impl FnOnce(), b: impl FnOnce() + Send) {
     if crate::linalg::may_split() {
         forkjoin::join(a, b);
@@ -505,6 +567,9 @@ pub struct Conv<T> {
     activation: Activation,
     out_shape: Vec<usize>,
     kb: KernelBias<T>,
+    /// With `groups > 1`, Keras' kernel `(kh, kw, cin / groups, cout)` is `kb.kernel`; the GEMMs
+    /// use it spread into the block-diagonal `(kh*kw*cin) x cout` matrix, zero between groups.
+    grouped: Option<Grouped<T>>,
     /// The im2col matrix of the last forward pass (rows `batch*oh*ow`, columns `kh*kw*cin`);
     /// the backward pass, once done with it, turns it into dL/d(cols) for the input gradient.
     cols: Vec<T>,
@@ -515,21 +580,29 @@ pub struct Conv<T> {
 impl<T: Real> Conv<T> {
     fn new(spec: &LayerSpec, a: &Common<'_>, input: &[usize], rng: &mut Rng) -> Result<Self, String> {
         let g = Geom::new(&spec.name, a, input)?;
-        let shape = if a.rank == 2 { vec![g.kh, g.kw, g.cin, g.cout] } else { vec![g.kw, g.cin, g.cout] };
+        let cg = g.cin / a.groups;
+        let shape = if a.rank == 2 { vec![g.kh, g.kw, cg, g.cout] } else { vec![g.kw, cg, g.cout] };
         let what = format!("{} (a ({}) kernel)", spec.name, fmt_shape(&shape));
         let field = g.kh * g.kw;
         let init = Init {
             kernel: a.kernel_initializer,
             bias: a.bias_initializer,
             use_bias: a.use_bias,
-            fan_in: field * g.cin,
+            fan_in: field * cg,
             fan_out: field * g.cout,
+        };
+        let grouped = if a.groups > 1 {
+            let n = g.k().checked_mul(g.cout).ok_or_else(|| format!("{what}: too many weights"))?;
+            Some(Grouped { groups: a.groups, full: try_zeros(n, &what)?, dfull: try_zeros(n, &what)? })
+        } else {
+            None
         };
         Ok(Conv {
             spec: spec.clone(),
             out_shape: g.out_shape(a.rank),
             activation: a.activation,
             kb: KernelBias::new(&what, shape, init, rng)?,
+            grouped,
             cols: Vec::new(),
             z: Vec::new(),
             g,
@@ -562,8 +635,16 @@ impl<T: Real> Layer<T> for Conv<T> {
         out.resize_batch(batch, &self.out_shape);
         let keep_z = self.activation.needs_input_for_backward();
         self.z.resize(if keep_z { out.data.len() } else { 0 }, T::zero());
-        let fwd = Forward { g: &self.g, kernel: &self.kb.kernel, bias: &self.kb.bias, activation: self.activation };
-        if self.halves(batch) {
+        let halves = self.halves(batch);
+        let kernel = match &mut self.grouped {
+            Some(gr) => {
+                gr.spread(&self.g, &self.kb.kernel);
+                &gr.full[..]
+            }
+            None => &self.kb.kernel[..],
+        };
+        let fwd = Forward { g: &self.g, kernel, bias: &self.kb.bias, activation: self.activation };
+        if halves {
             let half = batch / 2;
             let (x0, x1) = x.data.split_at(x.data.len() / batch * half);
             let (c0, c1) = self.cols.split_at_mut(half * per * k);
@@ -614,7 +695,11 @@ impl<T: Real> Layer<T> for Conv<T> {
                 }
             }
         };
-        let dk = MatMut::from_row_major_slice_mut(&mut self.kb.dkernel, k, cout);
+        let dkernel = match &mut self.grouped {
+            Some(gr) => &mut gr.dfull[..],
+            None => &mut self.kb.dkernel[..],
+        };
+        let dk = MatMut::from_row_major_slice_mut(dkernel, k, cout);
         let db = &mut self.kb.dbias[..];
         if halves {
             let (dk0, dk1) = dk.split_at_col_mut(hc);
@@ -623,10 +708,14 @@ impl<T: Real> Layer<T> for Conv<T> {
         } else {
             kernel_grad(dk, db, 0..cout);
         }
+        if let Some(gr) = &self.grouped {
+            gr.gather(&self.g, &mut self.kb.dkernel);
+        }
         // the input gradient: dL/d(cols) (in place of cols), then back to the images
         if let Some(dx) = dxs[0].as_deref_mut() {
             dx.resize(&x.shape);
-            let (kernel, geom) = (&self.kb.kernel[..], &self.g);
+            let kernel = self.grouped.as_ref().map_or(&self.kb.kernel[..], |gr| &gr.full[..]);
+            let geom = &self.g;
             let input_grad = |g: &[T], dcols: &mut [T], dx: &mut [T]| {
                 let rows = g.len() / cout;
                 let dc = MatMut::from_row_major_slice_mut(dcols, rows, k);
@@ -645,21 +734,7 @@ impl<T: Real> Layer<T> for Conv<T> {
         }
     }
 
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        self.kb.weights()
-    }
-
-    fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        self.kb.push_params(params, grads);
-    }
-
-    fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        self.kb.push_weights_mut(out);
-    }
-
-    fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation)
-    }
+    kernel_bias_layer_methods!(kb, activation);
 }
 
 #[cfg(test)]

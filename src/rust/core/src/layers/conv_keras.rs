@@ -2,6 +2,7 @@
 //! Keras layer config (Keras 3 and tf.keras 2 write them alike), and the serde defaults their
 //! specs share.
 
+use super::padding::DataFormat;
 use super::Padding;
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -24,12 +25,13 @@ pub(super) fn zeros() -> Initializer {
     Initializer::Zeros
 }
 
-/// `kernel_size`, `strides`, `padding`, `dilation_rate` of a 2d layer config.
+/// `kernel_size`, `strides`, `padding`, `dilation_rate`, `data_format` of a 2d layer config.
 pub(super) struct ShapeArgs {
     pub kernel_size: Vec<usize>,
     pub strides: Vec<usize>,
     pub padding: Padding,
     pub dilation_rate: Vec<usize>,
+    pub data_format: DataFormat,
 }
 
 fn err(c: &KerasLayerConfig<'_>, what: &str) -> String {
@@ -58,15 +60,9 @@ pub(super) fn tuple(
 }
 
 /// The shape arguments shared by the 2d convolutions, after checking that the settings rkeras
-/// does not implement (regularizers and constraints under `unsupported`, channels_first,
-/// groups) are absent.
+/// does not implement (regularizers and constraints under `unsupported`, groups) are absent.
 pub(super) fn shape_args(c: &KerasLayerConfig<'_>, unsupported: &[&str]) -> Result<ShapeArgs, String> {
     c.require_null(unsupported)?;
-    if let Some(f) = c.get("data_format").and_then(Value::as_str) {
-        if f != "channels_last" {
-            return Err(err(c, &format!("data_format = '{f}' is not supported (only channels_last)")));
-        }
-    }
     if c.int_arg("groups")?.unwrap_or(1) != 1 {
         return Err(err(c, "groups other than 1 are not supported"));
     }
@@ -80,6 +76,7 @@ pub(super) fn shape_args(c: &KerasLayerConfig<'_>, unsupported: &[&str]) -> Resu
         strides: tuple(c, "strides", 2, Some(1), 1)?.unwrap_or_default(),
         padding,
         dilation_rate: tuple(c, "dilation_rate", 2, Some(1), 1)?.unwrap_or_default(),
+        data_format: DataFormat::from_keras(c)?,
     })
 }
 
@@ -187,10 +184,11 @@ mod tests {
             c[k] = v;
             c
         };
-        let e = read("Conv2DTranspose", &with("data_format", json!("channels_first")), Generation::Keras3).unwrap_err();
+        let e =
+            read("Conv2DTranspose", &with("data_format", json!("channels_middle")), Generation::Keras3).unwrap_err();
         assert_eq!(
             e,
-            "layer 'l' (Conv2DTranspose): data_format = 'channels_first' is not supported (only channels_last)"
+            "layer 'l' (Conv2DTranspose): data_format = \"channels_middle\" is not \"channels_last\" or \"channels_first\""
         );
         let e =
             read("SeparableConv2D", &with("pointwise_regularizer", json!({"class_name": "L2"})), Generation::Keras3)

@@ -281,3 +281,75 @@ fn conv_training_is_bitwise_the_same_on_one_thread_and_two() {
     assert_eq!(one.1, two.1);
     assert_eq!(one.2, two.2);
 }
+
+#[test]
+fn grouped_convolution_gradients_match_finite_differences() {
+    let m = model(
+        vec![6, 5, 4],
+        vec![
+            json!({"class_name": "Conv2D", "name": "c1", "filters": 6, "kernel_size": [3, 2], "groups": 2,
+                   "padding": "same", "activation": "tanh", "bias_initializer": rand_bias()}),
+            json!({"class_name": "Conv2D", "name": "c2", "filters": 3, "kernel_size": [2, 2], "groups": 3}),
+            json!({"class_name": "Flatten", "name": "f"}),
+            json!({"class_name": "Dense", "name": "d", "units": 2}),
+        ],
+    );
+    let mut x = data(3, 6 * 5 * 4, 1);
+    x.shape = vec![3, 6, 5, 4];
+    check_graph(m, vec![x], vec![data(3, 2, 2)], None);
+    let m = model(
+        vec![7, 6],
+        vec![
+            json!({"class_name": "Conv1D", "name": "c", "filters": 4, "kernel_size": [3], "groups": 2,
+                   "padding": "causal", "bias_initializer": rand_bias()}),
+            json!({"class_name": "Flatten", "name": "f"}),
+            json!({"class_name": "Dense", "name": "d", "units": 2}),
+        ],
+    );
+    let mut x = data(2, 42, 3);
+    x.shape = vec![2, 7, 6];
+    check_graph(m, vec![x], vec![data(2, 2, 4)], None);
+}
+
+/// A grouped convolution is the convolutions of its groups side by side: each group's output
+/// channels equal an ungrouped convolution of the group's input channels with its kernel slice.
+#[test]
+fn a_grouped_convolution_is_its_groups_side_by_side() {
+    let (cin, cout, groups) = (4, 6, 2);
+    let (cg, og) = (cin / groups, cout / groups);
+    let layer = |filters: usize, groups: usize| {
+        spec(json!({"class_name": "Conv2D", "name": "c", "filters": filters, "kernel_size": [2, 3],
+                    "groups": groups, "padding": "same"}))
+    };
+    let mut rng = Rng::seed_from(3);
+    let mut whole = build::<f64>(&layer(cout, groups), &[&[5, 4, cin]], &mut rng).unwrap();
+    let kernel = whole.weights()[0].values.to_vec();
+    assert_eq!(whole.weights()[0].shape, vec![2, 3, cg, cout]);
+    let x = data(2, 5 * 4 * cin, 7);
+    let mut x4 = x.clone();
+    x4.shape = vec![2, 5, 4, cin];
+    let mut y = Tensor::zeros(&[0]);
+    whole.forward(&[&x4], &mut y, false, &mut rng);
+    for grp in 0..groups {
+        let mut part = build::<f64>(&layer(og, 1), &[&[5, 4, cg]], &mut rng).unwrap();
+        let mut w: Vec<Vec<f64>> = part.weights().iter().map(|w| w.values.to_vec()).collect();
+        for (i, v) in w[0].iter_mut().enumerate() {
+            *v = kernel[i / og * cout + grp * og + i % og];
+        }
+        w[1].iter_mut().for_each(|b| *b = 0.0);
+        let mut dst = Vec::new();
+        part.push_weights_mut(&mut dst);
+        for (d, src) in dst.into_iter().zip(&w) {
+            d.copy_from_slice(src);
+        }
+        let xs: Vec<f64> = x.data.chunks_exact(cin).flat_map(|p| p[grp * cg..(grp + 1) * cg].to_vec()).collect();
+        let xg = Tensor::from_vec(&[2, 5, 4, cg], xs);
+        let mut yg = Tensor::zeros(&[0]);
+        part.forward(&[&xg], &mut yg, false, &mut rng);
+        for (p, row) in yg.data.chunks_exact(og).enumerate() {
+            for (o, v) in row.iter().enumerate() {
+                assert!((y.data[p * cout + grp * og + o] - v).abs() < 1e-12, "group {grp} position {p} channel {o}");
+            }
+        }
+    }
+}

@@ -17,9 +17,11 @@
 //!   `pad = eff - 1 - min(ceil(p / 2), eff - 1)` with `p = s + eff - 2` (no `output_padding`)
 //!   or `eff + eff % 2 - 2 + op`.
 
+use super::channels_first;
 use super::conv::{ints, Geom};
 use super::conv_keras::{glorot, linear, ones2, positive, shape_args, tuple, valid, zeros};
-use super::kernel_bias::{activate, Init, KernelBias};
+use super::kernel_bias::{activate, kernel_bias_layer_methods, Init, KernelBias};
+use super::padding::DataFormat;
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, Padding, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -59,6 +61,8 @@ pub struct Conv2DTransposeConfig {
     pub kernel_initializer: Initializer,
     #[serde(default = "zeros")]
     pub bias_initializer: Initializer,
+    #[serde(default, skip_serializing_if = "DataFormat::is_channels_last")]
+    pub data_format: DataFormat,
 }
 
 /// Output length and padding before, for one spatial axis (see the module docs).
@@ -179,13 +183,15 @@ impl LayerDef for Conv2DTransposeConfig {
         inputs: &[&[usize]],
         rng: &mut Rng,
     ) -> Result<Box<dyn Layer<T>>, String> {
-        Ok(Box::new(ConvTranspose::new(spec, self, inputs[0], rng)?))
+        channels_first::build(self.data_format, spec, inputs[0], |input| {
+            Ok(Box::new(ConvTranspose::new(spec, self, input, rng)?))
+        })
     }
 
     fn keras_config(&self, c: &mut ConfigEntries) {
         self.shape_entries(c);
         c.push(("output_padding", self.output_padding_json()));
-        c.push(("data_format", Json::s("channels_last")));
+        c.push(("data_format", self.data_format.json()));
         c.push(("dilation_rate", ints(&self.dilation_rate)));
         c.push(("activation", Json::s(activation_name(self.activation))));
         c.push(("use_bias", Json::Bool(self.use_bias)));
@@ -196,7 +202,7 @@ impl LayerDef for Conv2DTransposeConfig {
 
     fn keras2_config(&self, layer: &str, c: &mut ConfigEntries) -> Result<(), String> {
         self.shape_entries(c);
-        c.push(("data_format", Json::s("channels_last")));
+        c.push(("data_format", self.data_format.json()));
         c.push(("dilation_rate", ints(&self.dilation_rate)));
         c.push(("groups", Json::Int(1)));
         c.push(("activation", keras2::activation(self.activation, layer)?));
@@ -221,15 +227,18 @@ impl LayerDef for Conv2DTransposeConfig {
             use_bias: c.bool_or("use_bias", true),
             kernel_initializer: c.initializer("kernel_initializer", Initializer::GlorotUniform),
             bias_initializer: c.initializer("bias_initializer", Initializer::Zeros),
+            data_format: a.data_format,
         })
     }
 
     fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
-        let Ok(g) = self.geom("", shape) else { return WeightCount::Unknown };
-        let n = (g.kh * g.kw).checked_mul(g.cin).and_then(|k| k.checked_mul(g.cout));
-        let n = n.and_then(|n| n.checked_add(if self.use_bias { self.filters } else { 0 }));
-        *shape = vec![g.h, g.w, self.filters];
-        n.map_or(WeightCount::TooBig, WeightCount::Values)
+        channels_first::weight_count(self.data_format, shape, |shape| {
+            let Ok(g) = self.geom("", shape) else { return WeightCount::Unknown };
+            let n = (g.kh * g.kw).checked_mul(g.cin).and_then(|k| k.checked_mul(g.cout));
+            let n = n.and_then(|n| n.checked_add(if self.use_bias { self.filters } else { 0 }));
+            *shape = vec![g.h, g.w, self.filters];
+            n.map_or(WeightCount::TooBig, WeightCount::Values)
+        })
     }
 
     fn min_weight_count(&self) -> usize {
@@ -333,21 +342,7 @@ impl<T: Real> Layer<T> for ConvTranspose<T> {
         }
     }
 
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        self.kb.weights()
-    }
-
-    fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        self.kb.push_params(params, grads);
-    }
-
-    fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        self.kb.push_weights_mut(out);
-    }
-
-    fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation)
-    }
+    kernel_bias_layer_methods!(kb, activation);
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `layer_dense`: `output = activation(dot(input, kernel) + bias)` on the last axis.
 //! Input `(batch, ..., in)`, output `(batch, ..., units)`; kernel `(in, units)`, bias `(units)`.
 
-use super::kernel_bias::{Init, KernelBias};
+use super::kernel_bias::{kernel_bias_layer_methods, Init, KernelBias};
 use super::{ConfigEntries, Layer, LayerDef, LayerKind, LayerSpec, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -373,19 +373,5 @@ impl<T: Real> Layer<T> for Dense<T> {
         self.input_gradient = needed;
     }
 
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        self.kb.weights()
-    }
-
-    fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        self.kb.push_params(params, grads);
-    }
-
-    fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        self.kb.push_weights_mut(out);
-    }
-
-    fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation)
-    }
+    kernel_bias_layer_methods!(kb, activation);
 }

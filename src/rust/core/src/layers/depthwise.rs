@@ -8,9 +8,11 @@
 //! below then read each row's tap `t` and channel `c` against kernel row `t * cin + c`.
 //! [`super::separable`] uses the same kernels for its depthwise step.
 
+use super::channels_first;
 use super::conv::{ints, Common, Geom};
 use super::conv_keras::{glorot, linear, ones2, positive, shape_args, valid, zeros};
-use super::kernel_bias::{activate, Init, KernelBias};
+use super::kernel_bias::{activate, kernel_bias_layer_methods, Init, KernelBias};
+use super::padding::DataFormat;
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, Padding, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -105,6 +107,8 @@ pub(super) fn depthwise_geom(
         use_bias: false,
         kernel_initializer: &none,
         bias_initializer: &none,
+        data_format: DataFormat::ChannelsLast,
+        groups: 1,
     };
     Geom::new(layer, &common, input)
 }
@@ -133,6 +137,8 @@ pub struct DepthwiseConv2DConfig {
     pub depthwise_initializer: Initializer,
     #[serde(default = "zeros")]
     pub bias_initializer: Initializer,
+    #[serde(default, skip_serializing_if = "DataFormat::is_channels_last")]
+    pub data_format: DataFormat,
 }
 
 pub(super) fn one() -> usize {
@@ -153,7 +159,9 @@ impl LayerDef for DepthwiseConv2DConfig {
         inputs: &[&[usize]],
         rng: &mut Rng,
     ) -> Result<Box<dyn Layer<T>>, String> {
-        Ok(Box::new(Depthwise::new(spec, self, inputs[0], rng)?))
+        channels_first::build(self.data_format, spec, inputs[0], |input| {
+            Ok(Box::new(Depthwise::new(spec, self, input, rng)?))
+        })
     }
 
     fn keras_config(&self, c: &mut ConfigEntries) {
@@ -161,7 +169,7 @@ impl LayerDef for DepthwiseConv2DConfig {
         c.push(("kernel_size", ints(&self.kernel_size)));
         c.push(("strides", ints(&self.strides)));
         c.push(("padding", Json::s(self.padding.name())));
-        c.push(("data_format", Json::s("channels_last")));
+        c.push(("data_format", self.data_format.json()));
         c.push(("dilation_rate", ints(&self.dilation_rate)));
         c.push(("activation", Json::s(activation_name(self.activation))));
         c.push(("use_bias", Json::Bool(self.use_bias)));
@@ -176,7 +184,7 @@ impl LayerDef for DepthwiseConv2DConfig {
         c.push(("kernel_size", ints(&self.kernel_size)));
         c.push(("strides", ints(&self.strides)));
         c.push(("padding", Json::s(self.padding.name())));
-        c.push(("data_format", Json::s("channels_last")));
+        c.push(("data_format", self.data_format.json()));
         c.push(("dilation_rate", ints(&self.dilation_rate)));
         c.push(("groups", Json::Int(1)));
         c.push(("activation", keras2::activation(self.activation, layer)?));
@@ -204,15 +212,18 @@ impl LayerDef for DepthwiseConv2DConfig {
             use_bias: c.bool_or("use_bias", true),
             depthwise_initializer: c.initializer("depthwise_initializer", Initializer::GlorotUniform),
             bias_initializer: c.initializer("bias_initializer", Initializer::Zeros),
+            data_format: a.data_format,
         })
     }
 
     fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
-        let Ok(g) = self.geom("", shape) else { return WeightCount::Unknown };
-        let n = g.k().checked_mul(self.depth_multiplier);
-        let n = n.and_then(|n| n.checked_add(if self.use_bias { g.cout } else { 0 }));
-        *shape = g.out_shape(2);
-        n.map_or(WeightCount::TooBig, WeightCount::Values)
+        channels_first::weight_count(self.data_format, shape, |shape| {
+            let Ok(g) = self.geom("", shape) else { return WeightCount::Unknown };
+            let n = g.k().checked_mul(self.depth_multiplier);
+            let n = n.and_then(|n| n.checked_add(if self.use_bias { g.cout } else { 0 }));
+            *shape = g.out_shape(2);
+            n.map_or(WeightCount::TooBig, WeightCount::Values)
+        })
     }
 
     fn min_weight_count(&self) -> usize {
@@ -317,22 +328,8 @@ impl<T: Real> Layer<T> for Depthwise<T> {
         }
     }
 
-    fn weights(&self) -> Vec<WeightRef<'_, T>> {
-        // Keras 3 names it `kernel` (tf.keras 2: `depthwise_kernel`)
-        self.kb.weights()
-    }
-
-    fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
-        self.kb.push_params(params, grads);
-    }
-
-    fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
-        self.kb.push_weights_mut(out);
-    }
-
-    fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation)
-    }
+    // Keras 3 names it `kernel` (tf.keras 2: `depthwise_kernel`)
+    kernel_bias_layer_methods!(kb, activation);
 }
 
 #[cfg(test)]

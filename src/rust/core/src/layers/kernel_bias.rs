@@ -105,3 +105,27 @@ pub fn activate<T: Real>(activation: Activation, z: &mut Vec<T>, out: &mut [T], 
     }
     activation.forward(out, units);
 }
+
+/// The [`Layer`](super::Layer) methods of a layer whose weights are the [`KernelBias`] in
+/// field `$kb` and whose last step is the activation in field `$act`: its weights in Keras
+/// order, what the optimizer trains, and the activation fused with the loss gradient.
+macro_rules! kernel_bias_layer_methods {
+    ($kb:ident, $act:ident) => {
+        fn weights(&self) -> Vec<WeightRef<'_, T>> {
+            self.$kb.weights()
+        }
+
+        fn push_params<'a>(&'a mut self, params: &mut Vec<&'a mut [T]>, grads: &mut Vec<&'a mut [T]>) {
+            self.$kb.push_params(params, grads);
+        }
+
+        fn push_weights_mut<'a>(&'a mut self, out: &mut Vec<&'a mut [T]>) {
+            self.$kb.push_weights_mut(out);
+        }
+
+        fn output_activation(&self) -> Option<Activation> {
+            Some(self.$act)
+        }
+    };
+}
+pub(crate) use kernel_bias_layer_methods;

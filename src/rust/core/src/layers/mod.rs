@@ -5,6 +5,7 @@
 //! needs; `backward` fills the parameter gradients and, when asked, `dL/dx`.
 
 mod activation;
+mod channels_first;
 mod conv;
 mod conv_keras;
 mod conv_transpose;

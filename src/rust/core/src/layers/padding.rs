@@ -28,6 +28,12 @@ pub enum DataFormat {
 }
 
 impl DataFormat {
+    /// For serde: the convolutions and poolings, which had no `data_format` before
+    /// channels_first, leave the default out of their specs.
+    pub(crate) fn is_channels_last(&self) -> bool {
+        *self == DataFormat::ChannelsLast
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             DataFormat::ChannelsLast => "channels_last",

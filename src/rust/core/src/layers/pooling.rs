@@ -5,6 +5,8 @@
 //! `pad_total = max((out - 1) * stride + pool - in, 0)`; padded positions are skipped (an
 //! average divides by the number of input values in its window).
 
+use super::channels_first;
+use super::padding::DataFormat;
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, WeightCount};
 use crate::keras_h5::KerasLayerConfig;
 use crate::keras_json::{int_list, Json};
@@ -41,16 +43,6 @@ impl Padding {
 
 fn shape_str(v: &[usize]) -> String {
     v.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
-}
-
-fn channels_last(c: &KerasLayerConfig<'_>) -> Result<(), String> {
-    if c.get("data_format").and_then(|v| v.as_str()) == Some("channels_first") {
-        return Err(format!(
-            "layer '{}' ({}): data_format = \"channels_first\" is not supported by rkeras",
-            c.name, c.class
-        ));
-    }
-    Ok(())
 }
 
 /// A size argument of a Keras config: one integer or a list of `rank` positive integers.
@@ -374,6 +366,8 @@ macro_rules! windowed {
             pub strides: Option<Vec<usize>>,
             #[serde(default)]
             pub padding: Padding,
+            #[serde(default, skip_serializing_if = "DataFormat::is_channels_last")]
+            pub data_format: DataFormat,
         }
 
         impl $name {
@@ -389,9 +383,11 @@ macro_rules! windowed {
                 inputs: &[&[usize]],
                 _: &mut Rng,
             ) -> Result<Box<dyn Layer<T>>, String> {
-                let g = self.geometry(&spec.name, inputs[0])?;
-                let shape = if $rank == 1 { vec![g.out[1], g.c] } else { vec![g.out[0], g.out[1], g.c] };
-                Ok(Box::new(Pool::new(spec.clone(), $op, g, shape)))
+                channels_first::build(self.data_format, spec, inputs[0], |input| {
+                    let g = self.geometry(&spec.name, input)?;
+                    let shape = if $rank == 1 { vec![g.out[1], g.c] } else { vec![g.out[0], g.out[1], g.c] };
+                    Ok(Box::new(Pool::new(spec.clone(), $op, g, shape)))
+                })
             }
 
             fn keras_config(&self, c: &mut ConfigEntries) {
@@ -399,7 +395,7 @@ macro_rules! windowed {
                 c.push(("pool_size", int_list(self.pool_size.iter().map(|&d| d as i64))));
                 c.push(("padding", Json::s(self.padding.name())));
                 c.push(("strides", int_list(strides.iter().map(|&d| d as i64))));
-                c.push(("data_format", Json::s("channels_last")));
+                c.push(("data_format", self.data_format.json()));
             }
 
             fn keras2_config(&self, _layer: &str, c: &mut ConfigEntries) -> Result<(), String> {
@@ -414,7 +410,7 @@ macro_rules! windowed {
             }
 
             fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
-                channels_last(c)?;
+                let data_format = DataFormat::from_keras(c)?;
                 let pool_size = size_arg(c, "pool_size", $rank)?
                     .ok_or_else(|| format!("layer '{}' ({}): `pool_size` is missing", c.name, c.class))?;
                 let strides = size_arg(c, "strides", $rank)?;
@@ -423,17 +419,17 @@ macro_rules! windowed {
                     Some("same") => Padding::Same,
                     Some(p) => return Err(format!("layer '{}' ({}): unknown padding \"{p}\"", c.name, c.class)),
                 };
-                Ok($name { pool_size, strides, padding })
+                Ok($name { pool_size, strides, padding, data_format })
             }
 
             fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
-                match self.geometry("", shape) {
+                channels_first::weight_count(self.data_format, shape, |shape| match self.geometry("", shape) {
                     Ok(g) => {
                         *shape = if $rank == 1 { vec![g.out[1], g.c] } else { vec![g.out[0], g.out[1], g.c] };
                         WeightCount::Values(0)
                     }
                     Err(_) => WeightCount::Unknown,
-                }
+                })
             }
         }
     };
@@ -446,6 +442,8 @@ macro_rules! global {
         pub struct $name {
             #[serde(default)]
             pub keepdims: bool,
+            #[serde(default, skip_serializing_if = "DataFormat::is_channels_last")]
+            pub data_format: DataFormat,
         }
 
         impl $name {
@@ -474,31 +472,32 @@ macro_rules! global {
                 inputs: &[&[usize]],
                 _: &mut Rng,
             ) -> Result<Box<dyn Layer<T>>, String> {
-                let (g, shape) = self.shapes(&spec.name, inputs[0])?;
-                let mut pool = Pool::new(spec.clone(), $op, g, shape);
-                // Keras 3: of the global poolings, only the 1-d average supports masks
-                pool.takes_mask = $op == PoolOp::Average && $rank == 1;
-                Ok(Box::new(pool))
+                channels_first::build(self.data_format, spec, inputs[0], |input| {
+                    let (g, shape) = self.shapes(&spec.name, input)?;
+                    let mut pool = Pool::new(spec.clone(), $op, g, shape);
+                    // Keras 3: of the global poolings, only the 1-d average supports masks
+                    pool.takes_mask = $op == PoolOp::Average && $rank == 1;
+                    Ok(Box::new(pool))
+                })
             }
 
             fn keras_config(&self, c: &mut ConfigEntries) {
-                c.push(("data_format", Json::s("channels_last")));
+                c.push(("data_format", self.data_format.json()));
                 c.push(("keepdims", Json::Bool(self.keepdims)));
             }
 
             fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
-                channels_last(c)?;
-                Ok($name { keepdims: c.bool_or("keepdims", false) })
+                Ok($name { keepdims: c.bool_or("keepdims", false), data_format: DataFormat::from_keras(c)? })
             }
 
             fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
-                match self.shapes("", shape) {
+                channels_first::weight_count(self.data_format, shape, |shape| match self.shapes("", shape) {
                     Ok((_, s)) => {
                         *shape = s;
                         WeightCount::Values(0)
                     }
                     Err(_) => WeightCount::Unknown,
-                }
+                })
             }
         }
     };

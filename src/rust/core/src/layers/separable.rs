@@ -4,10 +4,12 @@
 //! the bias `(filters)` and the activation, as Keras 3. Input `(batch, h, w, cin)`, output
 //! `(batch, oh, ow, filters)`.
 
+use super::channels_first;
 use super::conv::{ints, Geom};
 use super::conv_keras::{glorot, linear, ones2, positive, shape_args, valid, zeros};
 use super::depthwise::{depthwise_backward, depthwise_forward, depthwise_geom, one};
 use super::kernel_bias::{activate, Init, KernelBias};
+use super::padding::DataFormat;
 use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerSpec, Padding, WeightCount, WeightRef};
 use crate::activations::Activation;
 use crate::init::Initializer;
@@ -55,6 +57,8 @@ pub struct SeparableConv2DConfig {
     pub pointwise_initializer: Initializer,
     #[serde(default = "zeros")]
     pub bias_initializer: Initializer,
+    #[serde(default, skip_serializing_if = "DataFormat::is_channels_last")]
+    pub data_format: DataFormat,
 }
 
 impl SeparableConv2DConfig {
@@ -71,7 +75,7 @@ impl SeparableConv2DConfig {
         c.push(("kernel_size", ints(&self.kernel_size)));
         c.push(("strides", ints(&self.strides)));
         c.push(("padding", Json::s(self.padding.name())));
-        c.push(("data_format", Json::s("channels_last")));
+        c.push(("data_format", self.data_format.json()));
         c.push(("dilation_rate", ints(&self.dilation_rate)));
     }
 }
@@ -83,7 +87,9 @@ impl LayerDef for SeparableConv2DConfig {
         inputs: &[&[usize]],
         rng: &mut Rng,
     ) -> Result<Box<dyn Layer<T>>, String> {
-        Ok(Box::new(Separable::new(spec, self, inputs[0], rng)?))
+        channels_first::build(self.data_format, spec, inputs[0], |input| {
+            Ok(Box::new(Separable::new(spec, self, input, rng)?))
+        })
     }
 
     fn keras_config(&self, c: &mut ConfigEntries) {
@@ -136,16 +142,19 @@ impl LayerDef for SeparableConv2DConfig {
             depthwise_initializer: c.initializer("depthwise_initializer", Initializer::GlorotUniform),
             pointwise_initializer: c.initializer("pointwise_initializer", Initializer::GlorotUniform),
             bias_initializer: c.initializer("bias_initializer", Initializer::Zeros),
+            data_format: a.data_format,
         })
     }
 
     fn weight_count(&self, shape: &mut Vec<usize>) -> WeightCount {
-        let Ok(g) = self.geom("", shape) else { return WeightCount::Unknown };
-        let n = g.k().checked_mul(self.depth_multiplier);
-        let n = n.and_then(|n| n.checked_add(g.cout.checked_mul(self.filters)?));
-        let n = n.and_then(|n| n.checked_add(if self.use_bias { self.filters } else { 0 }));
-        *shape = vec![g.oh, g.ow, self.filters];
-        n.map_or(WeightCount::TooBig, WeightCount::Values)
+        channels_first::weight_count(self.data_format, shape, |shape| {
+            let Ok(g) = self.geom("", shape) else { return WeightCount::Unknown };
+            let n = g.k().checked_mul(self.depth_multiplier);
+            let n = n.and_then(|n| n.checked_add(g.cout.checked_mul(self.filters)?));
+            let n = n.and_then(|n| n.checked_add(if self.use_bias { self.filters } else { 0 }));
+            *shape = vec![g.oh, g.ow, self.filters];
+            n.map_or(WeightCount::TooBig, WeightCount::Values)
+        })
     }
 
     fn min_weight_count(&self) -> usize {
