@@ -17,8 +17,11 @@
 #'   and friends.
 #' @param embeddings_regularizer,activity_regularizer,embeddings_constraint Not supported yet:
 #'   must be `NULL`.
-#' @param mask_zero Only `FALSE`: masks are not propagated by rkeras yet, so `TRUE` is an
-#'   error.
+#' @param mask_zero Whether id 0 is padding: with `TRUE` the output carries a Keras mask that is
+#'   false where the id is 0, so the layers after it that use masks skip those steps (global
+#'   average pooling 1-d averages over the other steps, recurrent layers skip them, and the
+#'   loss and metrics of a sequence output leave them out). Id 0 still has its row in
+#'   `embeddings`, so `input_dim` counts it.
 #' @param input_length Length of the input sequences, for the first layer of a sequential
 #'   model (its input shape is then `input_length`).
 #' @param weights Not supported yet (an error): set a pretrained table with
@@ -43,9 +46,7 @@ layer_embedding <- function(object, input_dim, output_dim, embeddings_initialize
                       embeddings_constraint = embeddings_constraint)
   given <- names(Filter(Negate(is.null), unsupported))
   if (length(given)) stop_arg(fn, "(): ", paste0("`", given, "`", collapse = ", "), " not supported yet")
-  if (isTRUE(check_flag(mask_zero, "mask_zero")))
-    stop_arg(fn, "(): `mask_zero = TRUE` is not supported yet: rkeras does not propagate masks; ",
-             "use mask_zero = FALSE (padding id 0 is then an ordinary id)")
+  mask_zero <- check_flag(mask_zero, "mask_zero")
   if (!is.null(weights))
     stop_arg(fn, "(): `weights` is not supported yet; build the model, then set the table with ",
              "set_weights(get_layer(model, \"", name %||% "embedding", "\"), list(matrix)) ",
@@ -59,6 +60,7 @@ layer_embedding <- function(object, input_dim, output_dim, embeddings_initialize
   else initializer_spec(embeddings_initializer, "embeddings_initializer")
   args <- list(input_dim = input_dim, output_dim = check_count(output_dim, "output_dim"),
                embeddings_initializer = init)
+  if (mask_zero) args$mask_zero <- TRUE
   shape <- input_shape_arg(dots$input_shape, dots$batch_input_shape,
                            if (!is.null(input_length)) check_count(input_length, "input_length"))
   make_layer(object, "Embedding", "embedding", args, name, trainable, shape)

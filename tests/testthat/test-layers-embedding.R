@@ -108,8 +108,9 @@ test_that("bad ids give R errors naming the value, row and step", {
 })
 
 test_that("layer_embedding() checks its arguments", {
-  expect_error(layer_embedding(input_dim = 10, output_dim = 2, mask_zero = TRUE),
-               "`mask_zero = TRUE` is not supported yet", fixed = TRUE)
+  expect_error(layer_embedding(input_dim = 10, output_dim = 2, mask_zero = NA),
+               "`mask_zero` must be TRUE or FALSE", fixed = TRUE)
+  expect_true(layer_embedding(input_dim = 10, output_dim = 2, mask_zero = TRUE)$mask_zero)
   expect_error(layer_embedding(input_dim = 0, output_dim = 2), "`input_dim` must be a whole number", fixed = TRUE)
   expect_error(layer_embedding(input_dim = 2^25, output_dim = 2), "`input_dim`", fixed = TRUE)
   expect_error(layer_embedding(input_dim = 10, output_dim = 2.5), "`output_dim`", fixed = TRUE)

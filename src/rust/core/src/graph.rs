@@ -7,7 +7,7 @@
 //! out once: which buffers a node reads at inference, who consumes each tensor, which
 //! gradients are needed.
 
-use crate::layers::LayerSpec;
+use crate::layers::{LayerSpec, MaskFlow};
 use crate::model::ModelSpec;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -307,6 +307,91 @@ impl Plan {
             .map(|node| node.inputs.iter().map(|r| matches!(*r, TRef::Node(p) if backward[p])).collect())
             .collect();
         Plan { alias, consumers, backward, needs_dx }
+    }
+}
+
+/// How a node fills its own mask buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaskFill {
+    /// It has none (its output carries no mask, or another node's).
+    None,
+    /// Its layer makes the mask from its input ([`crate::layers::LayerDef::make_mask`]).
+    Make,
+    /// The `or` of its inputs' masks (a merge of inputs masked by different nodes).
+    Or,
+}
+
+/// Where the Keras masks of a graph live, worked out once at build. A mask is made by a layer
+/// (embedding with `mask_zero`, masking) into its node's buffer and passed on by reference:
+/// a node whose layer passes masks carries its input's mask without copying it.
+#[derive(Clone, Debug, Default)]
+pub struct MaskPlan {
+    /// Per node: the node whose buffer holds the mask of its output, if it has one.
+    pub of: Vec<Option<usize>>,
+    /// Per node: how it fills its own buffer.
+    pub fill: Vec<MaskFill>,
+    /// Whether any node makes a mask (when not, the executor does nothing about masks).
+    pub any: bool,
+}
+
+impl MaskPlan {
+    /// The masks of `graph` whose node `j` runs layer `layers[graph.nodes[j].layer]`.
+    pub fn new(graph: &Graph, layers: &[LayerSpec]) -> Result<MaskPlan, String> {
+        let n = graph.nodes.len();
+        let mut p = MaskPlan { of: Vec::with_capacity(n), fill: vec![MaskFill::None; n], any: false };
+        for (j, node) in graph.nodes.iter().enumerate() {
+            let ins: Vec<Option<usize>> = node
+                .inputs
+                .iter()
+                .map(|r| match *r {
+                    TRef::Input(_) => None,
+                    TRef::Node(q) => p.of[q],
+                })
+                .collect();
+            let spec = &layers[node.layer];
+            let of = match spec.kind.mask_flow() {
+                MaskFlow::Stop => None,
+                MaskFlow::Make => {
+                    p.fill[j] = MaskFill::Make;
+                    p.any = true;
+                    Some(j)
+                }
+                MaskFlow::Pass if ins.len() == 1 => ins[0],
+                MaskFlow::Pass => {
+                    // Keras: no mask unless every input has one; then their `or`
+                    let all: Option<Vec<usize>> = ins.iter().copied().collect();
+                    match all {
+                        Some(ms) if ms.iter().all(|&m| m == ms[0]) => Some(ms[0]),
+                        Some(_) => {
+                            p.fill[j] = MaskFill::Or;
+                            Some(j)
+                        }
+                        None => None,
+                    }
+                }
+                MaskFlow::Refuse => {
+                    if ins.iter().any(Option::is_some) {
+                        return Err(format!(
+                            "{} ({}): rkeras does not yet support a masked input here (the mask comes from an \
+                             embedding with mask_zero = TRUE or a masking layer)",
+                            spec.name,
+                            spec.kind.class_name()
+                        ));
+                    }
+                    None
+                }
+            };
+            p.of.push(of);
+        }
+        Ok(p)
+    }
+
+    /// The node whose buffer holds the mask of tensor `r`, if it has one.
+    pub fn of_ref(&self, r: TRef) -> Option<usize> {
+        match r {
+            TRef::Input(_) => None,
+            TRef::Node(j) => self.of[j],
+        }
     }
 }
 

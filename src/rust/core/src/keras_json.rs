@@ -213,6 +213,12 @@ pub fn layer_config(spec: &LayerSpec) -> Json {
     c
 }
 
+/// A layer as Keras 3 serializes it inside another layer's config (`TimeDistributed`'s `layer`):
+/// `{"module", "class_name", "config", "registered_name"}`.
+pub(crate) fn layer_object(spec: &LayerSpec) -> Json {
+    keras_object("keras.layers", spec.kind.class_name(), layer_config(spec), Json::Null)
+}
+
 /// A list of integers.
 pub(crate) fn int_list(v: impl IntoIterator<Item = i64>) -> Json {
     Json::Arr(v.into_iter().map(Json::Int).collect())

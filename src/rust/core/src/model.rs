@@ -5,8 +5,8 @@
 
 use crate::activations::Activation;
 use crate::denormal;
-use crate::graph::{Flat, Graph, InputSpec, NodeSpec, Plan, TRef};
-use crate::layers::{self, fmt_shape, Layer, LayerSpec};
+use crate::graph::{Flat, Graph, InputSpec, MaskFill, MaskPlan, NodeSpec, Plan, TRef};
+use crate::layers::{self, fmt_shape, Layer, LayerSpec, Mask};
 use crate::losses::logits::LogitsLoss;
 use crate::losses::{self, Loss};
 use crate::metrics::{resolve_metric, Metric};
@@ -342,6 +342,11 @@ struct Scratch<T> {
     metric_tmp: Vec<T>,
     /// Sample weights repeated over the rows of an N-d output.
     row_weights: Vec<T>,
+    /// Per node: its Keras mask, when it makes one (see [`MaskPlan`]).
+    masks: Vec<Mask>,
+    /// An output's mask as metric weights, without and with the sample weights.
+    mask_weights: Vec<T>,
+    mask_sample_weights: Vec<T>,
     /// Kept vectors for the weights and gradients handed to the optimizer, and for the weights
     /// of shared layers.
     params: SliceVecs,
@@ -362,6 +367,8 @@ pub struct Model<T: Real> {
     pub spec: ModelSpec,
     graph: Graph,
     plan: Plan,
+    /// Which nodes make, pass on and combine Keras masks.
+    masks: MaskPlan,
     /// Per spec layer, built for its first node; these hold the weights.
     layers: Vec<Box<dyn Layer<T>>>,
     /// Instances for the later nodes of shared layers, with the layer they copy.
@@ -490,12 +497,14 @@ impl<T: Real> Model<T> {
                 ));
             }
         }
+        let masks = MaskPlan::new(&graph, &flat.layers)?;
         let layers: Vec<Box<dyn Layer<T>>> = layers.into_iter().map(Option::unwrap).collect();
         let train_rng = rng.fork();
         let mut m = Model {
             spec,
             graph,
             plan: Plan::default(),
+            masks,
             layers,
             copies,
             node_inst,
@@ -798,7 +807,11 @@ impl<T: Real> Model<T> {
         if acts.len() != n {
             acts.resize_with(n, Tensor::default);
         }
-        let Model { graph, plan, layers, copies, node_inst, rng, .. } = self;
+        let mbufs = &mut self.scratch.masks;
+        if self.masks.any && mbufs.len() != n {
+            mbufs.resize_with(n, Vec::new);
+        }
+        let Model { graph, plan, masks, layers, copies, node_inst, rng, .. } = self;
         for (j, node) in graph.nodes.iter().enumerate() {
             if !training && plan.alias[j] != TRef::Node(j) {
                 continue;
@@ -816,7 +829,31 @@ impl<T: Real> Model<T> {
                 TRef::Input(i) => &xs[i],
                 TRef::Node(p) => &done[p],
             };
+            if masks.any {
+                if let Some(k) = masks.of_ref(node.inputs[0]) {
+                    layer.set_input_mask(Some(&mbufs[k]));
+                }
+            }
             with_inputs(&node.inputs, get, |ins| layer.forward(ins, &mut rest[0], training, rng));
+            if masks.any {
+                let (before, this) = mbufs.split_at_mut(j);
+                match masks.fill[j] {
+                    MaskFill::None => {}
+                    MaskFill::Make => layer.spec().kind.make_mask(get(node.inputs[0]), &mut this[0]),
+                    MaskFill::Or => {
+                        let m = &mut this[0];
+                        m.clear();
+                        for r in &node.inputs {
+                            let src = &before[masks.of_ref(*r).expect("every input of an `or` node has a mask")];
+                            if m.is_empty() {
+                                m.extend_from_slice(src);
+                            } else {
+                                m.iter_mut().zip(src).for_each(|(a, b)| *a |= *b);
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -853,7 +890,7 @@ impl<T: Real> Model<T> {
             std::array::from_fn(|o| if o < n_out { self.rows_per_sample(o) } else { 1 });
         let many_rows: Vec<usize> =
             if n_out > INLINE_INPUTS { (0..n_out).map(|o| self.rows_per_sample(o)).collect() } else { Vec::new() };
-        let Model { graph, plan, compiled, scratch, .. } = self;
+        let Model { graph, plan, masks, compiled, scratch, .. } = self;
         if scratch.grads.len() != nodes {
             scratch.grads.resize_with(nodes, Tensor::default);
             scratch.ready.resize(nodes, false);
@@ -862,7 +899,19 @@ impl<T: Real> Model<T> {
         let n = ys[0].rows();
         let mut total = 0.0;
         let c = compiled.as_ref().expect("compiled");
-        let Scratch { acts, grads, ready, loss_grad, per_sample, metric_tmp, row_weights, .. } = scratch;
+        let Scratch {
+            acts,
+            grads,
+            ready,
+            loss_grad,
+            per_sample,
+            metric_tmp,
+            row_weights,
+            masks: mbufs,
+            mask_weights,
+            mask_sample_weights,
+            ..
+        } = scratch;
         for o in 0..n_out {
             let ol = c.outputs[o];
             let pred = output_of(graph, plan, acts, xs, o, training);
@@ -870,13 +919,32 @@ impl<T: Real> Model<T> {
             let m = if o < INLINE_INPUTS { rows_per[o] } else { many_rows[o] }.max(1);
             let rows = n * m;
             let k = pred.data.len() / rows.max(1);
-            let wr: Option<&[T]> = match w {
-                Some(w) if m > 1 => {
+            let mask = match graph.outputs[o] {
+                TRef::Node(j) if masks.any => masks.of[j].map(|k| &mbufs[k][..]).filter(|mk| mk.len() == rows),
+                _ => None,
+            };
+            let wr: Option<&[T]> = match (w, mask) {
+                (_, Some(mk)) => {
+                    // Keras 3 (losses.loss.apply_mask): the mask joins the sample weights, scaled by
+                    // rows / unmasked rows so that the mean is over the unmasked rows (0 if none);
+                    // metrics take it as 0/1 weights.
+                    let valid = mk.iter().filter(|&&b| b).count();
+                    let scale = if valid > 0 { T::c(rows as f64) / T::c(valid as f64) } else { T::zero() };
+                    let sw = |i: usize| w.map_or(T::one(), |w| w[i / m]);
+                    row_weights.clear();
+                    row_weights.extend((0..rows).map(|i| if mk[i] { sw(i) * scale } else { T::zero() }));
+                    mask_weights.clear();
+                    mask_weights.extend(mk.iter().map(|&b| if b { T::one() } else { T::zero() }));
+                    mask_sample_weights.clear();
+                    mask_sample_weights.extend((0..rows).map(|i| if mk[i] { sw(i) } else { T::zero() }));
+                    Some(&row_weights[..])
+                }
+                (Some(w), None) if m > 1 => {
                     row_weights.clear();
                     row_weights.extend(w.iter().flat_map(|&v| std::iter::repeat_n(v, m)));
                     Some(&row_weights[..])
                 }
-                w => w,
+                (w, None) => w,
             };
             per_sample.resize(rows, T::zero());
             let g: Option<&mut [T]> = match (with_grad, graph.outputs[o]) {
@@ -921,7 +989,12 @@ impl<T: Real> Model<T> {
                     }
                     Entry::Metric { output, metric, weighted } if *output == o => {
                         metric.per_sample(&y.data, &pred.data, rows, k, metric_tmp);
-                        let w = if *weighted { wr } else { None };
+                        let w = match (mask.is_some(), *weighted) {
+                            (false, true) => wr,
+                            (false, false) => None,
+                            (true, true) => Some(&mask_sample_weights[..]),
+                            (true, false) => Some(&mask_weights[..]),
+                        };
                         let (mut sum, mut wsum) = (0.0, 0.0);
                         for i in 0..rows {
                             let wi = w.map_or(1.0, |w| w[i].to_f64().unwrap());
@@ -948,8 +1021,8 @@ impl<T: Real> Model<T> {
         self.forward(xs, true);
         let loss = self.loss_and_metrics(xs, ys, w, true, run);
         let c = self.compiled.as_ref().unwrap();
-        let Model { graph, plan, layers, copies, node_inst, scratch, .. } = self;
-        let Scratch { acts, grads, ready, extra_dx, .. } = scratch;
+        let Model { graph, plan, masks, layers, copies, node_inst, scratch, .. } = self;
+        let Scratch { acts, grads, ready, extra_dx, masks: mbufs, .. } = scratch;
         if extra_dx.len() != graph.nodes.len() {
             extra_dx.resize_with(graph.nodes.len(), Vec::new);
         }
@@ -1006,6 +1079,11 @@ impl<T: Real> Model<T> {
                     TRef::Input(i) => &xs[i],
                     TRef::Node(p) => &acts[p],
                 };
+                if masks.any {
+                    if let Some(k) = masks.of_ref(node.inputs[0]) {
+                        layer.set_input_mask(Some(&mbufs[k]));
+                    }
+                }
                 with_inputs(&node.inputs, get, |ins| layer.backward(ins, out, g, dxs, preact));
             }
             for (k, r) in node.inputs.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! A training step allocates nothing once its buffers exist: a counting allocator around
 //! `train_step` of a graph model (two inputs, a shared layer, a merge, dropout, two outputs
-//! with their losses, loss weights and metrics) and of the tutorial chain.
+//! with their losses, loss weights and metrics), of the tutorial chain and of a model with Keras
+//! masks.
 
 use rkeras_core::model::{CompileSpec, Model, ModelSpec};
 use rkeras_core::rng::Rng;
@@ -57,6 +58,7 @@ fn allocations_per_step(mut m: Model<f32>, xs: Vec<Tensor<f32>>, ys: Vec<Tensor<
 fn a_training_step_allocates_nothing() {
     the_tutorial_chains_training_step_allocates_nothing();
     a_graph_models_training_step_allocates_nothing();
+    a_masked_models_training_step_allocates_nothing();
 }
 
 fn a_graph_models_training_step_allocates_nothing() {
@@ -107,4 +109,42 @@ fn the_tutorial_chains_training_step_allocates_nothing() {
         y.data[i * 10 + i % 10] = 1.0;
     }
     assert_eq!(allocations_per_step(m, vec![data(&[128, 784], 4)], vec![y]), 0);
+}
+
+fn a_masked_models_training_step_allocates_nothing() {
+    // ids -> two embeddings with mask_zero (their masks or-ed by the add) -> a masked sequence
+    // output (softmax, cross-entropy per unmasked step) and a masked average pooling output
+    let emb = |name: &str| json!({"class_name": "Embedding", "name": name, "input_dim": 20, "output_dim": 8, "mask_zero": true});
+    let spec: ModelSpec = serde_json::from_value(json!({
+        "name": "masked", "class_name": "Functional",
+        "inputs": [{"name": "a", "shape": [12]}, {"name": "b", "shape": [12]}],
+        "layers": [emb("ea"), emb("eb"), {"class_name": "Add", "name": "add"},
+                   {"class_name": "Dense", "name": "seq", "units": 4, "activation": "softmax"},
+                   {"class_name": "GlobalAveragePooling1D", "name": "gap"},
+                   {"class_name": "Dense", "name": "out", "units": 1, "activation": "linear"}],
+        "nodes": [{"layer": 0, "inputs": [{"input": 0}]}, {"layer": 1, "inputs": [{"input": 1}]},
+                  {"layer": 2, "inputs": [{"node": 0}, {"node": 1}]}, {"layer": 3, "inputs": [{"node": 2}]},
+                  {"layer": 4, "inputs": [{"node": 2}]}, {"layer": 5, "inputs": [{"node": 4}]}],
+        "outputs": [{"node": 3}, {"node": 5}]}))
+    .unwrap();
+    let mut m = Model::<f32>::build(spec, &mut Rng::seed_from(1)).unwrap();
+    let c: CompileSpec = serde_json::from_value(json!({
+        "optimizer": {"name": "adam", "learning_rate": 0.001}, "loss": ["categorical_crossentropy", "mse"],
+        "metrics": [["accuracy"], ["mae"]], "weighted_metrics": [["accuracy"], []]}))
+    .unwrap();
+    m.compile(c).unwrap();
+    let ids = |seed: u64| {
+        let mut r = Rng::seed_from(seed);
+        // padding at the start of each row, at least one real id
+        Tensor::from_vec(
+            &[64, 12],
+            (0..64 * 12).map(|i| if i % 12 < (i / 12) % 11 { 0.0 } else { (1 + r.below(19)) as f32 }).collect(),
+        )
+    };
+    let mut y = Tensor::zeros(&[64, 12, 4]);
+    for i in 0..64 * 12 {
+        y.data[i * 4 + i % 4] = 1.0;
+    }
+    let n = allocations_per_step(m, vec![ids(1), ids(2)], vec![y, data(&[64, 1], 3)]);
+    assert_eq!(n, 0, "allocations in 5 training steps");
 }

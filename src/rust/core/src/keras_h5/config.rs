@@ -273,6 +273,18 @@ impl KerasLayerConfig<'_> {
     pub fn int_list(&self, key: &str) -> R<Vec<i64>> {
         int_list(self.config, key, self.name, self.class)
     }
+
+    /// A layer given as an argument (`TimeDistributed`'s `layer`): a Keras layer entry
+    /// `{"class_name", "config", ...}` read as a layer spec.
+    pub fn layer(&mut self, key: &str) -> R<LayerSpec> {
+        let entry = self
+            .config
+            .get(key)
+            .filter(|v| v.is_object())
+            .ok_or_else(|| format!("layer '{}' ({}): `{key}` is missing or not a layer", self.name, self.class))?;
+        layer_spec(entry, self.generation, self.warnings)
+            .map_err(|e| format!("layer '{}' ({}): {e}", self.name, self.class))
+    }
 }
 
 /// An optional integer argument of a layer config.

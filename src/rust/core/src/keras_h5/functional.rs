@@ -19,7 +19,7 @@ use crate::graph::{InputSpec, NodeSpec, TRef};
 use crate::layers::LayerSpec;
 use crate::model::ModelSpec;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 type R<T> = Result<T, String>;
 
@@ -79,7 +79,12 @@ fn call_refs(node: &Value, layer: &str) -> R<(Vec<KRef>, bool)> {
             let mut refs = Vec::new();
             keras_tensors(o.get("args").unwrap_or(&Value::Null), &mut refs);
             let mut in_kwargs = Vec::new();
-            keras_tensors(o.get("kwargs").unwrap_or(&Value::Null), &mut in_kwargs);
+            // a `mask` argument is the Keras mask of the input, which rkeras works out itself
+            for (k, v) in o.get("kwargs").and_then(Value::as_object).into_iter().flatten() {
+                if k != "mask" {
+                    keras_tensors(v, &mut in_kwargs);
+                }
+            }
             if let Some(r) = in_kwargs.first() {
                 return Err(format!(
                     "layer '{layer}' is called with the output of '{}' as a keyword argument, which rkeras does not \
@@ -104,6 +109,58 @@ fn entry_class(e: &Value) -> &str {
 /// Whether a layer entry is a model used as a layer.
 pub(super) fn is_model_class(class: &str) -> bool {
     matches!(class, "Functional" | "Model" | "Sequential")
+}
+
+/// A call's tensor arguments and its `mask` argument's tensors (see [`call_tensors`]).
+type CallTensors = (Vec<KRef>, Vec<KRef>);
+
+/// The Keras 3 tensor references of one call: its tensor arguments (`args`, and `kwargs` but
+/// `mask`) and those of its `mask` argument.
+fn call_tensors(node: &Value) -> CallTensors {
+    let (mut args, mut mask) = (Vec::new(), Vec::new());
+    match node {
+        Value::Object(o) => {
+            keras_tensors(o.get("args").unwrap_or(&Value::Null), &mut args);
+            for (k, v) in o.get("kwargs").and_then(Value::as_object).into_iter().flatten() {
+                keras_tensors(v, if k == "mask" { &mut mask } else { &mut args });
+            }
+        }
+        other => args.extend(other.as_array().into_iter().flatten().filter_map(parse_ref)),
+    }
+    (args, mask)
+}
+
+/// The entries that only compute masks. Keras 3 writes the ops that compute the masks a layer
+/// takes (`NotEqual`, `Any`, `LogicalOr`, ...) as entries of their own, read only through the
+/// `mask` arguments of the layers that use masks (and by each other); rkeras makes masks
+/// itself, so it skips them.
+fn mask_only(entries: &[Value], outputs: &[KRef]) -> HashSet<String> {
+    let calls: Vec<(&str, Vec<CallTensors>)> = entries
+        .iter()
+        .filter_map(|e| {
+            let nodes = e.get("inbound_nodes").and_then(Value::as_array).into_iter().flatten();
+            Some((entry_name(e)?, nodes.map(call_tensors).collect()))
+        })
+        .collect();
+    let mut only: HashSet<String> = HashSet::new();
+    loop {
+        // read as a tensor by a layer, or read as a mask (also: by a mask-only entry)
+        let mut as_tensor: HashSet<&str> = outputs.iter().map(|r| r.layer.as_str()).collect();
+        let mut as_mask: HashSet<&str> = HashSet::new();
+        for (name, cs) in &calls {
+            let skipped = only.contains(*name);
+            for (args, mask) in cs {
+                as_mask.extend(mask.iter().map(|r| r.layer.as_str()));
+                let to = if skipped { &mut as_mask } else { &mut as_tensor };
+                to.extend(args.iter().map(|r| r.layer.as_str()));
+            }
+        }
+        let next: HashSet<String> = as_mask.difference(&as_tensor).map(|n| n.to_string()).collect();
+        if next.len() == only.len() {
+            return next;
+        }
+        only = next;
+    }
 }
 
 /// A Keras functional config as an rkeras graph spec.
@@ -147,9 +204,14 @@ pub(super) fn functional_spec(config: &Value, generation: Generation, warnings: 
     let mut calls: Vec<Vec<Vec<KRef>>> = Vec::new();
     let mut nested_layer: Vec<(bool, bool)> = Vec::new(); // (model, functional model)
     let mut keras3_form = false;
+    let skip = mask_only(entries, &output_refs);
     for e in entries {
         let n = entry_name(e).unwrap();
         let class = entry_class(e);
+        if skip.contains(n) {
+            // an op computing a mask (see [`mask_only`])
+            continue;
+        }
         if class == "InputLayer" {
             if !input_of.contains_key(n) {
                 return Err(format!("model '{name}': input layer '{n}' is not one of the model's inputs"));

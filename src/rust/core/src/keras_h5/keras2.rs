@@ -77,6 +77,11 @@ pub(crate) fn activation(a: Activation, layer: &str) -> R<Json> {
     }))
 }
 
+/// A layer as tf.keras 2 serializes it inside another layer's config: `{"class_name", "config"}`.
+pub(crate) fn layer_object(spec: &LayerSpec) -> R<Json> {
+    Ok(o(vec![("class_name", s(spec.kind.class_name())), ("config", layer_config(spec)?)]))
+}
+
 /// A layer's config as tf.keras 2 writes it.
 fn layer_config(spec: &LayerSpec) -> R<Json> {
     let mut c = vec![("name", s(&spec.name)), ("trainable", Json::Bool(spec.trainable)), ("dtype", s("float32"))];

@@ -31,6 +31,10 @@ impl LayerDef for ActivationConfig {
         Ok(())
     }
 
+    fn mask_flow(&self) -> super::MaskFlow {
+        super::MaskFlow::Pass
+    }
+
     fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
         Ok(ActivationConfig { activation: c.activation("activation")? })
     }

@@ -79,6 +79,10 @@ impl LayerDef for DenseConfig {
         Ok(())
     }
 
+    fn mask_flow(&self) -> super::MaskFlow {
+        super::MaskFlow::Pass
+    }
+
     fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
         c.require_null(&[
             "kernel_regularizer",

@@ -41,6 +41,10 @@ impl LayerDef for DropoutConfig {
         Ok(())
     }
 
+    fn mask_flow(&self) -> super::MaskFlow {
+        super::MaskFlow::Pass
+    }
+
     fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
         c.require_null(&["noise_shape"])?;
         let rate = c

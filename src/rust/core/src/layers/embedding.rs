@@ -2,11 +2,14 @@
 //! integer id of the input. Input `(batch, ...)` of ids (carried as floats, exact up to
 //! 2^24), output `(batch, ..., output_dim)`. No gradient flows to the ids.
 //!
+//! With `mask_zero`, the output carries a Keras mask: true where the id is not 0 (see
+//! [`super::MaskFlow::Make`]); the id 0 still looks up row 0.
+//!
 //! Ids are checked before a model runs ([`check_ids`], called by the data checks for every
 //! embedding that reads a model input); an id that still arrives bad (not an integer, or
 //! outside `[0, input_dim)`) gives a zero row and no gradient, never a panic.
 
-use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerKind, LayerSpec, WeightCount, WeightRef};
+use super::{fmt_shape, ConfigEntries, Layer, LayerDef, LayerKind, LayerSpec, Mask, MaskFlow, WeightCount, WeightRef};
 use crate::init::Initializer;
 use crate::keras_h5::keras2;
 use crate::keras_h5::KerasLayerConfig;
@@ -27,6 +30,9 @@ pub struct EmbeddingConfig {
     pub output_dim: usize,
     #[serde(default = "uniform")]
     pub embeddings_initializer: Initializer,
+    /// Id 0 is padding: the output's mask is false there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mask_zero: bool,
 }
 
 fn uniform() -> Initializer {
@@ -50,7 +56,7 @@ impl LayerDef for EmbeddingConfig {
         for k in ["embeddings_regularizer", "activity_regularizer", "embeddings_constraint"] {
             c.push((k, Json::Null));
         }
-        c.push(("mask_zero", Json::Bool(false)));
+        c.push(("mask_zero", Json::Bool(self.mask_zero)));
         c.push(("quantization_config", Json::Null));
     }
 
@@ -61,7 +67,7 @@ impl LayerDef for EmbeddingConfig {
         for k in ["embeddings_regularizer", "activity_regularizer", "embeddings_constraint"] {
             c.push((k, Json::Null));
         }
-        c.push(("mask_zero", Json::Bool(false)));
+        c.push(("mask_zero", Json::Bool(self.mask_zero)));
         c.push(("input_length", Json::Null));
         Ok(())
     }
@@ -75,9 +81,6 @@ impl LayerDef for EmbeddingConfig {
             "quantization_config",
         ])?;
         let err = |what: &str| format!("layer '{}' (Embedding): {what}", c.name);
-        if c.bool_or("mask_zero", false) {
-            return Err(err("mask_zero = true is not supported by rkeras yet (masks are not propagated)"));
-        }
         if c.bool_or("sparse", false) {
             return Err(err("sparse = true is not supported by rkeras"));
         }
@@ -91,6 +94,7 @@ impl LayerDef for EmbeddingConfig {
             input_dim,
             output_dim,
             embeddings_initializer: c.initializer("embeddings_initializer", uniform()),
+            mask_zero: c.bool_or("mask_zero", false),
         })
     }
 
@@ -101,6 +105,20 @@ impl LayerDef for EmbeddingConfig {
 
     fn min_weight_count(&self) -> usize {
         self.input_dim.saturating_mul(self.output_dim)
+    }
+
+    fn mask_flow(&self) -> MaskFlow {
+        if self.mask_zero {
+            MaskFlow::Make
+        } else {
+            MaskFlow::Stop
+        }
+    }
+
+    /// Keras: `ops.not_equal(inputs, 0)`, one entry per id.
+    fn make_mask<T: Real>(&self, x: &Tensor<T>, mask: &mut Mask) {
+        mask.clear();
+        mask.extend(x.data.iter().map(|v| *v != T::zero()));
     }
 }
 
@@ -162,7 +180,8 @@ pub struct Embedding<T> {
 
 impl<T: Real> Embedding<T> {
     pub fn new(spec: LayerSpec, input_shape: &[usize], rng: &mut Rng) -> Result<Self, String> {
-        let LayerKind::Embedding(EmbeddingConfig { input_dim, output_dim, embeddings_initializer }) = &spec.kind else {
+        let LayerKind::Embedding(EmbeddingConfig { input_dim, output_dim, embeddings_initializer, .. }) = &spec.kind
+        else {
             unreachable!("Embedding::new on another kind")
         };
         let (input_dim, output_dim) = (*input_dim, *output_dim);

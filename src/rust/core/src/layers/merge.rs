@@ -34,6 +34,11 @@ macro_rules! elementwise_kinds {
             fn from_keras(_: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
                 Ok($config {})
             }
+
+            /// Keras: the `or` of the inputs' masks when every input has one.
+            fn mask_flow(&self) -> super::MaskFlow {
+                super::MaskFlow::Pass
+            }
         }
     )*};
 }
@@ -71,6 +76,17 @@ impl LayerDef for ConcatenateConfig {
 
     fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
         Ok(ConcatenateConfig { axis: c.int_arg("axis")?.unwrap_or(-1) })
+    }
+
+    /// Along the last axis, Keras' mask is the `or` of the inputs' masks (an input without one
+    /// counts as all true); along another axis the masks are concatenated, which rkeras does not
+    /// do yet.
+    fn mask_flow(&self) -> super::MaskFlow {
+        if self.axis == -1 {
+            super::MaskFlow::Pass
+        } else {
+            super::MaskFlow::Refuse
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod dot;
 mod dropout;
 mod embedding;
 mod kernel_bias;
+mod masking;
 mod merge;
 mod normalization;
 mod padding;
@@ -23,6 +24,7 @@ mod reshape;
 mod rnn;
 mod separable;
 mod spatial_dropout;
+mod time_distributed;
 mod upsampling;
 
 pub use activation::{ActivationConfig, ActivationLayer};
@@ -33,6 +35,7 @@ pub use depthwise::{Depthwise, DepthwiseConv2DConfig};
 pub use dot::{Dot, DotConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use embedding::{check_ids, Embedding, EmbeddingConfig, MAX_INPUT_DIM};
+pub use masking::{Masking, MaskingConfig};
 pub use merge::{
     AddConfig, AverageConfig, Concatenate, ConcatenateConfig, Elementwise, MaximumConfig, MergeOp, MinimumConfig,
     MultiplyConfig, SubtractConfig,
@@ -48,6 +51,7 @@ pub use rnn::{GRUConfig, LSTMConfig, Recurrent, SimpleRNNConfig};
 pub use separable::{Separable, SeparableConv2DConfig};
 
 pub use spatial_dropout::{SpatialDropout, SpatialDropout1DConfig, SpatialDropout2DConfig};
+pub use time_distributed::{TimeDistributed, TimeDistributedConfig};
 pub use upsampling::{Interpolation, UpSampling1DConfig, UpSampling2DConfig, Upsample};
 
 use crate::activations::Activation;
@@ -88,6 +92,30 @@ pub enum WeightCount {
     /// This many weight values (trainable and state); the shape now is the output's.
     Values(usize),
 }
+
+/// What a layer does with a Keras mask on its (first) input: Keras 3's `supports_masking` and
+/// `compute_mask()`. Whatever the flow, a layer whose input carries a mask receives it through
+/// [`Layer::set_input_mask`] before its `forward` and `backward`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaskFlow {
+    /// The output carries no mask: the layer does not support masking (Keras 3 drops the mask,
+    /// with a warning), or it uses the mask up (global average pooling, a recurrent layer
+    /// returning only its last output).
+    Stop,
+    /// The output carries the input's mask (`supports_masking` with the default `compute_mask()`:
+    /// dense, dropout, activation, a recurrent layer returning sequences). For a merge layer, the
+    /// inputs' masks combined as Keras does (`or` of the masks when every input has one).
+    Pass,
+    /// The layer makes a new mask from its input, [`LayerDef::make_mask`] (embedding with
+    /// `mask_zero`, masking).
+    Make,
+    /// A masked input is a build error: Keras would use the mask in a way rkeras does not yet.
+    Refuse,
+}
+
+/// A Keras mask: one bool per row (every axis but the last) of a batch-first tensor, true where
+/// the row counts: for `(batch, steps, features)`, `m[b * steps + t]`.
+pub type Mask = Vec<bool>;
 
 /// One layer kind, described by the arguments R gives (its serde fields, unchanged on the
 /// wire: `{"class_name": "Dense", "name": ..., "units": ...}`). Everything rkeras knows
@@ -141,6 +169,18 @@ pub trait LayerDef: Sized {
     /// check does not infer shapes).
     fn min_weight_count(&self) -> usize {
         0
+    }
+
+    /// What the layer does with a mask on its input (see [`MaskFlow`]); by default it drops it,
+    /// as Keras 3 does for a layer without `supports_masking`.
+    fn mask_flow(&self) -> MaskFlow {
+        MaskFlow::Stop
+    }
+
+    /// For a kind whose flow is [`MaskFlow::Make`]: the mask of its output from its (first)
+    /// input `x`, written into `mask` (resized to the output's rows).
+    fn make_mask<T: Real>(&self, _x: &Tensor<T>, mask: &mut Mask) {
+        mask.clear();
     }
 }
 
@@ -249,6 +289,8 @@ layer_kinds! {
     Reshape(ReshapeConfig),
     Permute(PermuteConfig),
     RepeatVector(RepeatVectorConfig),
+    Masking(MaskingConfig),
+    TimeDistributed(TimeDistributedConfig),
     Conv2D(Conv2DConfig),
     Conv1D(Conv1DConfig),
     MaxPooling1D(MaxPooling1DConfig),
@@ -278,6 +320,8 @@ layer_kinds! {
     test:
     // a layer with state (a weight the optimizer does not train)
     TestScaleShift(test_state::ScaleShiftConfig),
+    // a layer that uses its input's mask, as recurrent layers do
+    TestMaskUse(test_mask::MaskUseConfig),
 }
 
 impl LayerKind {
@@ -338,6 +382,16 @@ impl LayerKind {
     /// See [`LayerDef::min_weight_count`].
     pub fn min_weight_count(&self) -> usize {
         dispatch!(self, d => d.min_weight_count(), nested => 0)
+    }
+
+    /// See [`LayerDef::mask_flow`] (a nested model is inlined before masks are planned).
+    pub fn mask_flow(&self) -> MaskFlow {
+        dispatch!(self, d => d.mask_flow(), nested => MaskFlow::Stop)
+    }
+
+    /// See [`LayerDef::make_mask`].
+    pub fn make_mask<T: Real>(&self, x: &Tensor<T>, mask: &mut Mask) {
+        dispatch!(self, d => d.make_mask(x, mask), nested => mask.clear())
     }
 }
 
@@ -456,7 +510,11 @@ pub(crate) mod gradcheck;
 #[cfg(test)]
 mod gradcheck_graph;
 #[cfg(test)]
+mod mask_tests;
+#[cfg(test)]
 mod spatial_tests;
+#[cfg(test)]
+mod test_mask;
 #[cfg(test)]
 mod test_state;
 
@@ -493,6 +551,9 @@ mod wire_tests {
         r#"{"name":"sd","trainable":true,"class_name":"SpatialDropout1D","rate":0.25}"#,
         r#"{"name":"bn","trainable":true,"class_name":"BatchNormalization","axis":-1,"momentum":0.9,"epsilon":0.01,"center":false,"scale":true,"beta_initializer":{"name":"zeros"},"gamma_initializer":{"name":"ones"},"moving_mean_initializer":{"name":"zeros"},"moving_variance_initializer":{"name":"constant","value":2.0}}"#,
         r#"{"name":"emb","trainable":true,"class_name":"Embedding","input_dim":5000,"output_dim":50,"embeddings_initializer":{"name":"random_uniform","minval":-0.05,"maxval":0.05}}"#,
+        r#"{"name":"embm","trainable":true,"class_name":"Embedding","input_dim":50,"output_dim":5,"embeddings_initializer":{"name":"random_uniform","minval":-0.05,"maxval":0.05},"mask_zero":true}"#,
+        r#"{"name":"mk","trainable":true,"class_name":"Masking","mask_value":-1.0}"#,
+        r#"{"name":"td","trainable":true,"class_name":"TimeDistributed","layer":{"name":"d","trainable":false,"class_name":"Dropout","rate":0.5}}"#,
         r#"{"name":"inner","trainable":true,"class_name":"Sequential","model":{"name":"s","class_name":"Sequential","input_shape":[2],"layers":[{"name":"f2","trainable":true,"class_name":"Flatten"}]}}"#,
         r#"{"name":"ss","trainable":true,"class_name":"TestScaleShift","momentum":0.5}"#,
         r#"{"name":"sr","trainable":true,"class_name":"SimpleRNN","units":3,"activation":"relu","use_bias":true,"kernel_initializer":{"name":"glorot_uniform"},"recurrent_initializer":{"name":"identity","gain":0.5},"bias_initializer":{"name":"zeros"},"dropout":0.0,"recurrent_dropout":0.0,"return_sequences":true,"go_backwards":false,"unroll":false}"#,
@@ -528,7 +589,7 @@ mod wire_tests {
         assert_eq!(
             SUPPORTED_LAYERS,
             "Dense, Dropout, Activation, Flatten, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, \
-             Dot, Reshape, Permute, RepeatVector, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
+             Dot, Reshape, Permute, RepeatVector, Masking, TimeDistributed, Conv2D, Conv1D, MaxPooling1D, MaxPooling2D, AveragePooling1D, \
              AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
              Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, \
              UpSampling1D, UpSampling2D, SpatialDropout1D, SpatialDropout2D, BatchNormalization, Embedding, SimpleRNN, LSTM, GRU, InputLayer, and Functional and Sequential \

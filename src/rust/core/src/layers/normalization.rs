@@ -139,6 +139,12 @@ impl LayerDef for BatchNormalizationConfig {
         Ok(())
     }
 
+    /// Keras computes the training statistics over the unmasked steps only, which rkeras does
+    /// not do yet: a masked input is refused rather than normalised differently.
+    fn mask_flow(&self) -> super::MaskFlow {
+        super::MaskFlow::Refuse
+    }
+
     fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
         c.require_null(&[
             "beta_regularizer",

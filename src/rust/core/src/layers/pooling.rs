@@ -138,11 +138,46 @@ pub struct Pool {
     shape: Vec<usize>,
     /// Max pooling: for each output value of the batch, the offset of its maximum in the sample.
     argmax: Vec<u32>,
+    /// Global average pooling 1-d: it averages over the unmasked steps of a masked input.
+    takes_mask: bool,
+    /// The mask of the input (`m[b * steps + t]`) when it has one.
+    mask: Option<Vec<bool>>,
 }
 
 impl Pool {
     fn new(spec: LayerSpec, op: PoolOp, g: Geometry, shape: Vec<usize>) -> Self {
-        Pool { spec, op, g, shape, argmax: Vec::new() }
+        Pool { spec, op, g, shape, argmax: Vec::new(), takes_mask: false, mask: None }
+    }
+
+    /// Keras 3 `GlobalAveragePooling1D` on a masked input: per sample and feature, the sum
+    /// over the unmasked steps divided by their number (NaN, as in Keras, when there is none).
+    fn masked_mean<T: Real>(&self, x: &[T], mask: &[bool], out: &mut [T]) {
+        let (steps, c) = (self.g.w, self.g.c);
+        for ((xr, o), m) in x.chunks_exact(steps * c).zip(out.chunks_exact_mut(c)).zip(mask.chunks_exact(steps)) {
+            o.iter_mut().for_each(|v| *v = T::zero());
+            let mut count = 0usize;
+            for (row, _) in xr.chunks_exact(c).zip(m).filter(|(_, &keep)| keep) {
+                o.iter_mut().zip(row).for_each(|(a, b)| *a += *b);
+                count += 1;
+            }
+            let inv = T::one() / T::c(count as f64);
+            o.iter_mut().for_each(|v| *v *= inv);
+        }
+    }
+
+    /// The input gradient of [`Pool::masked_mean`].
+    fn masked_mean_backward<T: Real>(&self, g: &[T], mask: &[bool], dx: &mut [T]) {
+        let (steps, c) = (self.g.w, self.g.c);
+        for ((d, gr), m) in dx.chunks_exact_mut(steps * c).zip(g.chunks_exact(c)).zip(mask.chunks_exact(steps)) {
+            let inv = T::one() / T::c(m.iter().filter(|&&k| k).count() as f64);
+            for (row, &keep) in d.chunks_exact_mut(c).zip(m) {
+                if keep {
+                    row.iter_mut().zip(gr).for_each(|(a, b)| *a = *b * inv);
+                } else {
+                    row.iter_mut().for_each(|a| *a = T::zero());
+                }
+            }
+        }
     }
 
     /// The input rows and columns of output position `(oy, ox)`.
@@ -261,6 +296,10 @@ impl<T: Real> Layer<T> for Pool {
         let x = xs[0];
         let n = x.rows();
         out.resize_batch(n, &self.shape);
+        if let Some(mask) = self.mask.as_deref().filter(|m| m.len() == n * self.g.w) {
+            self.masked_mean(&x.data, mask, &mut out.data);
+            return;
+        }
         let out_len = self.g.out[0] * self.g.out[1] * self.g.c;
         let mut argmax = std::mem::take(&mut self.argmax);
         argmax.resize(if self.op == PoolOp::Max { n * out_len } else { 0 }, 0);
@@ -286,6 +325,10 @@ impl<T: Real> Layer<T> for Pool {
     ) {
         let Some(dx) = dxs[0].as_deref_mut() else { return };
         dx.resize(&xs[0].shape);
+        if let Some(mask) = self.mask.as_deref().filter(|m| m.len() == dx.data.len() / self.g.c) {
+            self.masked_mean_backward(&g.data, mask, &mut dx.data);
+            return;
+        }
         let n = xs[0].rows();
         if n >= 2 && parts::split_elementwise(dx.data.len()) {
             let half = n / 2;
@@ -297,6 +340,17 @@ impl<T: Real> Layer<T> for Pool {
             forkjoin::join(|| self.images_backward(g0, a0, d0), || self.images_backward(g1, a1, d1));
         } else {
             self.images_backward(&g.data, &self.argmax, &mut dx.data);
+        }
+    }
+
+    fn set_input_mask(&mut self, mask: Option<&[bool]>) {
+        match mask {
+            Some(m) if self.takes_mask => {
+                let kept = self.mask.get_or_insert_with(Vec::new);
+                kept.clear();
+                kept.extend_from_slice(m);
+            }
+            _ => self.mask = None,
         }
     }
 }
@@ -420,7 +474,10 @@ macro_rules! global {
             ) -> Result<Box<dyn Layer<T>>, String> {
                 channels_first::build(self.data_format, spec, inputs[0], |input| {
                     let (g, shape) = self.shapes(&spec.name, input)?;
-                    Ok(Box::new(Pool::new(spec.clone(), $op, g, shape)))
+                    let mut pool = Pool::new(spec.clone(), $op, g, shape);
+                    // Keras 3: of the global poolings, only the 1-d average supports masks
+                    pool.takes_mask = $op == PoolOp::Average && $rank == 1;
+                    Ok(Box::new(pool))
                 })
             }
 

@@ -175,6 +175,10 @@ impl LayerDef for SpatialDropout1DConfig {
         Ok(())
     }
 
+    fn mask_flow(&self) -> super::MaskFlow {
+        super::MaskFlow::Pass
+    }
+
     fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {
         Ok(SpatialDropout1DConfig { rate: read_rate(c)? })
     }
@@ -217,6 +221,10 @@ impl LayerDef for SpatialDropout2DConfig {
         }
         keras2(self.rate, c);
         Ok(())
+    }
+
+    fn mask_flow(&self) -> super::MaskFlow {
+        super::MaskFlow::Pass
     }
 
     fn from_keras(c: &mut KerasLayerConfig<'_>) -> Result<Self, String> {

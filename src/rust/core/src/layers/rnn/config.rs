@@ -7,7 +7,7 @@ use crate::init::Initializer;
 use crate::keras_h5::keras2;
 use crate::keras_h5::KerasLayerConfig;
 use crate::keras_json::{activation_name, initializer_json, Json};
-use crate::layers::{ConfigEntries, Layer, LayerDef, LayerSpec, WeightCount};
+use crate::layers::{ConfigEntries, Layer, LayerDef, LayerSpec, MaskFlow, WeightCount};
 use crate::rng::Rng;
 use crate::Real;
 use serde::{Deserialize, Serialize};
@@ -373,6 +373,16 @@ macro_rules! recurrent_def {
             fn min_weight_count(&self) -> usize {
                 let a = self.args();
                 a.units * a.units * a.cell.gates()
+            }
+
+            /// Keras 3: the mask goes on with the sequence (`return_sequences`) and ends with it
+            /// otherwise; the layer itself skips the masked steps (`set_input_mask`).
+            fn mask_flow(&self) -> MaskFlow {
+                if self.return_sequences {
+                    MaskFlow::Pass
+                } else {
+                    MaskFlow::Stop
+                }
             }
         }
     };
