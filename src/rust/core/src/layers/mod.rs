@@ -524,7 +524,7 @@ mod wire_tests {
 
     /// The specs R sends and rkeras files and RDS states hold: each kind deserializes from and
     /// serializes to these bytes (those of the struct variants before `LayerDef`).
-    const SPECS: [&str; 31] = [
+    const SPECS: [&str; 34] = [
         r#"{"name":"d","trainable":true,"class_name":"Dense","units":3,"activation":"relu","use_bias":false,"kernel_initializer":{"name":"he_normal"},"bias_initializer":{"name":"constant","value":0.5}}"#,
         r#"{"name":"do","trainable":true,"class_name":"Dropout","rate":0.25}"#,
         r#"{"name":"a","trainable":false,"class_name":"Activation","activation":"softmax"}"#,
