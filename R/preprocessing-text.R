@@ -363,7 +363,8 @@ text_to_word_sequence <- function(text, filters = '!"#$%&()*+,-./:;<=>?@[\\]^_`{
 #' sessions and equal Keras' md5 ones. An R function (taking a word, returning
 #' a whole number) may also be given.
 #'
-#' @param text,input_text A single string.
+#' @param text,input_text A single string (`text_one_hot()` also accepts it as `text`, as
+#'   keras for R does).
 #' @param n Size of the hashing space (indexes are `1..(n-1)`), at least 2.
 #' @param hash_function `NULL`, `"md5"` or an R function of one word.
 #' @inheritParams text_tokenizer
@@ -398,7 +399,6 @@ text_hashing_trick <- function(text, n, hash_function = NULL, filters = '!"#$%&(
 }
 
 #' @rdname text_hashing_trick
-#' @param text Deprecated alias of `input_text` (keras for R accepts both).
 #' @export
 text_one_hot <- function(input_text, n, filters = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n', lower = TRUE,
                          split = " ", text = NULL) {
