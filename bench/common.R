@@ -136,3 +136,16 @@ measure_model <- function(build, x, y, batch_size, x_predict, args) {
        one_thread_median_s = one_thread, thread_speedup = one_thread / med,
        threads = getOption("rkeras.threads", Sys.getenv("RKERAS_THREADS", "all")))
 }
+
+# The imdb_* examples' synthetic task, as ../shared/bench/keras_zoo.py makes it (with R's RNG, not
+# numpy's: the same task, not the same draws): `n` sequences of `maxlen` ids uniform in
+# 1..max_features-1 without 7; label 1 rows (half) get one 7 at a random step.
+synthetic_imdb <- function(n, maxlen, max_features, seed) {
+  set.seed(seed)
+  x <- matrix(sample.int(max_features - 1L, n * maxlen, replace = TRUE), n, maxlen)
+  x[x == 7L] <- 8L
+  y <- as.numeric(runif(n) < 0.5)
+  pos <- sample.int(maxlen, n, replace = TRUE)
+  x[cbind(which(y == 1), pos[y == 1])] <- 7L
+  list(x = x, y = y)
+}

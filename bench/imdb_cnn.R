@@ -23,13 +23,9 @@ args <- model_bench_args()
 suppressPackageStartupMessages(library(rkeras))
 maxlen <- 400L
 max_features <- 5000L
-n <- args$rows
-set.seed(args$seed)
-x_train <- matrix(sample.int(max_features - 1L, n * maxlen, replace = TRUE), n, maxlen)
-x_train[x_train == 7L] <- 8L
-y_train <- as.numeric(runif(n) < 0.5)
-pos <- sample.int(maxlen, n, replace = TRUE)
-x_train[cbind(which(y_train == 1), pos[y_train == 1])] <- 7L
+data <- synthetic_imdb(args$rows, maxlen, max_features, args$seed)
+x_train <- data$x
+y_train <- data$y
 
 imdb_cnn <- function() {
   model <- keras_model_sequential() %>%

@@ -27,13 +27,9 @@ args <- model_bench_args(cmd)
 suppressPackageStartupMessages(library(rkeras))
 maxlen <- 80L
 max_features <- 20000L
-n <- args$rows
-set.seed(args$seed)
-x_train <- matrix(sample.int(max_features - 1L, n * maxlen, replace = TRUE), n, maxlen)
-x_train[x_train == 7L] <- 8L
-y_train <- as.numeric(runif(n) < 0.5)
-pos <- sample.int(maxlen, n, replace = TRUE)
-x_train[cbind(which(y_train == 1), pos[y_train == 1])] <- 7L
+data <- synthetic_imdb(args$rows, maxlen, max_features, args$seed)
+x_train <- data$x
+y_train <- data$y
 
 imdb_rnn <- function() {
   rec <- if (which_model == "imdb_lstm") layer_lstm else layer_gru
